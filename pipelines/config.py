@@ -1,0 +1,377 @@
+"""The configuration model: what a user declares for each table, validated as a whole.
+
+The same models back the YAML component (`pipelines.component.SynthpipeComponent`) and the
+code-first factory (`pipelines.factory.build_synthpipe_defs`). `load_config` turns any accepted
+input (a mapping, a YAML path or a model) into one `SynthpipeConfig`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipelines.errors import ConfigError, closest
+
+__all__ = [
+    "DEFAULT_SYNTHESIZER",
+    "EnvValue",
+    "MlflowConfig",
+    "ScheduleConfig",
+    "SourceConfig",
+    "SynthpipeConfig",
+    "TableConfig",
+    "load_config",
+    "resolve_data_dir",
+]
+
+DEFAULT_SYNTHESIZER = "gaussian_copula"
+DATA_DIR_ENV = "SYNTHPIPE_HOME"
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvValue(_Strict):
+    """A value read from an environment variable when the run starts (a Dagster `EnvVar`).
+
+    Use it for connection strings and tracking URIs that carry credentials: the value never
+    appears in the definitions, the UI, logs or MLflow.
+    """
+
+    env: str = Field(description="Name of the environment variable.", examples=["MLFLOW_TRACKING_URI"])
+
+
+class SourceConfig(_Strict):
+    """Where the source tables live."""
+
+    kind: Literal["duckdb"] = Field(
+        default="duckdb",
+        description="Source kind. `duckdb` reads tables from a DuckDB database file.",
+        examples=["duckdb"],
+    )
+    database: str | EnvValue = Field(
+        description=(
+            "DuckDB database file. A relative path is resolved against the data folder "
+            f"(`data_dir`, or ${DATA_DIR_ENV}); `{{env: NAME}}` reads it from a variable."
+        ),
+        examples=["sources/adult.duckdb", {"env": "SYNTHPIPE_SOURCE_DB"}],
+    )
+
+
+class MlflowConfig(_Strict):
+    """Where models and scores are logged and registered."""
+
+    tracking_uri: str | EnvValue | None = Field(
+        default=None,
+        description=(
+            "MLflow tracking URI (also used as the registry URI). Default: a SQLite store "
+            "`mlflow/mlflow.db` with artifacts in `mlflow/artifacts` inside the data folder."
+        ),
+        examples=["sqlite:////srv/mlflow/mlflow.db", {"env": "MLFLOW_TRACKING_URI"}],
+    )
+    experiment: str | EnvValue = Field(
+        default="synthpipe",
+        description="MLflow experiment that receives one run per table per Dagster run.",
+        examples=["synthpipe"],
+    )
+
+
+class ScheduleConfig(_Strict):
+    """When the nightly refresh runs."""
+
+    cron: str = Field(
+        default="0 2 * * *",
+        description="Cron expression of the refresh schedule.",
+        examples=["0 2 * * *"],
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone the cron expression is read in.",
+        examples=["Europe/Berlin"],
+    )
+    enabled: bool = Field(
+        default=True,
+        description="Whether the schedule starts in the running state.",
+        examples=[True],
+    )
+
+
+class ColumnOverride(_Strict):
+    """Overrides SDV's detected metadata for one column."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    sdtype: Literal["numerical", "categorical", "boolean", "datetime", "id"] = Field(
+        description="SDV semantic type; further keys (e.g. `datetime_format`) go to SDV as is.",
+        examples=["categorical"],
+    )
+
+
+class TableConfig(_Strict):
+    """One source table that gets a synthetic twin."""
+
+    name: str = Field(
+        description="Table name in synthpipe: asset keys, MLflow names and the snapshot folder.",
+        examples=["adult"],
+    )
+    source_table: str | None = Field(
+        default=None,
+        description="Table name in the source, when it differs from `name`.",
+        examples=["census.adult"],
+    )
+    synthesizer: str = Field(
+        default=DEFAULT_SYNTHESIZER,
+        description="Synthesizer backend name: gaussian_copula, ctgan, tvae or copula_gan.",
+        examples=["gaussian_copula"],
+    )
+    synthesizer_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments for the synthesizer's constructor.",
+        examples=[{"default_distribution": "truncnorm"}],
+    )
+    columns: dict[str, ColumnOverride] = Field(
+        default_factory=dict,
+        description="Per-column overrides of the detected SDV metadata.",
+        examples=[{"education-num": {"sdtype": "categorical"}}],
+    )
+    exclude_columns: list[str] = Field(
+        default_factory=list,
+        description="Source columns left out of the synthetic twin.",
+        examples=[["ssn"]],
+    )
+    num_rows: int | None = Field(
+        default=None,
+        description="Synthetic rows to sample. Default: as many as the source table has.",
+        examples=[50000],
+    )
+    holdout_fraction: float = Field(
+        default=0.2,
+        description="Share of real rows held out for evaluation only (never fitted, never published).",
+        examples=[0.2],
+    )
+    split_seed: int = Field(
+        default=0,
+        description="Seed of the train/holdout split, so the split is stable across nights.",
+        examples=[0],
+    )
+    seed: int | None = Field(
+        default=None,
+        description="Sampling seed. Default: a new seed every run, recorded with the version.",
+        examples=[42],
+    )
+    quality_threshold: float = Field(
+        default=0.7,
+        description="Minimum SDMetrics quality score; below it nothing is published.",
+        examples=[0.75],
+    )
+    sample_chunk_rows: int = Field(
+        default=50_000,
+        description="Rows sampled per chunk; progress is logged after each chunk.",
+        examples=[50000],
+    )
+    model_name: str | None = Field(
+        default=None,
+        description="Registered MLflow model name. Default: `synthpipe-<name>`.",
+        examples=["synthpipe-adult"],
+    )
+
+    @property
+    def source_name(self) -> str:
+        return self.source_table or self.name
+
+    @property
+    def registered_model_name(self) -> str:
+        return self.model_name or f"synthpipe-{self.name}"
+
+
+class SynthpipeConfig(_Strict):
+    """Everything the nightly refresh needs: source, MLflow, schedule and tables."""
+
+    data_dir: str | None = Field(
+        default=None,
+        description=(
+            f"Project data folder (snapshots, MLflow default store, staging). Default: ${DATA_DIR_ENV}, "
+            "else `.synthpipe` in the working directory."
+        ),
+        examples=[".synthpipe"],
+    )
+    source: SourceConfig = Field(description="Where the source tables live.")
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.")
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.")
+    tables: list[TableConfig] = Field(description="Tables to synthesize.", min_length=1)
+
+
+def resolve_data_dir(data_dir: str | None) -> Path:
+    """The data folder: the configured one, else $SYNTHPIPE_HOME, else `./.synthpipe`."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or ".synthpipe"
+    return Path(chosen).expanduser().resolve()
+
+
+def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
+    where = f"table {table.name!r}"
+    problems = []
+    if not _NAME_PATTERN.match(table.name):
+        problems.append(
+            f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
+            f"got {table.name!r}. Keep the real name in `source_table`."
+        )
+    if table.synthesizer not in known_synthesizers:
+        problems.append(
+            f"{where}: unknown `synthesizer` {table.synthesizer!r}; choose one of "
+            f"{', '.join(known_synthesizers)}.{closest(table.synthesizer, known_synthesizers)}"
+        )
+    if not 0.0 < table.holdout_fraction < 1.0:
+        problems.append(
+            f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {table.holdout_fraction}. "
+            "0.2 holds out a fifth of the rows for evaluation."
+        )
+    if not 0.0 <= table.quality_threshold <= 1.0:
+        problems.append(
+            f"{where}: `quality_threshold` must be between 0 and 1; got {table.quality_threshold}."
+        )
+    if table.num_rows is not None and table.num_rows < 1:
+        problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
+    if table.sample_chunk_rows < 1:
+        problems.append(f"{where}: `sample_chunk_rows` must be at least 1; got {table.sample_chunk_rows}.")
+    overlap = sorted(set(table.columns) & set(table.exclude_columns))
+    if overlap:
+        problems.append(
+            f"{where}: columns {overlap} are both overridden in `columns` and listed in `exclude_columns`; keep one."
+        )
+    return problems
+
+
+def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for table in config.tables:
+        if table.name in seen:
+            problems.append(f"table {table.name!r} is declared twice; table names must be unique.")
+        seen.add(table.name)
+        problems += _table_problems(table, known_synthesizers)
+    try:
+        zoneinfo.ZoneInfo(config.schedule.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"schedule: unknown `timezone` {config.schedule.timezone!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'."
+        )
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(config.schedule.cron):
+        problems.append(
+            f"schedule: `cron` {config.schedule.cron!r} is not a valid cron expression; e.g. '0 2 * * *' is 02:00 daily."
+        )
+    return problems
+
+
+def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
+    """Names a pydantic error location the way a user reads their YAML: table 'adult', field x."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "tables" and isinstance(parts[1], int):
+        tables = raw.get("tables") or []
+        index = parts[1]
+        name = tables[index].get("name") if index < len(tables) and isinstance(tables[index], Mapping) else None
+        label = f"table {name!r}" if name else f"tables[{index}]"
+        rest = ".".join(str(p) for p in parts[2:])
+        return f"{label}: `{rest}`" if rest else label
+    return "`" + ".".join(str(p) for p in parts) + "`"
+
+
+def _pydantic_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = _location(item["loc"], raw)
+        if item["type"] == "extra_forbidden":
+            field = str(item["loc"][-1])
+            model = _model_at(item["loc"][:-1])
+            allowed = sorted(model.model_fields) if model else []
+            hint = closest(field, allowed)
+            problems.append(
+                f"{where} is not a known setting.{hint} Known settings here: {', '.join(allowed)}."
+            )
+        elif item["type"] == "missing":
+            problems.append(f"{where} is required but missing.")
+        else:
+            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r}).")
+    return problems
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the field at `loc`, to list its valid settings."""
+    model: type[BaseModel] | None = SynthpipeConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = getattr(annotation, "__args__", (annotation,))
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+            None,
+        )
+        if model is None and str(part) == "tables":
+            model = TableConfig
+    return model
+
+
+def load_config(
+    value: SynthpipeConfig | Mapping[str, Any] | str | Path,
+    known_synthesizers: tuple[str, ...] | None = None,
+) -> SynthpipeConfig:
+    """Turns a model, a mapping or a YAML file into one validated `SynthpipeConfig`.
+
+    Every problem in the configuration is collected and raised once as a `ConfigError`.
+
+    Args:
+        value: A `SynthpipeConfig`, a mapping of the same shape, or a path to a YAML file.
+        known_synthesizers: Valid synthesizer names; defaults to the backend registry.
+
+    Examples:
+        >>> cfg = load_config({"source": {"database": "a.duckdb"}, "tables": [{"name": "adult"}]})
+        >>> cfg.tables[0].synthesizer
+        'gaussian_copula'
+    """
+    if known_synthesizers is None:
+        from resources.synthesizers import SYNTHESIZER_NAMES
+
+        known_synthesizers = SYNTHESIZER_NAMES
+    raw: Mapping[str, Any]
+    if isinstance(value, SynthpipeConfig):
+        config = value
+    else:
+        if isinstance(value, (str, Path)):
+            raw = _read_yaml(Path(value))
+        else:
+            raw = value
+        try:
+            config = SynthpipeConfig.model_validate(raw)
+        except ValidationError as error:
+            raise ConfigError(_pydantic_problems(error, raw)) from None
+    problems = _semantic_problems(config, known_synthesizers)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    if not path.exists():
+        raise ConfigError([f"configuration file {str(path)!r} does not exist; check the path."])
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: not valid YAML: {error}"]) from None
+    if not isinstance(loaded, Mapping):
+        raise ConfigError([f"{path}: expected a mapping with `source` and `tables`, got {type(loaded).__name__}."])
+    return loaded
