@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipelines.errors import ConfigError, closest
 
@@ -34,11 +34,32 @@ __all__ = [
 DEFAULT_SYNTHESIZER = "gaussian_copula"
 DATA_DIR_ENV = "SYNTHPIPE_HOME"
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _known_settings(cls, data: Any, handler: Any) -> Any:
+        """Rejects unknown keys with the closest valid name, and still reports the model's other
+        problems in the same message, wherever the model is loaded from (our loader, or Dagster's
+        YAML component loader, which adds the file and line).
+        """
+        if not isinstance(data, Mapping) or cls.model_config.get("extra") != "forbid":
+            return handler(data)
+        known = list(cls.model_fields)
+        unknown = [str(key) for key in data if key not in known]
+        if not unknown:
+            return handler(data)
+        message = " ".join(f"unknown setting {key!r}.{closest(key, known)}" for key in unknown)
+        message += f" Known settings here: {', '.join(known)}."
+        try:
+            handler({key: value for key, value in data.items() if key in known})
+        except ValidationError as error:
+            others = "; ".join(f"`{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in error.errors())
+            message += f" Also: {others}."
+        raise ValueError(message)
 
 
 class EnvValue(_Strict):
@@ -291,39 +312,13 @@ def _pydantic_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[s
     problems = []
     for item in error.errors():
         where = _location(item["loc"], raw)
-        if item["type"] == "extra_forbidden":
-            field = str(item["loc"][-1])
-            model = _model_at(item["loc"][:-1])
-            allowed = sorted(model.model_fields) if model else []
-            hint = closest(field, allowed)
-            problems.append(
-                f"{where} is not a known setting.{hint} Known settings here: {', '.join(allowed)}."
-            )
-        elif item["type"] == "missing":
+        if item["type"] == "missing":
             problems.append(f"{where} is required but missing.")
+        elif item["type"] == "value_error":
+            problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         else:
             problems.append(f"{where}: {item['msg']} (got {item.get('input')!r}).")
     return problems
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that owns the field at `loc`, to list its valid settings."""
-    model: type[BaseModel] | None = SynthpipeConfig
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = getattr(annotation, "__args__", (annotation,))
-        model = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
-            None,
-        )
-        if model is None and str(part) == "tables":
-            model = TableConfig
-    return model
 
 
 def load_config(
@@ -355,10 +350,20 @@ def load_config(
             raw = _read_yaml(Path(value))
         else:
             raw = value
+        # Top-level typos are reported here so that they do not hide the tables' own problems.
+        known = list(SynthpipeConfig.model_fields)
+        problems = [
+            f"`{key}` is not a known setting.{closest(str(key), known)} Known settings: {', '.join(known)}."
+            for key in raw
+            if key not in known
+        ]
+        raw = {key: value for key, value in raw.items() if key in known}
         try:
             config = SynthpipeConfig.model_validate(raw)
         except ValidationError as error:
-            raise ConfigError(_pydantic_problems(error, raw)) from None
+            problems += _pydantic_problems(error, raw)
+        if problems:
+            raise ConfigError(problems)
     problems = _semantic_problems(config, known_synthesizers)
     if problems:
         raise ConfigError(problems)

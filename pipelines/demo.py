@@ -44,7 +44,7 @@ def main() -> int:
     from pipelines.definitions import defs
 
     definitions = defs()
-    job = definitions.get_job_def(REFRESH_JOB)
+    job = definitions.resolve_job_def(REFRESH_JOB)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:

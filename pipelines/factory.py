@@ -71,7 +71,7 @@ def build_synthpipe_defs(
     Examples:
         >>> defs = build_synthpipe_defs({"source": {"database": "sources/adult.duckdb"},
         ...                              "tables": [{"name": "adult"}]})
-        >>> defs.get_job_def("synthpipe_nightly_refresh").name
+        >>> defs.resolve_job_def("synthpipe_nightly_refresh").name
         'synthpipe_nightly_refresh'
     """
     config = load_config(config)

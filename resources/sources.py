@@ -88,7 +88,7 @@ class DuckDBSource(SourceResource):
                     f"{closest(table, available)} Tables there: {', '.join(available) or '(none)'}. "
                     "Fix `source_table` (or `name`) of this table in the configuration."
                 )
-            result = connection.execute(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
+            result = connection.sql(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
         if result.num_rows == 0:
             raise EmptyTableError(
                 f"Source table {table!r} in {self.database!r} has no rows; a synthesizer cannot learn from an "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,10 @@ def build_synthesizer(name: str, params: Mapping[str, Any], metadata: Any, table
             f"Valid parameters: {', '.join(accepted)}."
         )
     try:
-        return cls(metadata, **params)
+        with warnings.catch_warnings():
+            # SDV recommends saving metadata to JSON; synthpipe logs it to MLflow with every model.
+            warnings.filterwarnings("ignore", message=".*save_to_json.*")
+            return cls(metadata, **params)
     except (TypeError, ValueError) as error:
         raise SynthesizerError(f"Table {table!r}: synthesizer {name!r} rejected `synthesizer_params` {dict(params)}: {error}") from None
 
@@ -185,6 +189,14 @@ class SynthesizerModel(PythonModel):
         from sdv.utils import load_synthesizer
 
         self.synthesizer = load_synthesizer(context.artifacts[self.ARTIFACT])
+
+    @staticmethod
+    def signature(synthesizer: Any) -> Any:
+        """The pyfunc signature: `num_rows` and `seed` in, the table's columns out."""
+        from mlflow.models import infer_signature
+
+        example = pd.DataFrame({"num_rows": [5], "seed": [0]})
+        return infer_signature(example, sample_rows(synthesizer, 5, 0))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         num_rows = int(model_input["num_rows"].iloc[0])

@@ -138,6 +138,7 @@ class MlflowTracker(ConfigurableResource):
                 python_model=SynthesizerModel(),
                 artifacts={SynthesizerModel.ARTIFACT: str(saved)},
                 pip_requirements=pip_requirements,
+                signature=SynthesizerModel.signature(synthesizer),
             )
             self._call("model upload", self.client.log_artifacts, run_id, str(model_dir), MODEL_ARTIFACT_PATH)
         run = self._call("run lookup", self.client.get_run, run_id)

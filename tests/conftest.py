@@ -1,0 +1,85 @@
+"""Shared fixtures: a slice of the real Adult table in a real DuckDB file, and a helper that runs
+the real refresh job in a temporary data folder with a real Dagster instance.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from pipelines.demo_data import load_adult, write_duckdb_table
+from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+
+# Small enough to keep each refresh to a few seconds on two cores, large enough for SDMetrics.
+SLICE_ROWS = 1_200
+
+
+@pytest.fixture(scope="session")
+def adult_slice() -> pd.DataFrame:
+    return load_adult(rows=SLICE_ROWS, seed=7)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "synthpipe"
+
+
+@pytest.fixture
+def source_db(data_dir: Path, adult_slice: pd.DataFrame) -> Path:
+    database = data_dir / "sources" / "adult.duckdb"
+    write_duckdb_table(database, "adult", adult_slice)
+    return database
+
+
+@pytest.fixture
+def base_config(data_dir: Path, source_db: Path) -> dict[str, Any]:
+    return {
+        "data_dir": str(data_dir),
+        "source": {"kind": "duckdb", "database": "sources/adult.duckdb"},
+        "mlflow": {"experiment": "synthpipe-test"},
+        "tables": [{"name": "adult", "quality_threshold": 0.6}],
+    }
+
+
+def with_table(config: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of `config` whose first table has `changes` applied."""
+    changed = copy.deepcopy(config)
+    changed["tables"][0].update(changes)
+    return changed
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+RunRefresh = Callable[[dict[str, Any]], dg.ExecuteInProcessResult]
+
+
+@pytest.fixture
+def run_refresh(instance: dg.DagsterInstance) -> RunRefresh:
+    def run(config: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        definitions = build_synthpipe_defs(config)
+        job = definitions.resolve_job_def(REFRESH_JOB)
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+
+    return run
+
+
+def step_error(result: dg.ExecuteInProcessResult) -> str:
+    """The messages of every failed step, causes included."""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None:
+                messages.append(error.message)
+                error = error.cause
+    return "\n".join(messages)
