@@ -272,13 +272,34 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     return problems
 
 
+def _duplicate_problems(names: list[str]) -> list[str]:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    return [f"table {name!r} is declared twice; table names must be unique." for name in duplicates]
+
+
+def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[str, ...]) -> list[str]:
+    """When the configuration as a whole does not parse, still check each table that does, so
+    one run of the loader lists every problem.
+    """
+    tables = raw.get("tables")
+    if not isinstance(tables, list):
+        return []
+    names = [t.get("name") for t in tables if isinstance(t, Mapping) and isinstance(t.get("name"), str)]
+    problems = _duplicate_problems(names)
+    for entry in tables:
+        if not isinstance(entry, Mapping):
+            continue
+        try:  # unknown keys are already reported; check what is left
+            table = TableConfig.model_validate({k: v for k, v in entry.items() if k in TableConfig.model_fields})
+        except ValidationError:
+            continue  # already reported with its location
+        problems += _table_problems(table, known_synthesizers)
+    return problems
+
+
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
-    problems: list[str] = []
-    seen: set[str] = set()
+    problems = _duplicate_problems([table.name for table in config.tables])
     for table in config.tables:
-        if table.name in seen:
-            problems.append(f"table {table.name!r} is declared twice; table names must be unique.")
-        seen.add(table.name)
         problems += _table_problems(table, known_synthesizers)
     try:
         zoneinfo.ZoneInfo(config.schedule.timezone)
@@ -361,7 +382,7 @@ def load_config(
         try:
             config = SynthpipeConfig.model_validate(raw)
         except ValidationError as error:
-            problems += _pydantic_problems(error, raw)
+            problems += _pydantic_problems(error, raw) + _problems_of_valid_tables(raw, known_synthesizers)
         if problems:
             raise ConfigError(problems)
     problems = _semantic_problems(config, known_synthesizers)
