@@ -1,0 +1,58 @@
+"""The code location that `dagster dev -w workspace.yaml` loads: assets, checks and schedule."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def test_workspace_validates_with_the_dagster_cli(tmp_path):
+    # Run
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path), SYNTHPIPE_HOME=str(tmp_path / "data"))
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    # Assert
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert "Validation successful for code location synthpipe" in output
+
+
+def test_code_location_declares_stages_checks_job_and_schedule():
+    # Run
+    from pipelines.definitions import defs
+
+    definitions = defs()
+
+    # Assert
+    graph = definitions.resolve_asset_graph()
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {
+        "source/adult",
+        "synthesizer/adult",
+        "synthetic/adult",
+        "published/adult",
+    }
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert checks == {("synthetic/adult", "expectations"), ("synthetic/adult", "quality")}
+    synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
+    assert [spec.blocking for spec in synthetic.check_specs] == [True, True]
+    schedule = definitions.resolve_schedule_def("synthpipe_nightly_refresh_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.job_name == "synthpipe_nightly_refresh"
+    assert isinstance(definitions.resolve_job_def("synthpipe_nightly_refresh"), dg.JobDefinition)

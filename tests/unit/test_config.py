@@ -1,0 +1,147 @@
+"""The configuration model: config in, problems or a spec out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from assets.table_assets import build_table_assets
+from pipelines.config import SynthpipeConfig, TableConfig, load_config
+from pipelines.errors import ConfigError
+from pipelines.factory import build_resources, build_synthpipe_defs
+
+pytestmark = pytest.mark.unit
+
+BASE: dict[str, Any] = {"source": {"database": "sources/adult.duckdb"}, "tables": [{"name": "adult"}]}
+
+
+def config_with(**table: Any) -> dict[str, Any]:
+    return {**BASE, "tables": [{"name": "adult", **table}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (config_with(synthesizer="gausian_copula"), "Did you mean 'gaussian_copula'?"),
+        (config_with(holdout_fraction=1.0), "`holdout_fraction` must be between 0 and 1 (exclusive); got 1.0"),
+        (config_with(quality_threshold=1.5), "`quality_threshold` must be between 0 and 1; got 1.5"),
+        (config_with(num_rows=0), "`num_rows` must be at least 1; got 0"),
+        (config_with(sample_chunk_rows=0), "`sample_chunk_rows` must be at least 1; got 0"),
+        (config_with(name="adult table"), "`name` must be letters, digits and underscores"),
+        (config_with(seed="tomorrow"), "table 'adult': `seed`: Input should be a valid integer"),
+        (config_with(columns={"age": {"sdtype": "numerical"}}, exclude_columns=["age"]), "both overridden"),
+        (config_with(columns={"age": {"sdtype": "number"}}), "table 'adult': `columns.age.sdtype`"),
+        ({**BASE, "schedule": {"timezone": "Mars/Olympus"}}, "unknown `timezone` 'Mars/Olympus'"),
+        ({**BASE, "schedule": {"cron": "at two"}}, "`cron` 'at two' is not a valid cron expression"),
+        ({**BASE, "tables": []}, "`tables`: List should have at least 1 item"),
+        ({"tables": [{"name": "adult"}]}, "`source` is required but missing"),
+        ({**BASE, "sourse": {}}, "`sourse` is not a known setting. Did you mean 'source'?"),
+        ({**BASE, "mlflow": {"tracking_url": "x"}}, "unknown setting 'tracking_url'. Did you mean 'tracking_uri'?"),
+    ],
+)
+def test_bad_configuration_is_named_with_its_fix(raw, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(raw)
+
+
+def test_every_problem_is_reported_at_once():
+    # Setup
+    raw = {**BASE, "tables": [{"name": "a", "holdout_fraction": 0}, {"name": "b", "quality_threshold": -1}]}
+
+    # Run
+    with pytest.raises(ConfigError) as raised:
+        load_config(raw)
+
+    # Assert
+    assert raised.value.problems == [
+        "table 'a': `holdout_fraction` must be between 0 and 1 (exclusive); got 0.0. 0.2 holds out a fifth of the rows for evaluation.",
+        "table 'b': `quality_threshold` must be between 0 and 1; got -1.0.",
+    ]
+
+
+def test_defaults():
+    config = load_config(BASE)
+    table = config.tables[0]
+    assert (table.synthesizer, table.holdout_fraction, table.seed, table.num_rows) == ("gaussian_copula", 0.2, None, None)
+    assert (config.schedule.cron, config.schedule.timezone) == ("0 2 * * *", "UTC")
+    assert table.registered_model_name == "synthpipe-adult"
+    assert table.source_name == "adult"
+
+
+def test_accepts_model_mapping_and_yaml_alike(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("source: {database: sources/adult.duckdb}\ntables:\n  - name: adult\n")
+    from_yaml = load_config(path)
+    assert from_yaml == load_config(BASE) == load_config(SynthpipeConfig.model_validate(BASE))
+
+
+def test_environment_values_become_dagster_env_vars(tmp_path):
+    # Setup
+    raw = {
+        "data_dir": str(tmp_path),
+        "source": {"database": {"env": "SOURCE_DB"}},
+        "mlflow": {"tracking_uri": {"env": "MLFLOW_TRACKING_URI"}, "experiment": {"env": "MLFLOW_EXPERIMENT"}},
+        "tables": [{"name": "adult"}],
+    }
+
+    # Run
+    resources = build_resources(load_config(raw))
+
+    # Assert: the resource holds a reference, never the value
+    assert resources["synthpipe_source"].database == dg.EnvVar("SOURCE_DB")
+    assert resources["synthpipe_mlflow"].tracking_uri == dg.EnvVar("MLFLOW_TRACKING_URI")
+    assert resources["synthpipe_mlflow"].experiment == dg.EnvVar("MLFLOW_EXPERIMENT")
+
+
+def test_local_defaults_live_in_the_data_folder(tmp_path):
+    resources = build_resources(load_config({**BASE, "data_dir": str(tmp_path)}))
+    assert resources["synthpipe_source"].database == str(tmp_path / "sources" / "adult.duckdb")
+    assert resources["synthpipe_mlflow"].tracking_uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    assert resources["synthpipe_snapshots"].root == str(tmp_path / "snapshots")
+
+
+# Every TableConfig field with a non-default value and where its effect shows. A new field
+# without a row here fails `test_table_field_cases_cover_every_field`.
+def _asset(table: TableConfig, stage: str) -> dg.AssetsDefinition:
+    return next(a for a in build_table_assets(table) if a.key.path[0] == stage)
+
+
+TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
+    "name": ("census", lambda t: _asset(t, "published").key == dg.AssetKey(["published", "census"])),
+    "source_table": ("raw.adult", lambda t: t.source_name == "raw.adult" and "`raw.adult`" in _asset(t, "source").descriptions_by_key[dg.AssetKey(["source", "adult"])]),
+    "synthesizer": ("ctgan", lambda t: "ctgan synthesizer" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
+    "synthesizer_params": ({"epochs": 5}, lambda t: t.synthesizer_params == {"epochs": 5}),
+    "columns": ({"age": {"sdtype": "categorical"}}, lambda t: t.columns["age"].sdtype == "categorical"),
+    "exclude_columns": (["fnlwgt"], lambda t: t.exclude_columns == ["fnlwgt"]),
+    "num_rows": (500, lambda t: t.num_rows == 500),
+    "holdout_fraction": (0.3, lambda t: t.holdout_fraction == 0.3),
+    "split_seed": (3, lambda t: t.split_seed == 3),
+    "seed": (11, lambda t: t.seed == 11),
+    "quality_threshold": (0.9, lambda t: any("at least 0.9" in (s.description or "") for s in _asset(t, "synthetic").check_specs)),
+    "sample_chunk_rows": (1000, lambda t: t.sample_chunk_rows == 1000),
+    "model_name": ("twins-adult", lambda t: t.registered_model_name == "twins-adult" and "`twins-adult`" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
+}
+
+
+def test_table_field_cases_cover_every_field():
+    assert set(TABLE_FIELD_CASES) == set(TableConfig.model_fields)
+
+
+@pytest.mark.parametrize("field", sorted(TABLE_FIELD_CASES))
+def test_table_field_takes_effect(field):
+    value, effect = TABLE_FIELD_CASES[field]
+    raw = config_with(**{field: value})
+    if field == "name":
+        raw = {**BASE, "tables": [{"name": value}]}
+    table = load_config(raw).tables[0]
+    assert effect(table)
+
+
+def test_definitions_hold_one_set_of_assets_per_table():
+    raw = {**BASE, "tables": [{"name": "adult"}, {"name": "adult_copy", "source_table": "adult"}]}
+    definitions = build_synthpipe_defs(raw)
+    keys = {k.to_user_string() for k in definitions.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {f"{stage}/{t}" for stage in ("source", "synthesizer", "synthetic", "published") for t in ("adult", "adult_copy")}

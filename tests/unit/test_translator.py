@@ -1,0 +1,42 @@
+"""Asset specs from the translator, and a custom translator changing them."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from assets.table_assets import build_table_assets
+from assets.translator import StageData, SynthpipeTranslator
+from pipelines.config import TableConfig
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("stage", "key", "kinds"),
+    [
+        ("source", ["source", "adult"], {"duckdb"}),
+        ("synthesizer", ["synthesizer", "adult"], {"sdv", "mlflow"}),
+        ("synthetic", ["synthetic", "adult"], {"pandas", "great_expectations"}),
+        ("published", ["published", "adult"], {"deltalake"}),
+    ],
+)
+def test_default_specs(stage, key, kinds):
+    spec = SynthpipeTranslator().get_asset_spec(StageData(TableConfig(name="adult"), stage))
+    assert spec.key == dg.AssetKey(key)
+    assert spec.kinds == kinds
+    assert spec.group_name == "synthpipe_adult"
+    assert spec.tags["synthpipe/stage"] == stage
+
+
+def test_custom_translator_rekeys_and_the_graph_follows():
+    class Prefixed(SynthpipeTranslator):
+        def get_asset_spec(self, data: StageData) -> dg.AssetSpec:
+            spec = super().get_asset_spec(data)
+            return spec.replace_attributes(key=spec.key.with_prefix("twins"), owners=["team:data-platform"])
+
+    assets = build_table_assets(TableConfig(name="adult"), translator=Prefixed())
+    published = assets[-1]
+    assert published.key == dg.AssetKey(["twins", "published", "adult"])
+    assert dg.AssetKey(["twins", "synthetic", "adult"]) in published.dependency_keys
+    assert published.specs_by_key[published.key].owners == ["team:data-platform"]
