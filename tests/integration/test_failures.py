@@ -44,6 +44,7 @@ def _published(result: dg.ExecuteInProcessResult) -> list[object]:
     return result.asset_materializations_for_node("published__adult")
 
 
+@pytest.mark.slow
 def test_failed_quality_gate_publishes_nothing(run_refresh, base_config, data_dir, store):
     # Setup: a good night publishes version 0 and moves `champion` to model version 1
     assert run_refresh(base_config).success

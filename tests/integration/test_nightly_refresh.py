@@ -29,6 +29,7 @@ def _tracking_uri(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
 
 
+@pytest.mark.slow
 def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_dir, adult_slice):
     # Run
     first = run_refresh(base_config)
