@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench clean
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui clean
 
 install: $(STAMP)
 
@@ -45,9 +45,6 @@ ui: $(STAMP)
 	$(MAKE) --no-print-directory mlflow-ui & \
 	$(MAKE) --no-print-directory dagster-ui & \
 	wait
-
-bench: $(STAMP)
-	$(PY) -m bench.run
 
 clean:
 	rm -rf $(SYNTHPIPE_HOME)

@@ -114,3 +114,21 @@ def test_pyfunc_predict_samples_rows(run_refresh, base_config, data_dir):
     assert len(rows) == 25
     assert "income" in rows.columns
     assert set(rows["income"]) <= {"<=50K", ">50K"}
+
+
+@pytest.mark.slow
+def test_another_registered_synthesizer_runs_the_same_path(run_refresh, base_config, data_dir):
+    # Setup: TVAE with a tiny training budget; the gate is not what this test is about
+    from tests.conftest import with_table
+
+    config = with_table(base_config, synthesizer="tvae", synthesizer_params={"epochs": 2}, quality_threshold=0.1, seed=13)
+
+    # Run
+    result = run_refresh(config)
+
+    # Assert
+    assert result.success
+    [version] = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("adult")
+    assert version["synthesizer"] == "tvae" and version["seed"] == "13"
+    client = MlflowClient(tracking_uri=_tracking_uri(data_dir), registry_uri=_tracking_uri(data_dir))
+    assert client.get_run(version["mlflow_run_id"]).data.params["synthesizer.epochs"] == "2"
