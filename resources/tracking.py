@@ -51,7 +51,7 @@ class MlflowTracker(ConfigurableResource):
         default=None,
         description="Artifact root for a newly created experiment (e.g. a local folder for the SQLite default).",
     )
-    max_attempts: int = Field(default=3, description="Attempts per MLflow call before giving up.")
+    max_attempts: int = Field(default=3, ge=1, description="Attempts per MLflow call before giving up.")
     backoff_seconds: float = Field(default=0.5, description="First retry delay; doubles on each attempt.")
 
     _experiment_id: str | None = PrivateAttr(default=None)
