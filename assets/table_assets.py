@@ -100,7 +100,8 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
     @dg.asset(**_asset_args(spec))
     def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[SourceSplit]:
         context.log.info(f"Reading {table.source_name!r} from {synthpipe_source.describe()}")
-        arrow = _drop_excluded(table, synthpipe_source.read_table(table.source_name))
+        read = synthpipe_source.read_table(table.source_name, query=table.query, limit=table.row_limit)
+        arrow = _drop_excluded(table, read)
         check_modelable(table.name, arrow.schema)
         data = to_pandas(arrow)
         train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed)
@@ -114,6 +115,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.SOURCE_FINGERPRINT: split.fingerprint,
                 keys.TRAINING_ROWS: len(train),
                 keys.HOLDOUT_ROWS: len(holdout),
+                keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
             },
         )
 
@@ -142,13 +144,14 @@ def fit_and_register(
         tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: split.fingerprint},
     )
     try:
-        metadata = detect_metadata(table.name, split.train, {c: o.model_dump() for c, o in table.columns.items()})
+        fit_data = fit_sample(table, split.train)
+        metadata = detect_metadata(table.name, fit_data, {c: o.model_dump() for c, o in table.columns.items()})
         synthesizer = build_synthesizer(table.synthesizer, table.synthesizer_params, metadata, table.name)
-        context.log.info(f"Fitting {table.synthesizer} on {len(split.train)} rows x {split.train.shape[1]} columns")
-        fit_seconds = fit_synthesizer(synthesizer, table.name, split.train)
+        context.log.info(f"Fitting {table.synthesizer} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
+        fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
-        tracker.log_params(run_id, _fit_params(table, split, synthesizer))
-        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train)})
+        tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
+        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
         model_uri = tracker.log_synthesizer(run_id, synthesizer, _requirements())
         version = tracker.register(table.registered_model_name, model_uri, run_id, {keys.TABLE: table.name})
@@ -164,10 +167,17 @@ def fit_and_register(
         model_version=version,
         model_uri=model_uri,
         fit_seconds=fit_seconds,
-        training_rows=len(split.train),
+        training_rows=len(fit_data),
         table_metadata=metadata.get_table_metadata(table.name).to_dict(),
         source_fingerprint=split.fingerprint,
     )
+
+
+def fit_sample(table: TableConfig, train: pd.DataFrame) -> pd.DataFrame:
+    """The rows the synthesizer is fitted on: all training rows, or a seeded sample of `fit_rows`."""
+    if table.fit_rows is None or table.fit_rows >= len(train):
+        return train
+    return train.sample(n=table.fit_rows, random_state=table.split_seed).reset_index(drop=True)
 
 
 def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> dict[str, object]:
@@ -180,6 +190,8 @@ def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> 
         "source_fingerprint": split.fingerprint,
         "holdout_fraction": table.holdout_fraction,
         "split_seed": table.split_seed,
+        "row_limit": table.row_limit,
+        "query": table.query,
     }
     for name, value in synthesizer.get_parameters().items():  # type: ignore[attr-defined]
         if name != "metadata":
@@ -397,6 +409,8 @@ def publish_candidate(
         keys.QUALITY_SCORE: round(candidate.quality_score, 6),
         keys.SOURCE_FINGERPRINT: model.source_fingerprint,
         keys.CHECKS_PASSED: ",".join(sorted(candidate.checks)),
+        keys.FIT_ROWS: model.training_rows,
+        keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
     }
     if context.has_partition_key:
         commit["synthpipe/partition"] = context.partition_key

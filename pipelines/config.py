@@ -73,20 +73,53 @@ class EnvValue(_Strict):
 
 
 class SourceConfig(_Strict):
-    """Where the source tables live."""
+    """Where the source tables live. Set the one location setting its `kind` needs."""
 
-    kind: Literal["duckdb"] = Field(
+    kind: Literal["duckdb", "sql", "parquet", "csv"] = Field(
         default="duckdb",
-        description="Source kind. `duckdb` reads tables from a DuckDB database file.",
-        examples=["duckdb"],
+        description="`duckdb` (a DuckDB file), `sql` (any SQLAlchemy URL: PostgreSQL, MySQL/MariaDB, "
+        "SQLite, warehouses), `parquet` or `csv` (a folder or object-store URL of files).",
+        examples=["sql"],
     )
-    database: str | EnvValue = Field(
+    database: str | EnvValue | None = Field(
+        default=None,
         description=(
-            "DuckDB database file. A relative path is resolved against the data folder "
+            "kind duckdb: the database file. A relative path is resolved against the data folder "
             f"(`data_dir`, or ${DATA_DIR_ENV}); `{{env: NAME}}` reads it from a variable."
         ),
-        examples=["sources/adult.duckdb", {"env": "SYNTHPIPE_SOURCE_DB"}],
+        examples=["sources/adult.duckdb"],
     )
+    url: str | EnvValue | None = Field(
+        default=None,
+        description="kind sql: SQLAlchemy URL. One with a password belongs in an environment variable: {env: NAME}.",
+        examples=[{"env": "SOURCE_DATABASE_URL"}, "sqlite:////srv/data/crm.db"],
+    )
+    db_schema: str | None = Field(
+        default=None, description="kind sql: the database schema of the tables.", examples=["public"]
+    )
+    path: str | EnvValue | None = Field(
+        default=None,
+        description="kind parquet/csv: folder or URL (s3://, gs://) holding `<table>.<format>`; relative paths "
+        "are resolved against the data folder.",
+        examples=["exports/", "s3://lake/exports"],
+    )
+
+    def problems(self) -> list[str]:
+        needed = {"duckdb": "database", "sql": "url", "parquet": "path", "csv": "path"}[self.kind]
+        examples = {
+            "database": "sources/adult.duckdb",
+            "url": "{env: SOURCE_DATABASE_URL} or postgresql+psycopg2://reader@db:5432/prod",
+            "path": "exports/ or s3://lake/exports",
+        }
+        problems = []
+        if getattr(self, needed) is None:
+            problems.append(f"source: kind {self.kind!r} needs `{needed}`, e.g. {examples[needed]}.")
+        for other in {"database", "url", "path"} - {needed}:
+            if getattr(self, other) is not None:
+                problems.append(f"source: `{other}` does not apply to kind {self.kind!r}; it reads `{needed}`. Remove `{other}`.")
+        if self.db_schema is not None and self.kind != "sql":
+            problems.append(f"source: `db_schema` applies to kind 'sql' only, not {self.kind!r}.")
+        return problems
 
 
 class MlflowConfig(_Strict):
@@ -149,6 +182,21 @@ class TableConfig(_Strict):
         default=None,
         description="Table name in the source, when it differs from `name`.",
         examples=["census.adult"],
+    )
+    query: str | None = Field(
+        default=None,
+        description="SQL that selects the rows instead of the whole table (sql and duckdb sources).",
+        examples=["SELECT * FROM adult WHERE age >= 18"],
+    )
+    row_limit: int | None = Field(
+        default=None,
+        description="Read at most this many rows from the source (pushed down as LIMIT); recorded with the version.",
+        examples=[1000000],
+    )
+    fit_rows: int | None = Field(
+        default=None,
+        description="Fit on a seeded sample of this many training rows (`split_seed`); recorded with the version.",
+        examples=[200000],
     )
     synthesizer: str = Field(
         default=DEFAULT_SYNTHESIZER,
@@ -262,6 +310,10 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         )
     if table.num_rows is not None and table.num_rows < 1:
         problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
+    for setting in ("row_limit", "fit_rows"):
+        value = getattr(table, setting)
+        if value is not None and value < 1:
+            problems.append(f"{where}: `{setting}` must be at least 1; got {value}. Omit it to use every row.")
     if table.sample_chunk_rows < 1:
         problems.append(f"{where}: `sample_chunk_rows` must be at least 1; got {table.sample_chunk_rows}.")
     overlap = sorted(set(table.columns) & set(table.exclude_columns))
@@ -298,7 +350,13 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
 
 
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
-    problems = _duplicate_problems([table.name for table in config.tables])
+    problems = config.source.problems() + _duplicate_problems([table.name for table in config.tables])
+    if config.source.kind in ("parquet", "csv"):
+        problems += [
+            f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."
+            for t in config.tables
+            if t.query is not None
+        ]
     for table in config.tables:
         problems += _table_problems(table, known_synthesizers)
     try:

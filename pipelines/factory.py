@@ -13,9 +13,11 @@ import dagster as dg
 
 from assets.table_assets import build_table_assets
 from assets.translator import SynthpipeTranslator
-from pipelines.config import EnvValue, SynthpipeConfig, load_config, resolve_data_dir
+from pipelines.config import EnvValue, SourceConfig, SynthpipeConfig, load_config, resolve_data_dir
 from resources.snapshots import DeltaSnapshotStore
-from resources.sources import DuckDBSource
+from resources.file_source import FileSource
+from resources.sources import DuckDBSource, SourceResource
+from resources.sql_source import SqlSource
 from resources.tracking import MlflowTracker
 
 __all__ = ["REFRESH_JOB", "build_resources", "build_synthpipe_defs"]
@@ -35,6 +37,19 @@ def _local_path(value: str | EnvValue, data_dir: Path) -> str | dg.EnvVar:
     return str(path if path.is_absolute() else data_dir / path)
 
 
+def build_source(source: SourceConfig, data_dir: Path) -> SourceResource:
+    """The source resource for the configured kind; validated configuration guarantees its setting."""
+    if source.kind == "duckdb":
+        assert source.database is not None
+        return DuckDBSource(database=_local_path(source.database, data_dir))
+    if source.kind == "sql":
+        assert source.url is not None
+        return SqlSource(url=_value(source.url), db_schema=source.db_schema)
+    assert source.path is not None
+    is_url = isinstance(source.path, str) and "://" in source.path
+    return FileSource(path=source.path if is_url else _local_path(source.path, data_dir), format=source.kind)
+
+
 def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     """The resources the assets use, with local defaults under the data folder."""
     data_dir = resolve_data_dir(config.data_dir)
@@ -45,7 +60,7 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
         else f"sqlite:///{mlflow_dir / 'mlflow.db'}"
     )
     return {
-        "synthpipe_source": DuckDBSource(database=_local_path(config.source.database, data_dir)),
+        "synthpipe_source": build_source(config.source, data_dir),
         "synthpipe_snapshots": DeltaSnapshotStore(root=str(data_dir / "snapshots")),
         "synthpipe_mlflow": MlflowTracker(
             tracking_uri=tracking_uri,

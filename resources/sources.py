@@ -34,15 +34,34 @@ def quote_identifier(name: str) -> str:
 
 
 class SourceResource(ConfigurableResource, ABC):
-    """The interface every source implements."""
+    """The interface every source implements: read one table (or a query) as Arrow."""
 
     @abstractmethod
-    def read_table(self, table: str) -> pa.Table:
-        """Reads the whole table; raises `SourceTableNotFoundError` or `EmptyTableError`."""
+    def read_table(self, table: str, *, query: str | None = None, limit: int | None = None) -> pa.Table:
+        """Reads the whole table, the rows of `query`, or the first `limit` of either.
+
+        Raises `SourceTableNotFoundError` or `EmptyTableError` with the fix in the message.
+        """
 
     @abstractmethod
     def describe(self) -> str:
         """A short, secret-free description of the source for logs and metadata."""
+
+
+def _require_rows(result: pa.Table, table: str, where: str) -> pa.Table:
+    if result.num_rows == 0:
+        raise EmptyTableError(
+            f"Source table {table!r} in {where} has no rows; a synthesizer cannot learn from an "
+            "empty table. Load the table first, or remove it from the configuration."
+        )
+    return result
+
+
+def _not_found(table: str, where: str, available: list[str], setting: str = "`source_table` (or `name`)") -> SourceTableNotFoundError:
+    return SourceTableNotFoundError(
+        f"Source table {table!r} was not found in {where}.{closest(table, available)} "
+        f"Tables there: {', '.join(available) or '(none)'}. Fix {setting} of this table in the configuration."
+    )
 
 
 class DuckDBSource(SourceResource):
@@ -73,28 +92,29 @@ class DuckDBSource(SourceResource):
         finally:
             connection.close()
 
-    def read_table(self, table: str) -> pa.Table:
+    def read_table(self, table: str, *, query: str | None = None, limit: int | None = None) -> pa.Table:
+        import duckdb
+
+        where = f"DuckDB database {self.database!r}"
         with self.connect() as connection:
-            available = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = current_schema() ORDER BY table_name"
-                ).fetchall()
-            ]
-            if table not in available:
-                raise SourceTableNotFoundError(
-                    f"Source table {table!r} was not found in DuckDB database {self.database!r}."
-                    f"{closest(table, available)} Tables there: {', '.join(available) or '(none)'}. "
-                    "Fix `source_table` (or `name`) of this table in the configuration."
-                )
-            result = connection.sql(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
-        if result.num_rows == 0:
-            raise EmptyTableError(
-                f"Source table {table!r} in {self.database!r} has no rows; a synthesizer cannot learn from an "
-                "empty table. Load the table first, or remove it from the configuration."
-            )
-        return result
+            if query is None:
+                available = [
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = current_schema() ORDER BY table_name"
+                    ).fetchall()
+                ]
+                if table not in available:
+                    raise _not_found(table, where, available)
+            sql = query if query is not None else f"SELECT * FROM {quote_identifier(table)}"
+            if limit is not None:
+                sql = f"SELECT * FROM ({sql}) AS synthpipe_read LIMIT {int(limit)}"
+            try:
+                result = connection.sql(sql).to_arrow_table()
+            except duckdb.Error as error:
+                raise SourceError(f"Table {table!r}: the source `query` failed in {where}: {error}") from None
+        return _require_rows(result, table, where)
 
     def describe(self) -> str:
         return f"duckdb:{Path(self.database).name}"

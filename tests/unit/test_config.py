@@ -8,7 +8,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from assets.table_assets import build_table_assets
+import pandas as pd
+
+from assets.table_assets import build_table_assets, fit_sample
 from pipelines.config import SynthpipeConfig, TableConfig, load_config
 from pipelines.errors import ConfigError
 from pipelines.factory import build_resources, build_synthpipe_defs
@@ -30,6 +32,11 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(quality_threshold=1.5), "`quality_threshold` must be between 0 and 1; got 1.5"),
         (config_with(num_rows=0), "`num_rows` must be at least 1; got 0"),
         (config_with(sample_chunk_rows=0), "`sample_chunk_rows` must be at least 1; got 0"),
+        (config_with(row_limit=0), "`row_limit` must be at least 1; got 0"),
+        (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
+        ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),
+        ({**BASE, "source": {"kind": "csv", "path": "x", "url": "sqlite://"}}, "source: `url` does not apply to kind 'csv'"),
+        ({**BASE, "source": {"kind": "parquet", "path": "x"}, "tables": [{"name": "a", "query": "SELECT 1"}]}, "`query` needs a sql or duckdb source"),
         (config_with(name="adult table"), "`name` must be letters, digits and underscores"),
         (config_with(seed="tomorrow"), "table 'adult': `seed`: Input should be a valid integer"),
         (config_with(columns={"age": {"sdtype": "numerical"}}, exclude_columns=["age"]), "both overridden"),
@@ -112,6 +119,9 @@ def _asset(table: TableConfig, stage: str) -> dg.AssetsDefinition:
 TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "name": ("census", lambda t: _asset(t, "published").key == dg.AssetKey(["published", "census"])),
     "source_table": ("raw.adult", lambda t: t.source_name == "raw.adult" and "`raw.adult`" in _asset(t, "source").descriptions_by_key[dg.AssetKey(["source", "adult"])]),
+    "query": ("SELECT * FROM adult WHERE age > 30", lambda t: t.query.endswith("age > 30")),
+    "row_limit": (5000, lambda t: t.row_limit == 5000),
+    "fit_rows": (100, lambda t: len(fit_sample(t, pd.DataFrame({"a": range(1000)}))) == 100),
     "synthesizer": ("ctgan", lambda t: "ctgan synthesizer" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
     "synthesizer_params": ({"epochs": 5}, lambda t: t.synthesizer_params == {"epochs": 5}),
     "columns": ({"age": {"sdtype": "categorical"}}, lambda t: t.columns["age"].sdtype == "categorical"),

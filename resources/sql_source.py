@@ -1,0 +1,133 @@
+"""SQL databases through a SQLAlchemy URL: PostgreSQL, MySQL/MariaDB, SQLite, and any
+warehouse with a SQLAlchemy dialect. Rows are read in batches and assembled into Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+from pydantic import Field
+
+from pipelines.errors import SourceError
+from resources.sources import SourceResource, _not_found, _require_rows
+
+__all__ = ["SqlSource"]
+
+_DRIVER_EXTRAS = {
+    "postgresql": "pip install 'synthpipe[postgres]'  (psycopg2; use a postgresql+psycopg2:// URL)",
+    "mysql": "pip install 'synthpipe[mysql]'  (PyMySQL; use a mysql+pymysql:// URL)",
+    "mariadb": "pip install 'synthpipe[mysql]'  (PyMySQL; use a mariadb+pymysql:// URL)",
+}
+
+
+class SqlSource(SourceResource):
+    """Reads tables from any database SQLAlchemy can reach.
+
+    Examples:
+        >>> SqlSource(url=dg.EnvVar("WAREHOUSE_URL"), db_schema="sales")  # doctest: +SKIP
+    """
+
+    url: str = Field(
+        description="SQLAlchemy URL, e.g. postgresql+psycopg2://reader@db:5432/prod. Give one that "
+        "carries a password as {env: NAME}, so it is read from the environment at run time."
+    )
+    db_schema: str | None = Field(default=None, description="Database schema holding the tables; default: the connection's.")
+    connect_timeout_s: int = Field(default=10, ge=1, description="Seconds to wait for a connection.")
+    batch_rows: int = Field(default=50_000, ge=1, description="Rows fetched per round trip.")
+
+    def _safe_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # an unparsable URL: show only its scheme
+            return self.url.split("://", 1)[0] + "://..."
+
+    def _engine(self) -> Any:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(self.url)
+        except ArgumentError:
+            raise SourceError(
+                f"`source.url` {self._safe_url()!r} is not a SQLAlchemy URL; expected e.g. "
+                "postgresql+psycopg2://user@host:5432/database or sqlite:///path/to/file.db."
+            ) from None
+        backend = url.get_backend_name()
+        connect_args = {} if backend == "sqlite" else {"connect_timeout": self.connect_timeout_s}
+        try:
+            return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        except (NoSuchModuleError, ModuleNotFoundError) as error:
+            install = _DRIVER_EXTRAS.get(backend, f"pip install the SQLAlchemy dialect and DB-API driver for {backend!r}")
+            raise SourceError(
+                f"No database driver for {url.drivername!r} ({error}). Install it: {install}, "
+                f"or install the driver that {url.drivername!r} names."
+            ) from None
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        from sqlalchemy.exc import DBAPIError
+
+        engine = self._engine()
+        try:
+            with engine.connect() as connection:
+                yield connection
+        except DBAPIError as error:
+            if error.connection_invalidated or _is_connect_error(error):
+                reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+                raise SourceError(
+                    f"Cannot connect to the source database {self._safe_url()!r}: {reason}. Check `source.url` "
+                    "(or the environment variable it names): host, port, user, password and database, and that "
+                    "the server is running and reachable."
+                ) from None
+            raise
+        finally:
+            engine.dispose()
+
+    def read_table(self, table: str, *, query: str | None = None, limit: int | None = None) -> pa.Table:
+        import sqlalchemy as sa
+        from sqlalchemy.exc import DBAPIError
+
+        where = f"database {self._safe_url()!r}" + (f" schema {self.db_schema!r}" if self.db_schema else "")
+        with self.connect() as connection:
+            if query is None:
+                available = sorted(sa.inspect(connection).get_table_names(schema=self.db_schema))
+                if table not in available:
+                    raise _not_found(table, where, available)
+                # sa.table quotes the name as an identifier for the dialect: never pasted into SQL.
+                source = sa.table(table, schema=self.db_schema)
+            else:
+                source = sa.text(query).columns().subquery("synthpipe_read")
+            statement = sa.select(sa.text("*")).select_from(source)
+            if limit is not None:
+                statement = statement.limit(limit)
+            try:
+                result = connection.execution_options(stream_results=True).execute(statement)
+                arrow = _fetch_arrow(result, self.batch_rows)
+            except DBAPIError as error:
+                reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+                raise SourceError(f"Table {table!r}: reading from {where} failed: {reason}. Check `source_table` or `query`.") from None
+        return _require_rows(arrow, table, where)
+
+    def describe(self) -> str:
+        return self._safe_url()
+
+
+def _is_connect_error(error: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def _fetch_arrow(result: Any, batch_rows: int) -> pa.Table:
+    names = list(result.keys())
+    columns: list[list[Any]] = [[] for _ in names]
+    while rows := result.fetchmany(batch_rows):
+        for values, column in zip(zip(*rows, strict=True), columns, strict=True):
+            column.extend(values)
+    return pa.table([pa.array(column) for column in columns], names=names)
