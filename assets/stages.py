@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SourceSplit", "column_schema", "fingerprint", "split_holdout", "to_pandas"]
+__all__ = ["SourceSplit", "column_schema", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,15 @@ def fingerprint(data: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def split_holdout(data: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(
+    data: pd.DataFrame, fraction: float, seed: int, entity_key: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A seeded train/holdout split that does not depend on the order the source returned rows in:
-    rows are put in row-hash order first, then permuted with `seed`.
+    rows are put in row-hash order first, then permuted with `seed`. With `entity_key`, whole
+    entities (sequences) go to one side, so no sequence leaks into both.
     """
+    if entity_key is not None:
+        return _split_entities(data, fraction, seed, entity_key)
     ordered = data.iloc[np.argsort(_row_hashes(data), kind="stable")].reset_index(drop=True)
     permutation = np.random.default_rng(seed).permutation(len(ordered))
     holdout_rows = int(round(len(ordered) * fraction))
@@ -62,6 +67,39 @@ def split_holdout(data: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.Da
     holdout = ordered.iloc[np.sort(permutation[:holdout_rows])].reset_index(drop=True)
     train = ordered.iloc[np.sort(permutation[holdout_rows:])].reset_index(drop=True)
     return train, holdout
+
+
+def _split_entities(data: pd.DataFrame, fraction: float, seed: int, entity_key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    entities = pd.Series(data[entity_key].dropna().unique())
+    entities = entities.iloc[np.argsort(pd.util.hash_pandas_object(entities, index=False).to_numpy(), kind="stable")]
+    permuted = entities.to_numpy()[np.random.default_rng(seed).permutation(len(entities))]
+    held = int(round(len(permuted) * fraction))
+    held = min(max(held, 1), len(permuted) - 1) if len(permuted) > 1 else 0
+    in_holdout = data[entity_key].isin(set(permuted[:held]))
+    return data[~in_holdout].reset_index(drop=True), data[in_holdout].reset_index(drop=True)
+
+
+def sequence_problems(data: pd.DataFrame, entity_key: str, order_by: str, reference_lengths: pd.Series) -> list[str]:
+    """Structural problems of synthetic sequences: rows out of order within an entity, a missing
+    entity key, or a sequence over twice as long as the longest real one.
+    """
+    problems = []
+    if data[entity_key].isna().any():
+        problems.append(f"{int(data[entity_key].isna().sum())} rows have no {entity_key!r}")
+    ordered = data.groupby(entity_key, sort=False)[order_by].apply(lambda s: s.is_monotonic_increasing)
+    if not ordered.all():
+        problems.append(f"{int((~ordered).sum())} of {len(ordered)} sequences are not ordered by {order_by!r}")
+    lengths = data.groupby(entity_key, sort=False).size()
+    if len(lengths) and lengths.max() > 2 * reference_lengths.max():
+        problems.append(f"longest sequence has {int(lengths.max())} rows, over twice the real longest ({int(reference_lengths.max())})")
+    return problems
+
+
+def length_drift(data: pd.DataFrame, entity_key: str, reference_lengths: pd.Series) -> float:
+    """Relative difference between the mean synthetic and the mean real sequence length."""
+    lengths = data.groupby(entity_key, sort=False).size()
+    real = float(reference_lengths.mean())
+    return abs(float(lengths.mean()) - real) / real if len(lengths) else 1.0
 
 
 def column_schema(table: pa.Table) -> list[tuple[str, str]]:

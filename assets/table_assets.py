@@ -17,7 +17,15 @@ import pyarrow as pa
 
 from assets.evaluation import evaluate_quality
 from assets.records import Candidate, FittedModel
-from assets.stages import SourceSplit, column_schema, fingerprint, split_holdout, to_pandas
+from assets.stages import (
+    SourceSplit,
+    column_schema,
+    fingerprint,
+    length_drift,
+    sequence_problems,
+    split_holdout,
+    to_pandas,
+)
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from expectations.profile import derive_suite, profile_table
 from expectations.runner import SuiteResult, validate
@@ -26,13 +34,24 @@ from pipelines.config import TableConfig
 from pipelines.errors import SynthpipeError
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import SourceResource
-from resources.synthesizers import build_synthesizer, check_modelable, detect_metadata, fit_synthesizer, sample_rows
+from resources.synthesizers import (
+    build_synthesizer,
+    check_modelable,
+    detect_metadata,
+    fit_synthesizer,
+    sample_rows,
+    sample_sequences,
+)
 from resources.tracking import MlflowTracker
 
 __all__ = ["CHECK_EXPECTATIONS", "CHECK_QUALITY", "build_table_assets"]
 
 CHECK_EXPECTATIONS = "expectations"
 CHECK_QUALITY = "quality"
+CHECK_SEQUENCES = "sequences"
+CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
+# Mean synthetic sequence length this far (relative) from the real one raises a warning.
+SEQUENCE_LENGTH_TOLERANCE = 0.5
 _MODEL_REQUIREMENTS = ("sdv", "pandas", "numpy", "torch")
 
 
@@ -67,7 +86,24 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
             blocking=True,
             description=f"SDMetrics quality score of the candidate is at least {table.quality_threshold}.",
         ),
-    ]
+    ] + (
+        [
+            dg.AssetCheckSpec(
+                CHECK_SEQUENCES,
+                asset=synthetic_key,
+                blocking=True,
+                description=f"Every synthetic sequence has an entity, is ordered by `{table.sequence.order_by}` and is at most twice as long as the longest real one.",
+            ),
+            dg.AssetCheckSpec(
+                CHECK_SEQUENCE_LENGTHS,
+                asset=synthetic_key,
+                blocking=False,
+                description=f"Mean synthetic sequence length within {SEQUENCE_LENGTH_TOLERANCE:.0%} of the real mean (warns, does not block).",
+            ),
+        ]
+        if table.sequence
+        else []
+    )
 
 
 def _asset_args(spec: dg.AssetSpec) -> dict[str, Any]:
@@ -104,7 +140,8 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         arrow = _drop_excluded(table, read)
         check_modelable(table.name, arrow.schema)
         data = to_pandas(arrow)
-        train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed)
+        entity_key = table.sequence.entity_key if table.sequence else None
+        train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed, entity_key)
         split = SourceSplit(train=train, holdout=holdout, fingerprint=fingerprint(data), source_rows=len(data))
         schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
         return dg.MaterializeResult(
@@ -145,9 +182,12 @@ def fit_and_register(
     )
     try:
         fit_data = fit_sample(table, split.train)
-        metadata = detect_metadata(table.name, fit_data, {c: o.model_dump() for c, o in table.columns.items()})
-        synthesizer = build_synthesizer(table.synthesizer, table.synthesizer_params, metadata, table.name)
-        context.log.info(f"Fitting {table.synthesizer} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
+        sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
+        overrides = {c: o.model_dump() for c, o in table.columns.items()}
+        metadata = detect_metadata(table.name, fit_data, overrides, sequence)
+        context_columns = table.sequence.context_columns if table.sequence else ()
+        synthesizer = build_synthesizer(table.backend, table.synthesizer_params, metadata, table.name, context_columns)
+        context.log.info(f"Fitting {table.backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
         fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
@@ -161,7 +201,7 @@ def fit_and_register(
         raise
     return FittedModel(
         table=table.name,
-        synthesizer=table.synthesizer,
+        synthesizer=table.backend,
         mlflow_run_id=run_id,
         model_name=table.registered_model_name,
         model_version=version,
@@ -183,7 +223,7 @@ def fit_sample(table: TableConfig, train: pd.DataFrame) -> pd.DataFrame:
 def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> dict[str, object]:
     params: dict[str, object] = {
         "table": table.name,
-        "synthesizer": table.synthesizer,
+        "synthesizer": table.backend,
         "training_rows": len(split.train),
         "holdout_rows": len(split.holdout),
         "columns": split.train.shape[1],
@@ -215,7 +255,7 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
         return dg.MaterializeResult(
             value=fitted,
             metadata={
-                keys.SYNTHESIZER: table.synthesizer,
+                keys.SYNTHESIZER: table.backend,
                 keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
                 keys.TRAINING_ROWS: fitted.training_rows,
                 keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
@@ -270,12 +310,55 @@ def _quality_result(table: TableConfig, quality: object) -> dg.AssetCheckResult:
     )
 
 
+def _sequence_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame) -> list[dg.AssetCheckResult]:
+    if table.sequence is None:
+        return []
+    entity, order_by = table.sequence.entity_key, table.sequence.order_by
+    real_lengths = split.train.groupby(entity).size()
+    lengths = data.groupby(entity).size()
+    problems = sequence_problems(data, entity, order_by, real_lengths)
+    drift = length_drift(data, entity, real_lengths)
+    metadata = {
+        "synthpipe/sequences": len(lengths),
+        "synthpipe/mean_sequence_length": dg.FloatMetadataValue(round(float(lengths.mean()), 3)),
+        "synthpipe/real_mean_sequence_length": dg.FloatMetadataValue(round(float(real_lengths.mean()), 3)),
+        "synthpipe/max_sequence_length": int(lengths.max()),
+        "synthpipe/real_max_sequence_length": int(real_lengths.max()),
+        "synthpipe/sequence_length_drift": dg.FloatMetadataValue(round(drift, 4)),
+    }
+    return [
+        dg.AssetCheckResult(
+            check_name=CHECK_SEQUENCES,
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(problems) or None,
+            metadata=metadata,
+        ),
+        dg.AssetCheckResult(
+            check_name=CHECK_SEQUENCE_LENGTHS,
+            passed=drift <= SEQUENCE_LENGTH_TOLERANCE,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=None
+            if drift <= SEQUENCE_LENGTH_TOLERANCE
+            else f"mean sequence length is {drift:.0%} away from the real mean (tolerance {SEQUENCE_LENGTH_TOLERANCE:.0%})",
+            metadata=metadata,
+        ),
+    ]
+
+
 def sample_candidate(
     context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, fitted: FittedModel, tracker: MlflowTracker
 ) -> tuple[pd.DataFrame, int, float]:
     """Loads the registered model version and samples the configured rows with a recorded seed."""
     synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
     seed = table.seed if table.seed is not None else secrets.randbelow(2**31 - 1)
+    if table.sequence is not None:
+        entity = table.sequence.entity_key
+        num_sequences = table.num_sequences or pd.concat([split.train[entity], split.holdout[entity]]).nunique()
+        context.log.info(f"Sampling {num_sequences} sequences from {fitted.model_name} v{fitted.model_version} with seed {seed}")
+        started = time.perf_counter()
+        data = sample_sequences(synthesizer, int(num_sequences), seed)
+        return data, seed, time.perf_counter() - started
     num_rows = table.num_rows or split.source_rows
     context.log.info(f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}")
     started = time.perf_counter()
@@ -303,11 +386,14 @@ def _synthetic_asset(
             data, seed, sample_seconds = sample_candidate(context, table, split, fitted, tracker)
             context.log.info("Evaluating the candidate: expectation suite and SDMetrics quality report")
             started = time.perf_counter()
-            specs = derive_suite(profile_table(split.train), len(data))
+            keys_ = [table.sequence.entity_key] if table.sequence else []
+            specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(split.train, data, fitted.table_metadata)
+            sequence_results = _sequence_results(table, split, data)
             evaluation_seconds = time.perf_counter() - started
             checks = {CHECK_EXPECTATIONS: suite.success, CHECK_QUALITY: quality.score >= table.quality_threshold}
+            checks.update({r.check_name: r.passed for r in sequence_results if r.severity == dg.AssetCheckSeverity.ERROR})
             _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
         except BaseException:
@@ -329,7 +415,8 @@ def _synthetic_asset(
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
                 keys.MODEL_VERSION: fitted.model_version,
             },
-            check_results=[_expectations_result(suite), _quality_result(table, quality)],
+            check_results=[_expectations_result(suite), _quality_result(table, quality)]
+            + sequence_results,
         )
 
     return synthetic

@@ -54,7 +54,7 @@ class SynthpipeTranslator:
         description = _DESCRIPTIONS[data.stage].format(
             source=table.source_name,
             where=data.source_description,
-            synthesizer=table.synthesizer,
+            synthesizer=table.backend,
             table=table.name,
             model=table.registered_model_name,
         )

@@ -7,6 +7,7 @@ into a GX suite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,14 +129,19 @@ def _column_specs(column: ColumnProfile) -> list[ExpectationSpec]:
     return specs
 
 
-def derive_suite(profile: TableProfile, expected_rows: int) -> list[ExpectationSpec]:
-    """The suite a faithful synthetic twin must pass: same columns in order, row count, types,
-    null fractions, numeric and date ranges and category sets of the real training rows.
+def derive_suite(
+    profile: TableProfile, expected_rows: int | None, key_columns: Sequence[str] = ()
+) -> list[ExpectationSpec]:
+    """The suite a faithful synthetic twin must pass: same columns in order, row count (when it
+    is known in advance), types, null fractions, numeric and date ranges and category sets of the
+    real training rows. Key columns (ids) get new synthetic values, so only their type and
+    presence are expected.
     """
-    specs = [
-        ExpectationSpec("expect_table_columns_to_match_ordered_list", {"column_list": profile.column_names}),
-        ExpectationSpec("expect_table_row_count_to_equal", {"value": expected_rows}),
-    ]
+    specs = [ExpectationSpec("expect_table_columns_to_match_ordered_list", {"column_list": profile.column_names})]
+    if expected_rows is not None:
+        specs.append(ExpectationSpec("expect_table_row_count_to_equal", {"value": expected_rows}))
     for column in profile.columns:
+        if column.name in key_columns:
+            column = ColumnProfile(column.name, column.family, column.null_fraction)
         specs += _column_specs(column)
     return specs

@@ -171,6 +171,18 @@ class ColumnOverride(_Strict):
     )
 
 
+class SequenceConfig(_Strict):
+    """Makes a table sequential: rows belong to an entity and are ordered (synthesized with PAR)."""
+
+    entity_key: str = Field(description="Column that identifies the entity a row belongs to.", examples=["tailnum"])
+    order_by: str = Field(description="Column that orders the rows within an entity.", examples=["time_hour"])
+    context_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns constant within an entity (its attributes), modelled once per sequence.",
+        examples=[["carrier"]],
+    )
+
+
 class TableConfig(_Strict):
     """One source table that gets a synthetic twin."""
 
@@ -198,10 +210,21 @@ class TableConfig(_Strict):
         description="Fit on a seeded sample of this many training rows (`split_seed`); recorded with the version.",
         examples=[200000],
     )
-    synthesizer: str = Field(
-        default=DEFAULT_SYNTHESIZER,
-        description="Synthesizer backend name: gaussian_copula, ctgan, tvae or copula_gan.",
+    synthesizer: str | None = Field(
+        default=None,
+        description="Synthesizer backend: gaussian_copula, ctgan, tvae, copula_gan, or par for sequences. "
+        "Default: gaussian_copula, or par when `sequence` is set.",
         examples=["gaussian_copula"],
+    )
+    sequence: SequenceConfig | None = Field(
+        default=None,
+        description="Declares the table sequential (an entity key and an order column); fitted with PAR.",
+        examples=[{"entity_key": "tailnum", "order_by": "time_hour"}],
+    )
+    num_sequences: int | None = Field(
+        default=None,
+        description="Sequential tables: entities to sample. Default: as many as the source has.",
+        examples=[500],
     )
     synthesizer_params: dict[str, Any] = Field(
         default_factory=dict,
@@ -259,6 +282,11 @@ class TableConfig(_Strict):
         return self.source_table or self.name
 
     @property
+    def backend(self) -> str:
+        """The synthesizer that runs: the configured one, else the default for the table's kind."""
+        return self.synthesizer or ("par" if self.sequence else DEFAULT_SYNTHESIZER)
+
+    @property
     def registered_model_name(self) -> str:
         return self.model_name or f"synthpipe-{self.name}"
 
@@ -294,11 +322,12 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
             f"got {table.name!r}. Keep the real name in `source_table`."
         )
-    if table.synthesizer not in known_synthesizers:
+    if table.backend not in known_synthesizers:
         problems.append(
-            f"{where}: unknown `synthesizer` {table.synthesizer!r}; choose one of "
-            f"{', '.join(known_synthesizers)}.{closest(table.synthesizer, known_synthesizers)}"
+            f"{where}: unknown `synthesizer` {table.backend!r}; choose one of "
+            f"{', '.join(known_synthesizers)}.{closest(table.backend, known_synthesizers)}"
         )
+    problems += _sequence_problems(table, where)
     if not 0.0 < table.holdout_fraction < 1.0:
         problems.append(
             f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {table.holdout_fraction}. "
@@ -321,6 +350,30 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         problems.append(
             f"{where}: columns {overlap} are both overridden in `columns` and listed in `exclude_columns`; keep one."
         )
+    return problems
+
+
+def _sequence_problems(table: TableConfig, where: str) -> list[str]:
+    if table.sequence is None:
+        problems = []
+        if table.backend == "par":
+            problems.append(f"{where}: synthesizer 'par' needs `sequence: {{entity_key: ..., order_by: ...}}`.")
+        if table.num_sequences is not None:
+            problems.append(f"{where}: `num_sequences` applies to sequential tables; use `num_rows`, or declare `sequence`.")
+        return problems
+    problems = []
+    if table.backend != "par":
+        problems.append(f"{where}: a sequential table is synthesized with 'par', not {table.backend!r}; remove `synthesizer`.")
+    if table.num_rows is not None:
+        problems.append(f"{where}: a sequential table samples whole sequences; use `num_sequences` instead of `num_rows`.")
+    if table.fit_rows is not None:
+        problems.append(f"{where}: `fit_rows` would cut sequences apart; cap a sequential table with `row_limit` or a `query`.")
+    if table.num_sequences is not None and table.num_sequences < 1:
+        problems.append(f"{where}: `num_sequences` must be at least 1; got {table.num_sequences}.")
+    keys = {table.sequence.entity_key, table.sequence.order_by}
+    clash = sorted(keys & set(table.sequence.context_columns))
+    if len(keys) < 2 or clash:
+        problems.append(f"{where}: `sequence` needs distinct entity_key, order_by and context columns; got {table.sequence.model_dump()}.")
     return problems
 
 

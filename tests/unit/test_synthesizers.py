@@ -14,12 +14,13 @@ pytestmark = pytest.mark.unit
 
 
 def test_registry_maps_every_name_to_an_sdv_class():
-    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan")
+    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan", "par")
     assert [synthesizer_class(n).__name__ for n in SYNTHESIZER_NAMES] == [
         "GaussianCopulaSynthesizer",
         "CTGANSynthesizer",
         "TVAESynthesizer",
         "CopulaGANSynthesizer",
+        "PARSynthesizer",
     ]
 
 
