@@ -8,13 +8,11 @@ The assets do no I/O of their own: sources, MLflow and the snapshot store are re
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Any
-from importlib import metadata as importlib_metadata
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
 
+from assets.common import asset_args, drop_excluded, end_run_quietly, model_requirements
 from assets.evaluation import evaluate_quality
 from assets.records import Candidate, FittedModel
 from assets.stages import (
@@ -52,7 +50,6 @@ CHECK_SEQUENCES = "sequences"
 CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
 # Mean synthetic sequence length this far (relative) from the real one raises a warning.
 SEQUENCE_LENGTH_TOLERANCE = 0.5
-_MODEL_REQUIREMENTS = ("sdv", "pandas", "numpy", "torch")
 
 
 def build_table_assets(
@@ -106,38 +103,15 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
     )
 
 
-def _asset_args(spec: dg.AssetSpec) -> dict[str, Any]:
-    """The translator's spec as `@asset` arguments; the data flow (ins) is the factory's own."""
-    return {
-        "key": spec.key,
-        "group_name": spec.group_name,
-        "description": spec.description,
-        "kinds": spec.kinds,
-        "tags": {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")},
-        "owners": spec.owners,
-        "metadata": spec.metadata,
-    }
-
-
 # --- source -------------------------------------------------------------------------------
 
 
-def _drop_excluded(table: TableConfig, arrow: pa.Table) -> pa.Table:
-    missing = [c for c in table.exclude_columns if c not in arrow.column_names]
-    if missing:
-        raise SynthpipeError(
-            f"Table {table.name!r}: `exclude_columns` names columns the source does not have: {missing}. "
-            f"Source columns: {', '.join(arrow.column_names)}."
-        )
-    return arrow.drop_columns(table.exclude_columns) if table.exclude_columns else arrow
-
-
 def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
-    @dg.asset(**_asset_args(spec))
+    @dg.asset(**asset_args(spec))
     def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[SourceSplit]:
         context.log.info(f"Reading {table.source_name!r} from {synthpipe_source.describe()}")
         read = synthpipe_source.read_table(table.source_name, query=table.query, limit=table.row_limit)
-        arrow = _drop_excluded(table, read)
+        arrow = drop_excluded(table, read)
         check_modelable(table.name, arrow.schema)
         data = to_pandas(arrow)
         entity_key = table.sequence.entity_key if table.sequence else None
@@ -162,16 +136,6 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
 # --- synthesizer ----------------------------------------------------------------------------
 
 
-def _requirements() -> list[str]:
-    pins = []
-    for name in _MODEL_REQUIREMENTS:
-        try:
-            pins.append(f"{name}=={importlib_metadata.version(name).split('+')[0]}")
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return pins
-
-
 def fit_and_register(
     context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, tracker: MlflowTracker
 ) -> FittedModel:
@@ -193,11 +157,11 @@ def fit_and_register(
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
-        model_uri = tracker.log_synthesizer(run_id, synthesizer, _requirements())
+        model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
         version = tracker.register(table.registered_model_name, model_uri, run_id, {keys.TABLE: table.name})
         tracker.set_alias(table.registered_model_name, "candidate", version)
     except BaseException:
-        _end_quietly(tracker, run_id)
+        end_run_quietly(tracker, run_id)
         raise
     return FittedModel(
         table=table.name,
@@ -239,15 +203,8 @@ def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> 
     return params
 
 
-def _end_quietly(tracker: MlflowTracker, run_id: str) -> None:
-    try:
-        tracker.end_run(run_id, "FAILED")
-    except SynthpipeError:
-        pass  # the original error is the one worth reporting
-
-
 def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
-    @dg.asset(**_asset_args(spec), ins={"split": dg.AssetIn(source_key)})
+    @dg.asset(**asset_args(spec), ins={"split": dg.AssetIn(source_key)})
     def synthesizer(
         context: dg.AssetExecutionContext, split: SourceSplit, synthpipe_mlflow: MlflowTracker
     ) -> dg.MaterializeResult[FittedModel]:
@@ -270,7 +227,7 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
 # --- synthetic + checks ------------------------------------------------------------------------
 
 
-def _expectations_result(suite: SuiteResult) -> dg.AssetCheckResult:
+def expectations_result(suite: SuiteResult) -> dg.AssetCheckResult:
     failed = suite.blocking_failures
     return dg.AssetCheckResult(
         check_name=CHECK_EXPECTATIONS,
@@ -374,7 +331,7 @@ def _synthetic_asset(
     table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey
 ) -> dg.AssetsDefinition:
     @dg.asset(
-        **_asset_args(spec),
+        **asset_args(spec),
         ins={"split": dg.AssetIn(source_key), "fitted": dg.AssetIn(synthesizer_key)},
         check_specs=check_specs(table, spec.key),
     )
@@ -397,7 +354,7 @@ def _synthetic_asset(
             _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
         except BaseException:
-            _end_quietly(tracker, fitted.mlflow_run_id)
+            end_run_quietly(tracker, fitted.mlflow_run_id)
             raise
         if not all(checks.values()):
             blocked = ", ".join(name for name, ok in checks.items() if not ok)
@@ -415,7 +372,7 @@ def _synthetic_asset(
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
                 keys.MODEL_VERSION: fitted.model_version,
             },
-            check_results=[_expectations_result(suite), _quality_result(table, quality)]
+            check_results=[expectations_result(suite), _quality_result(table, quality)]
             + sequence_results,
         )
 
@@ -458,7 +415,7 @@ def _metric_name(column: str) -> str:
 
 
 def _published_asset(table: TableConfig, spec: dg.AssetSpec, synthetic_key: dg.AssetKey) -> dg.AssetsDefinition:
-    @dg.asset(**_asset_args(spec), ins={"candidate": dg.AssetIn(synthetic_key)})
+    @dg.asset(**asset_args(spec), ins={"candidate": dg.AssetIn(synthetic_key)})
     def published(
         context: dg.AssetExecutionContext,
         candidate: Candidate,

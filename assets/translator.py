@@ -9,7 +9,7 @@ from typing import Literal
 
 import dagster as dg
 
-from pipelines.config import TableConfig
+from pipelines.config import GroupConfig, TableConfig
 
 __all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator"]
 
@@ -21,6 +21,12 @@ _DESCRIPTIONS: dict[Stage, str] = {
     "synthesizer": "{synthesizer} synthesizer fitted on the training rows of `{table}`, logged to MLflow and registered as `{model}` (alias `candidate`).",
     "synthetic": "Synthetic candidate of `{table}` sampled with a recorded seed; blocking checks decide whether it is published.",
     "published": "Published synthetic twin of `{table}`: a new Delta Lake version, written only when every blocking check passed.",
+}
+_GROUP_DESCRIPTIONS: dict[Stage, str] = {
+    "source": "Real rows of the related tables {tables} pulled from {where}, with every foreign key checked for a parent row.",
+    "synthesizer": "{synthesizer} relational synthesizer fitted on the group `{table}` as one model, logged to MLflow and registered as `{model}` (alias `candidate`).",
+    "synthetic": "Synthetic candidate of the group `{table}` sampled with a recorded seed; blocking checks (per-table suites, referential integrity, quality) decide whether it is published.",
+    "published": "Published synthetic table `{member}` of the group `{table}`: published with the rest of the group in one run, or not at all.",
 }
 _KINDS: dict[Stage, set[str]] = {
     "source": {"duckdb"},
@@ -34,9 +40,10 @@ _KINDS: dict[Stage, set[str]] = {
 class StageData:
     """Everything the translator may look at for one asset: the table and its stage."""
 
-    table: TableConfig
+    table: TableConfig | GroupConfig
     stage: Stage
     source_description: str = "the source"
+    member: str | None = None  # one table of a group, for its published asset
 
 
 class SynthpipeTranslator:
@@ -51,15 +58,19 @@ class SynthpipeTranslator:
 
     def get_asset_spec(self, data: StageData) -> dg.AssetSpec:
         table = data.table
-        description = _DESCRIPTIONS[data.stage].format(
-            source=table.source_name,
+        is_group = isinstance(table, GroupConfig)
+        templates = _GROUP_DESCRIPTIONS if is_group else _DESCRIPTIONS
+        description = templates[data.stage].format(
+            source=table.name if is_group else table.source_name,
+            tables=", ".join(f"`{t.source_name}`" for t in table.tables) if is_group else "",
             where=data.source_description,
             synthesizer=table.backend,
             table=table.name,
             model=table.registered_model_name,
+            member=data.member,
         )
         return dg.AssetSpec(
-            key=dg.AssetKey([data.stage, table.name]),
+            key=dg.AssetKey([data.stage, table.name, *([data.member] if data.member else [])]),
             group_name=f"synthpipe_{table.name}",
             description=description,
             kinds=_KINDS[data.stage],

@@ -27,7 +27,15 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from pipelines.config import MlflowConfig, ScheduleConfig, SourceConfig, SynthpipeConfig, TableConfig, load_config
+from pipelines.config import (
+    GroupConfig,
+    MlflowConfig,
+    ScheduleConfig,
+    SourceConfig,
+    SynthpipeConfig,
+    TableConfig,
+    load_config,
+)
 from pipelines.factory import build_synthpipe_defs
 
 __all__ = ["SynthpipeComponent"]
@@ -46,12 +54,25 @@ class SynthpipeComponent(dg.Component, dg.Model, dg.Resolvable):
     source: SourceConfig = Field(description="Where the source tables live.", examples=[{"kind": "duckdb", "database": "sources/adult.duckdb"}])
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.", examples=[{"experiment": "synthpipe"}])
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.", examples=[{"cron": "0 2 * * *", "timezone": "UTC"}])
-    tables: list[TableConfig] = Field(description="Tables to synthesize.", examples=[[{"name": "adult", "quality_threshold": 0.75}]])
+    tables: list[TableConfig] = Field(
+        default_factory=list, description="Single tables to synthesize.", examples=[[{"name": "adult", "quality_threshold": 0.75}]]
+    )
+    groups: list[GroupConfig] = Field(
+        default_factory=list,
+        description="Groups of related tables synthesized together (HMA).",
+        examples=[[{"name": "nycflights", "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}],
+                    "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}]}]],
+    )
 
     def to_config(self) -> SynthpipeConfig:
         return load_config(
             SynthpipeConfig(
-                data_dir=self.data_dir, source=self.source, mlflow=self.mlflow, schedule=self.schedule, tables=self.tables
+                data_dir=self.data_dir,
+                source=self.source,
+                mlflow=self.mlflow,
+                schedule=self.schedule,
+                tables=self.tables,
+                groups=self.groups,
             )
         )
 

@@ -291,6 +291,68 @@ class TableConfig(_Strict):
         return self.model_name or f"synthpipe-{self.name}"
 
 
+class ForeignKeyConfig(_Strict):
+    """One relationship of a table group: `child.child_key` points at `parent.parent_key`."""
+
+    parent: str = Field(description="Parent table (a table of this group).", examples=["planes"])
+    parent_key: str | list[str] = Field(description="Parent's primary key column.", examples=["tailnum"])
+    child: str = Field(description="Child table (a table of this group).", examples=["flights"])
+    child_key: str | list[str] = Field(description="Child's foreign key column.", examples=["tailnum"])
+
+    def label(self) -> str:
+        return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
+
+
+class GroupTableConfig(_Strict):
+    """One table of a relational group."""
+
+    name: str = Field(description="Table name in synthpipe (asset key part, Delta folder).", examples=["flights"])
+    source_table: str | None = Field(default=None, description="Table name in the source, when it differs.", examples=["raw_flights"])
+    query: str | None = Field(default=None, description="SQL selecting the rows instead of the whole table.", examples=["SELECT * FROM flights WHERE month = 1"])
+    row_limit: int | None = Field(default=None, description="Read at most this many rows.", examples=[5000])
+    primary_key: str | list[str] | None = Field(default=None, description="Primary key column; default: detected by SDV.", examples=["tailnum"])
+    exclude_columns: list[str] = Field(default_factory=list, description="Columns left out.", examples=[["speed"]])
+    columns: dict[str, ColumnOverride] = Field(default_factory=dict, description="Per-column SDV metadata overrides.", examples=[{"engines": {"sdtype": "categorical"}}])
+
+    @property
+    def source_name(self) -> str:
+        return self.source_table or self.name
+
+
+class GroupConfig(_Strict):
+    """Related tables synthesized together by one relational model (SDV's HMA), so that every
+    foreign key of the synthetic set resolves. Published as one set: all tables or none.
+    """
+
+    name: str = Field(description="Group name: asset keys `<stage>/<name>`, Delta folder, MLflow model.", examples=["nycflights"])
+    tables: list[GroupTableConfig] = Field(description="The tables of the group (at most 5 for HMA).", min_length=1)
+    foreign_keys: list[ForeignKeyConfig] = Field(
+        default_factory=list,
+        description="Relationships. Default: detected by SDV (logged to MLflow so they can be copied here and edited).",
+        examples=[[{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}]],
+    )
+    orphans: Literal["error", "drop", "null"] = Field(
+        default="error",
+        description="Child rows whose foreign key has no parent: `error` stops the run, `drop` removes them, "
+        "`null` empties their key. Counts are recorded either way.",
+        examples=["drop"],
+    )
+    synthesizer: Literal["hma"] = Field(default="hma", description="Relational synthesizer.", examples=["hma"])
+    synthesizer_params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the synthesizer.", examples=[{"verbose": False}])
+    scale: float = Field(default=1.0, description="Synthetic size relative to the source (`sample_scale`).", examples=[1.0])
+    seed: int | None = Field(default=None, description="Sampling seed; default a new one each run, recorded.", examples=[42])
+    quality_threshold: float = Field(default=0.6, description="Minimum multi-table SDMetrics quality score.", examples=[0.7])
+    model_name: str | None = Field(default=None, description="Registered MLflow model name; default `synthpipe-<name>`.", examples=["synthpipe-nycflights"])
+
+    @property
+    def registered_model_name(self) -> str:
+        return self.model_name or f"synthpipe-{self.name}"
+
+    @property
+    def backend(self) -> str:
+        return self.synthesizer
+
+
 class SynthpipeConfig(_Strict):
     """Everything the nightly refresh needs: source, MLflow, schedule and tables."""
 
@@ -305,7 +367,8 @@ class SynthpipeConfig(_Strict):
     source: SourceConfig = Field(description="Where the source tables live.")
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.")
-    tables: list[TableConfig] = Field(description="Tables to synthesize.", min_length=1)
+    tables: list[TableConfig] = Field(default_factory=list, description="Single tables to synthesize.")
+    groups: list[GroupConfig] = Field(default_factory=list, description="Groups of related tables to synthesize together.")
 
 
 def resolve_data_dir(data_dir: str | None) -> Path:
@@ -402,8 +465,80 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
     return problems
 
 
+HMA_MAX_TABLES = 5
+_HMA_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
+
+
+def _group_problems(group: GroupConfig) -> list[str]:
+    where = f"group {group.name!r}"
+    problems = []
+    names = [t.name for t in group.tables]
+    for name in [group.name, *names]:
+        if not _NAME_PATTERN.match(name):
+            problems.append(f"{where}: name {name!r} must be letters, digits and underscores (it becomes an asset key).")
+    problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
+    if len(names) > HMA_MAX_TABLES:
+        problems.append(f"{where}: has {len(names)} tables; HMA models at most {HMA_MAX_TABLES}. Options: {_HMA_OPTIONS}.")
+    for table in group.tables:
+        if isinstance(table.primary_key, list) and len(table.primary_key) > 1:
+            problems.append(f"{where}: table {table.name!r} has a composite primary key {table.primary_key}; {_COMPOSITE_FIX}")
+    for fk in group.foreign_keys:
+        for end in (fk.parent, fk.child):
+            if end not in names:
+                problems.append(f"{where}: foreign key {fk.label()} names table {end!r}, which is not in the group.{closest(end, names)}")
+        if any(isinstance(k, list) and len(k) > 1 for k in (fk.parent_key, fk.child_key)):
+            problems.append(f"{where}: foreign key {fk.label()} is composite; {_COMPOSITE_FIX}")
+    depth = _depth(group)
+    if depth is None:
+        problems.append(f"{where}: its foreign keys form a cycle; relational synthesizers need a tree of parents and children.")
+    elif depth > 1:
+        problems.append(
+            f"{where}: relationships are {depth} levels deep (a parent's child has children); HMA handles one level. Options: {_HMA_OPTIONS}."
+        )
+    if group.scale <= 0:
+        problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
+    if not 0.0 <= group.quality_threshold <= 1.0:
+        problems.append(f"{where}: `quality_threshold` must be between 0 and 1; got {group.quality_threshold}.")
+    return problems
+
+
+_COMPOSITE_FIX = (
+    "SDV's relational synthesizers need single-column keys. Add a surrogate key column (for example in a "
+    "`query` that concatenates the columns) or leave the table out of the group."
+)
+
+
+def _depth(group: GroupConfig) -> int | None:
+    """Longest chain of parent -> child edges, or None when the edges form a cycle."""
+    children: dict[str, set[str]] = {}
+    for fk in group.foreign_keys:
+        if fk.parent != fk.child:
+            children.setdefault(fk.parent, set()).add(fk.child)
+        else:
+            return None
+
+    def longest(node: str, seen: frozenset[str]) -> int | None:
+        best = 0
+        for child in children.get(node, ()):
+            if child in seen:
+                return None
+            below = longest(child, seen | {child})
+            if below is None:
+                return None
+            best = max(best, below + 1)
+        return best
+
+    depths = [longest(t.name, frozenset({t.name})) for t in group.tables]
+    return None if any(d is None for d in depths) else max(depths, default=0)
+
+
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
-    problems = config.source.problems() + _duplicate_problems([table.name for table in config.tables])
+    names = [table.name for table in config.tables] + [group.name for group in config.groups]
+    problems = config.source.problems() + _duplicate_problems(names)
+    if not names:
+        problems.append("nothing to synthesize: declare at least one entry under `tables` or `groups`.")
+    for group in config.groups:
+        problems += _group_problems(group)
     if config.source.kind in ("parquet", "csv"):
         problems += [
             f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."

@@ -20,6 +20,7 @@ __all__ = [
     "adult_path",
     "load_adult",
     "load_nycflights",
+    "nycflights_slice",
     "plane_sequences",
     "write_duckdb_table",
 ]
@@ -66,6 +67,25 @@ def load_nycflights(table: str) -> pd.DataFrame:
     if "time_hour" in data:
         data["time_hour"] = pd.to_datetime(data["time_hour"]).dt.tz_localize(None)
     return data
+
+
+FLIGHT_COLUMNS = ["carrier", "tailnum", "origin", "dest", "month", "hour", "dep_delay", "arr_delay", "air_time", "distance"]
+
+
+def nycflights_slice(flights: int, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """A bounded, real slice of the schema: `flights` random flights, every airline, and the
+    airports and planes those flights name. The slice keeps the source's real orphans (flights
+    whose `tailnum` or `dest` has no row in planes or airports).
+    """
+    sampled = load_nycflights("flights").sample(n=flights, random_state=seed)[FLIGHT_COLUMNS].reset_index(drop=True)
+    airports = load_nycflights("airports")
+    planes = load_nycflights("planes")
+    return {
+        "airlines": load_nycflights("airlines"),
+        "airports": airports[airports["faa"].isin(set(sampled["origin"]) | set(sampled["dest"]))].reset_index(drop=True),
+        "planes": planes[planes["tailnum"].isin(set(sampled["tailnum"]))].reset_index(drop=True),
+        "flights": sampled,
+    }
 
 
 def plane_sequences(planes: int, max_flights: int, seed: int = 0) -> pd.DataFrame:

@@ -11,11 +11,18 @@ from typing import Any
 
 import dagster as dg
 
+from assets.group_assets import build_group_assets
 from assets.table_assets import build_table_assets
 from assets.translator import SynthpipeTranslator
-from pipelines.config import EnvValue, SourceConfig, SynthpipeConfig, load_config, resolve_data_dir
-from resources.snapshots import DeltaSnapshotStore
+from pipelines.config import (
+    EnvValue,
+    SourceConfig,
+    SynthpipeConfig,
+    load_config,
+    resolve_data_dir,
+)
 from resources.file_source import FileSource
+from resources.snapshots import DeltaSnapshotStore
 from resources.sources import DuckDBSource, SourceResource
 from resources.sql_source import SqlSource
 from resources.tracking import MlflowTracker
@@ -95,6 +102,10 @@ def build_synthpipe_defs(
         definition
         for table in config.tables
         for definition in build_table_assets(table, translator, source_description)
+    ] + [
+        definition
+        for group in config.groups
+        for definition in build_group_assets(group, translator, source_description)
     ]
     # One process runs every stage: SDV, Great Expectations and MLflow are imported once per run,
     # not once per step (each subprocess step spends 10-20 s importing them).

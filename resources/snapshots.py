@@ -66,6 +66,31 @@ class DeltaSnapshotStore(ConfigurableResource):
         assert version is not None
         return version
 
+    def publish_group(
+        self, group: str, tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any]
+    ) -> dict[str, int]:
+        """Publishes every table of a group, or none: if one write fails, the tables already
+        written in this call are restored to the version they had before it.
+        """
+        from deltalake import DeltaTable
+
+        before = {name: self.latest_version(f"{group}/{name}") for name in tables}
+        written: dict[str, int] = {}
+        try:
+            for name, data in tables.items():
+                written[name] = self.publish(f"{group}/{name}", data, {**metadata, "synthpipe/group_table": name})
+        except BaseException:
+            for name in written:
+                uri = self.table_uri(f"{group}/{name}")
+                if before[name] is None:
+                    import shutil
+
+                    shutil.rmtree(uri, ignore_errors=True)
+                else:
+                    DeltaTable(uri).restore(before[name])
+            raise
+        return written
+
     def history(self, table: str) -> list[SnapshotVersion]:
         """Published versions, newest first, with their synthpipe commit metadata."""
         from deltalake import DeltaTable

@@ -16,7 +16,12 @@ import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.errors import EmptyTableError, SourceError, SourceTableNotFoundError, closest
+from pipelines.errors import (
+    EmptyTableError,
+    SourceError,
+    SourceTableNotFoundError,
+    closest,
+)
 
 __all__ = ["DuckDBSource", "SourceResource", "quote_identifier"]
 

@@ -32,6 +32,8 @@ __all__ = [
     "check_modelable",
     "detect_metadata",
     "fit_synthesizer",
+    "global_seed",
+    "is_relational",
     "is_sequential",
     "sample_rows",
     "sample_sequences",
@@ -46,15 +48,17 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "tvae": ("sdv.single_table", "TVAESynthesizer"),
     "copula_gan": ("sdv.single_table", "CopulaGANSynthesizer"),
     "par": ("sdv.sequential", "PARSynthesizer"),
+    "hma": ("sdv.multi_table", "HMASynthesizer"),
 }
-SYNTHESIZER_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+# Names a single (or sequential) table may use; `hma` is for relational groups.
+SYNTHESIZER_NAMES: tuple[str, ...] = tuple(name for name in _REGISTRY if name != "hma")
 
 
 def synthesizer_class(name: str) -> type:
     """The SDV class registered under `name`."""
     if name not in _REGISTRY:
         raise SynthesizerError(
-            f"Unknown synthesizer {name!r}; choose one of {', '.join(SYNTHESIZER_NAMES)}.{closest(name, SYNTHESIZER_NAMES)}"
+            f"Unknown synthesizer {name!r}; choose one of {', '.join(_REGISTRY)}.{closest(name, _REGISTRY)}"
         )
     import importlib
 
@@ -175,7 +179,7 @@ def fit_synthesizer(synthesizer: Any, table: str, data: pd.DataFrame) -> float:
 
 
 @contextmanager
-def _global_seed(seed: int) -> Iterator[None]:
+def global_seed(seed: int) -> Iterator[None]:
     """Seeds numpy's and torch's global generators for the duration (PAR and HMA draw from them),
     then restores them so that nothing else in the process is affected.
     """
@@ -235,7 +239,7 @@ def sample_rows(
     table = next(iter(synthesizer.get_metadata().tables))
     chunks = []
     done = 0
-    with _global_seed(seed):
+    with global_seed(seed):
         while done < num_rows:
             size = min(chunk_rows, num_rows - done)
             chunks.append(synthesizer.sample(size)[table])
@@ -249,7 +253,7 @@ def sample_sequences(synthesizer: Any, num_sequences: int, seed: int) -> pd.Data
     """Samples `num_sequences` whole sequences (PAR) reproducibly."""
     seed_synthesizer(synthesizer, seed)
     table = next(iter(synthesizer.get_metadata().tables))
-    with _global_seed(seed):
+    with global_seed(seed):
         return synthesizer.sample_sequences(num_sequences)[table].reset_index(drop=True)
 
 
@@ -257,11 +261,15 @@ def is_sequential(synthesizer: Any) -> bool:
     return hasattr(synthesizer, "sample_sequences")
 
 
+def is_relational(synthesizer: Any) -> bool:
+    return hasattr(synthesizer, "sample_scale")
+
+
 class SynthesizerModel(PythonModel):
     """MLflow pyfunc around a fitted synthesizer: `predict` samples rows.
 
-    The input is a one-row DataFrame with `num_rows` (or `num_sequences` for a sequential
-    model) and optionally `seed`.
+    The input is a one-row DataFrame with `num_rows` (`num_sequences` for a sequential model,
+    `scale` for a relational one, which returns a dict of DataFrames) and optionally `seed`.
 
     Examples:
         >>> model = mlflow.pyfunc.load_model(uri)  # doctest: +SKIP
@@ -280,17 +288,25 @@ class SynthesizerModel(PythonModel):
 
     @staticmethod
     def signature(synthesizer: Any) -> Any:
-        """The pyfunc signature: `num_rows` and `seed` in, the table's columns out."""
+        """The pyfunc signature: `num_rows` and `seed` in, the table's columns out (none for a
+        relational model, whose output is one DataFrame per table).
+        """
         from mlflow.models import infer_signature
 
+        if is_relational(synthesizer):
+            return None
         if is_sequential(synthesizer):
             example = pd.DataFrame({"num_sequences": [2], "seed": [0]})
             return infer_signature(example, sample_sequences(synthesizer, 2, 0))
         example = pd.DataFrame({"num_rows": [5], "seed": [0]})
         return infer_signature(example, sample_rows(synthesizer, 5, 0))
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         seed = int(model_input["seed"].iloc[0]) if "seed" in model_input else 0
+        if is_relational(self.synthesizer):
+            from resources.relational import sample_group
+
+            return sample_group(self.synthesizer, float(model_input["scale"].iloc[0]), seed)
         if is_sequential(self.synthesizer):
             return sample_sequences(self.synthesizer, int(model_input["num_sequences"].iloc[0]), seed)
         return sample_rows(self.synthesizer, int(model_input["num_rows"].iloc[0]), seed)

@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 import dagster as dg
-import pytest
-
 import pandas as pd
+import pytest
 
 from assets.table_assets import build_table_assets, fit_sample
 from pipelines.config import SynthpipeConfig, TableConfig, load_config
@@ -48,7 +47,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(columns={"age": {"sdtype": "number"}}), "table 'adult': `columns.age.sdtype`"),
         ({**BASE, "schedule": {"timezone": "Mars/Olympus"}}, "unknown `timezone` 'Mars/Olympus'"),
         ({**BASE, "schedule": {"cron": "at two"}}, "`cron` 'at two' is not a valid cron expression"),
-        ({**BASE, "tables": []}, "`tables`: List should have at least 1 item"),
+        ({**BASE, "tables": []}, "nothing to synthesize: declare at least one entry under `tables` or `groups`"),
         ({"tables": [{"name": "adult"}]}, "`source` is required but missing"),
         ({**BASE, "sourse": {}}, "`sourse` is not a known setting. Did you mean 'source'?"),
         ({**BASE, "mlflow": {"tracking_url": "x"}}, "unknown setting 'tracking_url'. Did you mean 'tracking_uri'?"),

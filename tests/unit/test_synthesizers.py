@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import SynthesizerError
-from resources.synthesizers import SYNTHESIZER_NAMES, build_synthesizer, detect_metadata, fit_synthesizer, sample_rows, synthesizer_class
+from resources.synthesizers import (
+    SYNTHESIZER_NAMES,
+    build_synthesizer,
+    detect_metadata,
+    fit_synthesizer,
+    sample_rows,
+    synthesizer_class,
+)
 
 pytestmark = pytest.mark.unit
 

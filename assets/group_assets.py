@@ -1,0 +1,372 @@
+"""The asset factory for a relational group: one model for related tables, published as a set.
+
+source/<g> ──► synthesizer/<g> ──► synthetic/<g> (+ blocking checks) ──► published/<g>/<table> (one per table)
+"""
+
+import secrets
+import time
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import asset_args, drop_excluded, end_run_quietly, model_requirements
+from assets.records import FittedModel
+from assets.stages import fingerprint, to_pandas
+from assets.table_assets import CHECK_EXPECTATIONS, CHECK_QUALITY, expectations_result
+from assets.translator import STAGES, StageData, SynthpipeTranslator
+from expectations.profile import derive_suite, profile_table
+from expectations.runner import FailedExpectation, SuiteResult, validate
+from pipelines import metadata_keys as keys
+from pipelines.config import GroupConfig
+from pipelines.errors import SynthesizerError, SynthpipeError
+from resources.relational import (
+    OrphanCount,
+    build_group_metadata,
+    foreign_keys_of,
+    integrity_problems,
+    primary_keys,
+    resolve_orphans,
+    sample_group,
+)
+from resources.snapshots import DeltaSnapshotStore
+from resources.sources import SourceResource
+from resources.synthesizers import build_synthesizer, check_modelable
+from resources.tracking import MlflowTracker
+
+__all__ = ["CHECK_INTEGRITY", "build_group_assets"]
+
+CHECK_INTEGRITY = "referential_integrity"
+
+
+class GroupSource:
+    """The real tables of a group after the orphan policy, with what it changed."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], fingerprint: str, orphans: list[OrphanCount]):
+        self.tables = tables
+        self.fingerprint = fingerprint
+        self.orphans = orphans
+
+
+class GroupCandidate:
+    def __init__(self, tables: dict[str, pd.DataFrame], seed: int, model: FittedModel, checks: dict[str, bool], quality: float):
+        self.tables = tables
+        self.seed = seed
+        self.model = model
+        self.checks = checks
+        self.quality = quality
+
+
+def build_group_assets(
+    group: GroupConfig,
+    translator: SynthpipeTranslator | None = None,
+    source_description: str = "the source",
+) -> list[dg.AssetsDefinition]:
+    """Builds the source, synthesizer, synthetic and published assets of one table group."""
+    translator = translator or SynthpipeTranslator()
+    specs = {stage: translator.get_asset_spec(StageData(group, stage, source_description)) for stage in STAGES[:3]}
+    published = [
+        translator.get_asset_spec(StageData(group, "published", source_description, member=table.name))
+        # a multi-asset's inputs must be declared deps of its specs
+        .replace_attributes(deps=[specs["synthetic"].key])
+        for table in group.tables
+    ]
+    return [
+        _source_asset(group, specs["source"]),
+        _synthesizer_asset(group, specs["synthesizer"], specs["source"].key),
+        _synthetic_asset(group, specs["synthetic"], specs["source"].key, specs["synthesizer"].key),
+        _published_asset(group, published, specs["synthetic"].key),
+    ]
+
+
+# --- source -------------------------------------------------------------------------------------
+
+
+def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
+    """Reads every table of the group and applies the orphan policy."""
+    tables = {}
+    for table in group.tables:
+        arrow = drop_excluded(table, source.read_table(table.source_name, query=table.query, limit=table.row_limit))
+        check_modelable(table.name, arrow.schema)
+        tables[table.name] = to_pandas(arrow)
+    combined = "".join(fingerprint(tables[name]) for name in sorted(tables))
+    tables, orphans = resolve_orphans(group, tables)
+    return GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans)
+
+
+def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
+    @dg.asset(**asset_args(spec))
+    def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[GroupSource]:
+        context.log.info(f"Reading {len(group.tables)} tables of group {group.name!r} from {synthpipe_source.describe()}")
+        read = read_group(group, synthpipe_source)
+        for orphan in read.orphans:
+            context.log.warning(f"{orphan.describe()} had no parent; applied `orphans: {group.orphans}`")
+        return dg.MaterializeResult(
+            value=read,
+            metadata={
+                "dagster/row_count": sum(len(t) for t in read.tables.values()),
+                **{f"synthpipe/rows/{name}": len(frame) for name, frame in read.tables.items()},
+                keys.SOURCE_FINGERPRINT: read.fingerprint,
+                "synthpipe/orphans": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in read.orphans) or "none"),
+                "synthpipe/orphan_rows": sum(o.rows for o in read.orphans),
+            },
+        )
+
+    return source
+
+
+# --- synthesizer ---------------------------------------------------------------------------------
+
+
+def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSource, tracker: MlflowTracker) -> FittedModel:
+    """Fits the group's relational model, logs the MLflow run and registers a `candidate`."""
+    run_id = tracker.start_run(
+        group.name,
+        tags={keys.TABLE: group.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: read.fingerprint},
+    )
+    try:
+        metadata = build_group_metadata(group, read.tables)
+        params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
+        synthesizer = build_synthesizer(group.backend, params, metadata, group.name)
+        rows = {name: len(frame) for name, frame in read.tables.items()}
+        context.log.info(f"Fitting {group.backend} on {rows} with {len(metadata.relationships)} relationships")
+        started = time.perf_counter()
+        try:
+            synthesizer.fit(read.tables)
+        except Exception as error:
+            raise SynthesizerError(f"Group {group.name!r}: fitting {group.backend} failed: {error}") from error
+        fit_seconds = time.perf_counter() - started
+        context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
+        relationships = [fk.model_dump() for fk in foreign_keys_of(metadata)]
+        tracker.log_params(
+            run_id,
+            {"group": group.name, "synthesizer": group.backend, "tables": ",".join(rows), "orphans": group.orphans,
+             "scale": group.scale, **{f"rows.{n}": r for n, r in rows.items()}},
+        )
+        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "orphan_rows": sum(o.rows for o in read.orphans)})
+        tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
+        tracker.log_dict(run_id, relationships, "foreign_keys.json")
+        model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
+        version = tracker.register(group.registered_model_name, model_uri, run_id, {keys.TABLE: group.name})
+        tracker.set_alias(group.registered_model_name, "candidate", version)
+    except BaseException:
+        end_run_quietly(tracker, run_id)
+        raise
+    return FittedModel(
+        table=group.name,
+        synthesizer=group.backend,
+        mlflow_run_id=run_id,
+        model_name=group.registered_model_name,
+        model_version=version,
+        model_uri=model_uri,
+        fit_seconds=fit_seconds,
+        training_rows=sum(rows.values()),
+        table_metadata=metadata.to_dict(),
+        source_fingerprint=read.fingerprint,
+    )
+
+
+def _synthesizer_asset(group: GroupConfig, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
+    @dg.asset(**asset_args(spec), ins={"read": dg.AssetIn(source_key)})
+    def synthesizer(
+        context: dg.AssetExecutionContext, read: GroupSource, synthpipe_mlflow: MlflowTracker
+    ) -> dg.MaterializeResult[FittedModel]:
+        fitted = fit_group(context, group, read, synthpipe_mlflow)
+        return dg.MaterializeResult(
+            value=fitted,
+            metadata={
+                keys.SYNTHESIZER: group.backend,
+                keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
+                keys.TRAINING_ROWS: fitted.training_rows,
+                keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
+                keys.MODEL_NAME: fitted.model_name,
+                keys.MODEL_VERSION: fitted.model_version,
+            },
+        )
+
+    return synthesizer
+
+
+# --- synthetic + checks ------------------------------------------------------------------------------
+
+
+def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            CHECK_EXPECTATIONS,
+            asset=synthetic_key,
+            blocking=True,
+            description="Great Expectations suites derived from each source table's profile.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_INTEGRITY,
+            asset=synthetic_key,
+            blocking=True,
+            description="Every primary key is unique and present, every foreign key resolves to a parent row.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_QUALITY,
+            asset=synthetic_key,
+            blocking=True,
+            description=f"Multi-table SDMetrics quality score of the candidate is at least {group.quality_threshold}.",
+        ),
+    ]
+
+
+def _group_suites(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> SuiteResult:
+    """Each table's derived suite (key columns get new values, so only their presence is
+    expected; row counts of child tables vary, so only the columns and values are checked).
+    """
+    failures: list[FailedExpectation] = []
+    evaluated = 0
+    for name, real in read.tables.items():
+        columns = metadata["tables"][name]["columns"]
+        key_columns = [c for c, meta in columns.items() if meta.get("sdtype") == "id"]
+        specs = derive_suite(profile_table(real), None, key_columns)
+        result = validate(sampled[name], name, f"{name}.derived", specs)
+        evaluated += result.evaluated
+        failures += [
+            FailedExpectation(f.type, f"{name}.{f.column}" if f.column else name, f.observed, f.unexpected_count, f.unexpected_examples)
+            for f in result.failures
+        ]
+    return SuiteResult("group", evaluated, failures)
+
+
+def _integrity_result(problems: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=CHECK_INTEGRITY,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or None,
+        metadata={"synthpipe/integrity_problems": len(problems)},
+    )
+
+
+def _quality(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> tuple[float, float, dict[str, float]]:
+    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+    quality = QualityReport()
+    quality.generate(read.tables, sampled, metadata, verbose=False)
+    diagnostic = DiagnosticReport()
+    diagnostic.generate(read.tables, sampled, metadata, verbose=False)
+    properties = {row.Property: float(row.Score) for row in quality.get_properties().itertuples()}
+    return float(quality.get_score()), float(diagnostic.get_score()), properties
+
+
+def _quality_result(group: GroupConfig, score: float, diagnostic: float, properties: dict[str, float]) -> dg.AssetCheckResult:
+    passed = score >= group.quality_threshold
+    return dg.AssetCheckResult(
+        check_name=CHECK_QUALITY,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if passed else f"quality score {score:.4f} is {group.quality_threshold - score:.4f} below the threshold {group.quality_threshold}",
+        metadata={
+            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+            keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
+            "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(diagnostic, 4)),
+            **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in properties.items()},
+        },
+    )
+
+
+def _synthetic_asset(
+    group: GroupConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        **asset_args(spec),
+        ins={"read": dg.AssetIn(source_key), "fitted": dg.AssetIn(synthesizer_key)},
+        check_specs=check_specs(group, spec.key),
+    )
+    def synthetic(context: dg.AssetExecutionContext, read: GroupSource, fitted: FittedModel, synthpipe_mlflow: MlflowTracker):
+        tracker = synthpipe_mlflow
+        try:
+            synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
+            seed = group.seed if group.seed is not None else secrets.randbelow(2**31 - 1)
+            context.log.info(f"Sampling group {group.name!r} at scale {group.scale} with seed {seed}")
+            started = time.perf_counter()
+            sampled = sample_group(synthesizer, group.scale, seed)
+            sample_seconds = time.perf_counter() - started
+            context.log.info("Evaluating: per-table suites, referential integrity, multi-table quality")
+            suite = _group_suites(read, sampled, fitted.table_metadata)
+            problems = integrity_problems(sampled, primary_keys(synthesizer.get_metadata()), foreign_keys_of(synthesizer.get_metadata()))
+            score, diagnostic, properties = _quality(read, sampled, fitted.table_metadata)
+            checks = {CHECK_EXPECTATIONS: suite.success, CHECK_INTEGRITY: not problems, CHECK_QUALITY: score >= group.quality_threshold}
+            tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})
+            tracker.log_metrics(
+                fitted.mlflow_run_id,
+                {"sample_seconds": sample_seconds, "quality_score": score, "diagnostic_score": diagnostic,
+                 "integrity_problems": len(problems), "expectations_failed": len(suite.failures),
+                 **{f"rows.{n}": len(f) for n, f in sampled.items()}},
+            )
+        except BaseException:
+            end_run_quietly(tracker, fitted.mlflow_run_id)
+            raise
+        if not all(checks.values()):
+            blocked = ", ".join(name for name, ok in checks.items() if not ok)
+            tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
+            tracker.end_run(fitted.mlflow_run_id, "FAILED")
+            context.log.warning(f"Blocking checks failed ({blocked}); nothing of group {group.name!r} will be published")
+        return dg.MaterializeResult(
+            value=GroupCandidate(sampled, seed, fitted, checks, score),
+            metadata={
+                "dagster/row_count": sum(len(f) for f in sampled.values()),
+                **{f"synthpipe/rows/{n}": len(f) for n, f in sampled.items()},
+                keys.SEED: seed,
+                keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
+                keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+            },
+            check_results=[
+                expectations_result(suite),
+                _integrity_result(problems),
+                _quality_result(group, score, diagnostic, properties),
+            ],
+        )
+
+    return synthetic
+
+
+# --- published ------------------------------------------------------------------------------------
+
+
+def _published_asset(group: GroupConfig, specs: list[dg.AssetSpec], synthetic_key: dg.AssetKey) -> dg.AssetsDefinition:
+    @dg.multi_asset(specs=specs, name=f"published__{group.name}", ins={"candidate": dg.AssetIn(synthetic_key)})
+    def published(
+        context: dg.AssetExecutionContext,
+        candidate: GroupCandidate,
+        synthpipe_snapshots: DeltaSnapshotStore,
+        synthpipe_mlflow: MlflowTracker,
+    ):
+        failed = [name for name, ok in candidate.checks.items() if not ok]
+        if failed:
+            raise SynthpipeError(f"Group {group.name!r}: the candidate failed blocking checks {failed}; refusing to publish it.")
+        model = candidate.model
+        commit = {
+            keys.DAGSTER_RUN_ID: context.run.run_id,
+            keys.MLFLOW_RUN_ID: model.mlflow_run_id,
+            keys.MODEL_NAME: model.model_name,
+            keys.MODEL_VERSION: model.model_version,
+            keys.SYNTHESIZER: model.synthesizer,
+            keys.SEED: candidate.seed,
+            keys.QUALITY_SCORE: round(candidate.quality, 6),
+            keys.SOURCE_FINGERPRINT: model.source_fingerprint,
+            keys.CHECKS_PASSED: ",".join(sorted(candidate.checks)),
+            "synthpipe/group": group.name,
+        }
+        versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit)
+        context.log.info(f"Published group {group.name!r}: {versions}")
+        synthpipe_mlflow.set_alias(model.model_name, "champion", model.model_version)
+        synthpipe_mlflow.set_tags(model.mlflow_run_id, {f"{keys.SNAPSHOT_VERSION}/{n}": v for n, v in versions.items()})
+        synthpipe_mlflow.end_run(model.mlflow_run_id, "FINISHED")
+        for spec in specs:
+            name = spec.key.path[-1]
+            yield dg.MaterializeResult(
+                asset_key=spec.key,
+                metadata={
+                    keys.SNAPSHOT_VERSION: versions[name],
+                    keys.SNAPSHOT_URI: dg.MetadataValue.path(synthpipe_snapshots.table_uri(f"{group.name}/{name}")),
+                    "dagster/row_count": len(candidate.tables[name]),
+                    keys.SEED: candidate.seed,
+                    keys.MODEL_VERSION: model.model_version,
+                },
+            )
+
+    return published
