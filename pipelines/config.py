@@ -565,11 +565,13 @@ def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, .
 def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
     """Names a pydantic error location the way a user reads their YAML: table 'adult', field x."""
     parts = list(loc)
-    if len(parts) >= 2 and parts[0] == "tables" and isinstance(parts[1], int):
-        tables = raw.get("tables") or []
+    if len(parts) >= 2 and parts[0] in ("tables", "groups") and isinstance(parts[1], int):
+        entries = raw.get(parts[0]) or []
         index = parts[1]
-        name = tables[index].get("name") if index < len(tables) and isinstance(tables[index], Mapping) else None
-        label = f"table {name!r}" if name else f"tables[{index}]"
+        entry = entries[index] if index < len(entries) else None
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        kind = "table" if parts[0] == "tables" else "group"
+        label = f"{kind} {name!r}" if name else f"{parts[0]}[{index}]"
         rest = ".".join(str(p) for p in parts[2:])
         return f"{label}: `{rest}`" if rest else label
     return "`" + ".".join(str(p) for p in parts) + "`"

@@ -1,0 +1,93 @@
+"""Relational group configuration: HMA's limits and key problems found before any fitting."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from assets.group_assets import build_group_assets
+from pipelines.config import GroupConfig, load_config
+from pipelines.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+SOURCE = {"database": "sources/nyc.duckdb"}
+FK = {"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}
+
+
+def group(**changes: Any) -> dict[str, Any]:
+    base = {"name": "nyc", "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}], "foreign_keys": [FK]}
+    return {"source": SOURCE, "groups": [{**base, **changes}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (group(tables=[{"name": f"t{i}"} for i in range(6)], foreign_keys=[]), "has 6 tables; HMA models at most 5. Options: split the group"),
+        (
+            group(
+                tables=[{"name": "a"}, {"name": "b"}, {"name": "c"}],
+                foreign_keys=[
+                    {"parent": "a", "parent_key": "id", "child": "b", "child_key": "a_id"},
+                    {"parent": "b", "parent_key": "id", "child": "c", "child_key": "b_id"},
+                ],
+            ),
+            "relationships are 2 levels deep",
+        ),
+        (
+            group(foreign_keys=[{"parent": "weather", "parent_key": ["origin", "time_hour"], "child": "flights", "child_key": ["origin", "time_hour"]}]),
+            "is composite; SDV's relational synthesizers need single-column keys. Add a surrogate key column",
+        ),
+        (group(foreign_keys=[{**FK, "parent": "plane"}]), "names table 'plane', which is not in the group. Did you mean 'planes'?"),
+        (group(tables=[{"name": "planes", "primary_key": ["tailnum", "year"]}, {"name": "flights"}]), "has a composite primary key"),
+        (
+            group(foreign_keys=[FK, {"parent": "flights", "parent_key": "id", "child": "planes", "child_key": "last_flight"}]),
+            "form a cycle",
+        ),
+        (group(scale=0), "`scale` must be above 0; got 0.0"),
+        (group(orphans="ignore"), "group 'nyc': `orphans`: Input should be 'error', 'drop' or 'null'"),
+        (group(tables=[{"name": "planes"}, {"name": "planes"}]), "table 'planes' is declared twice"),
+        ({"source": SOURCE, "tables": [{"name": "nyc"}], "groups": group()["groups"]}, "table 'nyc' is declared twice"),
+    ],
+)
+def test_group_problems_are_found_before_fitting(raw, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(raw)
+
+
+def _assets(g: GroupConfig) -> list[dg.AssetsDefinition]:
+    return build_group_assets(g)
+
+
+GROUP_FIELD_CASES: dict[str, tuple[Any, Any]] = {
+    "name": ("flights13", lambda g: dg.AssetKey(["published", "flights13", "planes"]) in _assets(g)[-1].keys),
+    "tables": ([{"name": "planes"}, {"name": "flights"}, {"name": "airlines"}], lambda g: len(_assets(g)[-1].keys) == 3),
+    "foreign_keys": ([FK], lambda g: g.foreign_keys[0].label() == "flights.tailnum -> planes.tailnum"),
+    "orphans": ("drop", lambda g: g.orphans == "drop"),
+    "synthesizer": ("hma", lambda g: "hma relational synthesizer" in next(iter(_assets(g)[1].descriptions_by_key.values()))),
+    "synthesizer_params": ({"locales": ["en_GB"]}, lambda g: g.synthesizer_params == {"locales": ["en_GB"]}),
+    "scale": (0.5, lambda g: g.scale == 0.5),
+    "seed": (9, lambda g: g.seed == 9),
+    "quality_threshold": (0.8, lambda g: any("at least 0.8" in (s.description or "") for s in _assets(g)[2].check_specs)),
+    "model_name": ("nyc-twin", lambda g: g.registered_model_name == "nyc-twin"),
+}
+
+
+def test_group_field_cases_cover_every_field():
+    assert set(GROUP_FIELD_CASES) == set(GroupConfig.model_fields)
+
+
+@pytest.mark.parametrize("field", sorted(GROUP_FIELD_CASES))
+def test_group_field_takes_effect(field):
+    value, effect = GROUP_FIELD_CASES[field]
+    assert effect(load_config(group(**{field: value})).groups[0])
+
+
+def test_group_checks_are_blocking_and_published_assets_are_per_table():
+    source, _, synthetic, published = _assets(load_config(group()).groups[0])
+    assert source.key == dg.AssetKey(["source", "nyc"])
+    assert {s.name: s.blocking for s in synthetic.check_specs} == {"expectations": True, "referential_integrity": True, "quality": True}
+    assert set(published.keys) == {dg.AssetKey(["published", "nyc", "planes"]), dg.AssetKey(["published", "nyc", "flights"])}
