@@ -325,7 +325,7 @@ class GroupConfig(_Strict):
     """
 
     name: str = Field(description="Group name: asset keys `<stage>/<name>`, Delta folder, MLflow model.", examples=["nycflights"])
-    tables: list[GroupTableConfig] = Field(description="The tables of the group (at most 5 for HMA).", min_length=1)
+    tables: list[GroupTableConfig] = Field(description="The tables of the group (at most 5 for HMA).")
     foreign_keys: list[ForeignKeyConfig] = Field(
         default_factory=list,
         description="Relationships. Default: detected by SDV (logged to MLflow so they can be copied here and edited).",
@@ -477,6 +477,8 @@ def _group_problems(group: GroupConfig) -> list[str]:
         if not _NAME_PATTERN.match(name):
             problems.append(f"{where}: name {name!r} must be letters, digits and underscores (it becomes an asset key).")
     problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
+    if len(names) < 2:
+        problems.append(f"{where}: a group needs at least two related tables; declare a single table under `tables`.")
     if len(names) > HMA_MAX_TABLES:
         problems.append(f"{where}: has {len(names)} tables; HMA models at most {HMA_MAX_TABLES}. Options: {_HMA_OPTIONS}.")
     for table in group.tables:

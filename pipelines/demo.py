@@ -1,5 +1,8 @@
-"""`make demo`: build the DuckDB demo source from the Adult table, run the nightly refresh once
-and print what it published.
+"""`make demo`: build the DuckDB demo source from real public tables, run the nightly refresh
+once and print what it published.
+
+The demo source holds the UCI Adult table (a single table), a bounded slice of the 2013 New York
+flights schema (a relational group) and per-aircraft flight sequences (a sequential table).
 """
 
 from __future__ import annotations
@@ -12,27 +15,67 @@ import dagster as dg
 
 from pipelines import metadata_keys as keys
 from pipelines.config import resolve_data_dir
-from pipelines.demo_data import ADULT_TABLE, load_adult, write_duckdb_table
+from pipelines.demo_data import ADULT_TABLE, load_adult, nycflights_slice, plane_sequences, write_duckdb_table
 from pipelines.factory import REFRESH_JOB
 
-__all__ = ["main", "prepare_source"]
+__all__ = ["DEMO_DATABASE", "main", "prepare_source"]
+
+DEMO_DATABASE = Path("sources") / "demo.duckdb"
+# Bounded slices keep the demo to a couple of minutes on two cores.
+NYC_FLIGHTS = 1_000
+SEQUENCE_PLANES, SEQUENCE_FLIGHTS = 60, 20
 
 
 def prepare_source(data_dir: Path) -> Path:
-    """Writes the Adult table into `<data_dir>/sources/adult.duckdb` once."""
-    database = data_dir / "sources" / "adult.duckdb"
-    if not database.exists():
-        data = load_adult()
-        write_duckdb_table(database, ADULT_TABLE, data)
-        print(f"Loaded the Adult table ({len(data)} rows) into {database}")
+    """Writes the demo tables into `<data_dir>/sources/demo.duckdb` once."""
+    database = data_dir / DEMO_DATABASE
+    if database.exists():
+        return database
+    tables = {ADULT_TABLE: load_adult(), **nycflights_slice(NYC_FLIGHTS, seed=1)}
+    tables["plane_flights"] = plane_sequences(SEQUENCE_PLANES, SEQUENCE_FLIGHTS, seed=3)
+    for name, frame in tables.items():
+        write_duckdb_table(database, name, frame)
+    print(f"Loaded {', '.join(f'{n} ({len(f)} rows)' for n, f in tables.items())} into {database}")
     return database
 
 
-def _materialization(result: dg.ExecuteInProcessResult, stage: str) -> dict[str, object]:
-    events = result.asset_materializations_for_node(f"{stage}__{ADULT_TABLE}")
+def _metadata(result: dg.ExecuteInProcessResult, *path: str) -> dict[str, object]:
+    key = dg.AssetKey(list(path))
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
     if not events:
         return {}
-    return {key: getattr(value, "value", value) for key, value in events[-1].metadata.items()}
+    metadata = events[-1].step_materialization_data.materialization.metadata
+    return {name: getattr(value, "value", value) for name, value in metadata.items()}
+
+
+def _summary(result: dg.ExecuteInProcessResult) -> str:
+    adult = _metadata(result, "published", ADULT_TABLE)
+    lines = [
+        f"\nsynthpipe demo: nightly refresh succeeded (Dagster run {result.run_id})",
+        f"  {ADULT_TABLE}: snapshot {adult[keys.SNAPSHOT_URI]} version {adult[keys.SNAPSHOT_VERSION]}",
+        f"    rows {adult['dagster/row_count']}, seed {adult[keys.SEED]}, quality score {adult[keys.QUALITY_SCORE]:.4f}",
+        f"    MLflow run {adult[keys.MLFLOW_RUN_ID]}, registered model {adult[keys.MODEL_NAME]} "
+        f"version {adult[keys.MODEL_VERSION]} (alias champion)",
+    ]
+    group = {t: _metadata(result, "published", "nycflights", t) for t in ("airlines", "airports", "planes", "flights")}
+    group_quality = _metadata(result, "synthetic", "nycflights").get(keys.QUALITY_SCORE)
+    lines.append(
+        f"  nycflights (relational, keys resolve): version {group['flights'][keys.SNAPSHOT_VERSION]}, "
+        + ", ".join(f"{t} {m['dagster/row_count']} rows" for t, m in group.items())
+        + f", quality score {group_quality:.4f}"
+    )
+    sequences = _metadata(result, "published", "plane_flights")
+    lines.append(
+        f"  plane_flights (sequences): version {sequences[keys.SNAPSHOT_VERSION]}, {sequences['dagster/row_count']} rows, "
+        f"quality score {sequences[keys.QUALITY_SCORE]:.4f}"
+    )
+    lines += [
+        "\nLook around:",
+        "  make dagster-ui   # Dagster UI on http://127.0.0.1:3000 (assets, checks, schedule, runs)",
+        "  make mlflow-ui    # MLflow UI on http://127.0.0.1:5000 (runs, metrics, registered models)",
+        "  make ui           # both at once",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -43,30 +86,13 @@ def main() -> int:
 
     from pipelines.definitions import defs
 
-    definitions = defs()
-    job = definitions.resolve_job_def(REFRESH_JOB)
+    job = defs().resolve_job_def(REFRESH_JOB)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:
         print(f"The nightly refresh failed (Dagster run {result.run_id}); see the run log in the Dagster UI.")
         return 1
-    published = _materialization(result, "published")
-    synthetic = _materialization(result, "synthetic")
-    print(
-        "\nsynthpipe demo: nightly refresh of 'adult' succeeded\n"
-        f"  Dagster run          {result.run_id}\n"
-        f"  snapshot             {published[keys.SNAPSHOT_URI]} version {published[keys.SNAPSHOT_VERSION]}\n"
-        f"  rows                 {published['dagster/row_count']}\n"
-        f"  seed                 {published[keys.SEED]}\n"
-        f"  quality score        {published[keys.QUALITY_SCORE]:.4f}\n"
-        f"  sample seconds       {synthetic.get(keys.SAMPLE_SECONDS)}\n"
-        f"  MLflow run           {published[keys.MLFLOW_RUN_ID]}\n"
-        f"  registered model     {published[keys.MODEL_NAME]} version {published[keys.MODEL_VERSION]} (alias champion)\n"
-        "\nLook around:\n"
-        "  make dagster-ui   # Dagster UI on http://127.0.0.1:3000 (assets, checks, schedule, runs)\n"
-        "  make mlflow-ui    # MLflow UI on http://127.0.0.1:5000 (runs, metrics, registered models)\n"
-        "  make ui           # both at once\n"
-    )
+    print(_summary(result))
     return 0
 
 

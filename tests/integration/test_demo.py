@@ -1,4 +1,4 @@
-"""`make demo` end to end on the full Adult table: DuckDB source built, version 0 published."""
+"""`make demo` end to end: the DuckDB source built from real tables, every entry published."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     # Assert
     output = capsys.readouterr().out
     assert exit_code == 0, output
-    assert (tmp_path / "sources" / "adult.duckdb").exists()
-    [version] = DeltaSnapshotStore(root=str(tmp_path / "snapshots")).history("adult")
+    assert (tmp_path / "sources" / "demo.duckdb").exists()
+    store = DeltaSnapshotStore(root=str(tmp_path / "snapshots"))
+    [version] = store.history("adult")
     assert version["version"] == 0 and int(version["rows"]) == 48_842
-    assert "registered model     synthpipe-adult version 1 (alias champion)" in output
-    assert "version 0" in output and "quality score" in output
+    assert "registered model synthpipe-adult version 1 (alias champion)" in output
+    assert "adult: snapshot" in output and "version 0" in output and "quality score" in output
+    assert [v["version"] for v in store.history("nycflights/flights")] == [0]
+    assert [v["version"] for v in store.history("plane_flights")] == [0]
     assert (tmp_path / "dagster").exists() and any((tmp_path / "dagster").iterdir())

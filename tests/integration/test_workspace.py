@@ -41,14 +41,25 @@ def test_code_location_declares_stages_checks_job_and_schedule():
 
     # Assert
     graph = definitions.resolve_asset_graph()
+    stages = ("source", "synthesizer", "synthetic")
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {
-        "source/adult",
-        "synthesizer/adult",
-        "synthetic/adult",
+        *(f"{stage}/{name}" for stage in stages for name in ("adult", "plane_flights", "nycflights")),
         "published/adult",
+        "published/plane_flights",
+        *(f"published/nycflights/{t}" for t in ("airlines", "airports", "planes", "flights")),
     }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert checks == {("synthetic/adult", "expectations"), ("synthetic/adult", "quality")}
+    assert checks == {
+        ("synthetic/adult", "expectations"),
+        ("synthetic/adult", "quality"),
+        ("synthetic/plane_flights", "expectations"),
+        ("synthetic/plane_flights", "quality"),
+        ("synthetic/plane_flights", "sequences"),
+        ("synthetic/plane_flights", "sequence_lengths"),
+        ("synthetic/nycflights", "expectations"),
+        ("synthetic/nycflights", "referential_integrity"),
+        ("synthetic/nycflights", "quality"),
+    }
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
     assert [spec.blocking for spec in synthetic.check_specs] == [True, True]
     schedule = definitions.resolve_schedule_def("synthpipe_nightly_refresh_schedule")
