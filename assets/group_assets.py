@@ -17,11 +17,12 @@ from assets.translator import STAGES, StageData, SynthpipeTranslator
 from expectations.profile import derive_suite, profile_table
 from expectations.runner import FailedExpectation, SuiteResult, validate
 from pipelines import metadata_keys as keys
-from pipelines.config import GroupConfig
+from pipelines.config import ForeignKeyConfig, GroupConfig
 from pipelines.errors import SynthesizerError, SynthpipeError
 from resources.relational import (
     OrphanCount,
     build_group_metadata,
+    effective_foreign_keys,
     foreign_keys_of,
     integrity_problems,
     primary_keys,
@@ -41,10 +42,13 @@ CHECK_INTEGRITY = "referential_integrity"
 class GroupSource:
     """The real tables of a group after the orphan policy, with what it changed."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], fingerprint: str, orphans: list[OrphanCount]):
+    def __init__(
+        self, tables: dict[str, pd.DataFrame], fingerprint: str, orphans: list[OrphanCount], foreign_keys: list[ForeignKeyConfig]
+    ):
         self.tables = tables
         self.fingerprint = fingerprint
         self.orphans = orphans
+        self.foreign_keys = foreign_keys
 
 
 class GroupCandidate:
@@ -89,8 +93,9 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
         check_modelable(table.name, arrow.schema)
         tables[table.name] = to_pandas(arrow)
     combined = "".join(fingerprint(tables[name]) for name in sorted(tables))
-    tables, orphans = resolve_orphans(group, tables)
-    return GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans)
+    foreign_keys = effective_foreign_keys(group, tables)
+    tables, orphans = resolve_orphans(group, tables, foreign_keys)
+    return GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys)
 
 
 def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
@@ -108,6 +113,10 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.SOURCE_FINGERPRINT: read.fingerprint,
                 "synthpipe/orphans": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in read.orphans) or "none"),
                 "synthpipe/orphan_rows": sum(o.rows for o in read.orphans),
+                # Detected keys are shown in configuration form, ready to copy into the YAML and edit.
+                "synthpipe/foreign_keys": dg.MetadataValue.json(
+                    [{**fk.model_dump(), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]
+                ),
             },
         )
 

@@ -15,7 +15,13 @@ import dagster as dg
 
 from pipelines import metadata_keys as keys
 from pipelines.config import resolve_data_dir
-from pipelines.demo_data import ADULT_TABLE, load_adult, nycflights_slice, plane_sequences, write_duckdb_table
+from pipelines.demo_data import (
+    ADULT_TABLE,
+    load_adult,
+    nycflights_slice,
+    plane_sequences,
+    write_duckdb_table,
+)
 from pipelines.factory import REFRESH_JOB
 
 __all__ = ["DEMO_DATABASE", "main", "prepare_source"]

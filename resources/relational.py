@@ -17,6 +17,7 @@ from pipelines.errors import SourceError, SynthesizerError
 __all__ = [
     "OrphanCount",
     "build_group_metadata",
+    "effective_foreign_keys",
     "find_orphans",
     "integrity_problems",
     "resolve_orphans",
@@ -51,9 +52,20 @@ def find_orphans(tables: Mapping[str, pd.DataFrame], foreign_keys: Sequence[Fore
     return found
 
 
-def resolve_orphans(group: GroupConfig, tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[OrphanCount]]:
+def effective_foreign_keys(group: GroupConfig, tables: Mapping[str, pd.DataFrame]) -> list[ForeignKeyConfig]:
+    """The declared foreign keys, or the ones SDV detects when none are declared."""
+    if group.foreign_keys:
+        return list(group.foreign_keys)
+    from sdv.metadata import Metadata
+
+    return foreign_keys_of(Metadata.detect_from_dataframes(dict(tables)))
+
+
+def resolve_orphans(
+    group: GroupConfig, tables: dict[str, pd.DataFrame], foreign_keys: Sequence[ForeignKeyConfig]
+) -> tuple[dict[str, pd.DataFrame], list[OrphanCount]]:
     """Applies the group's `orphans` policy; `error` raises with every orphaned key listed."""
-    orphans = find_orphans(tables, group.foreign_keys)
+    orphans = find_orphans(tables, foreign_keys)
     if not orphans:
         return tables, []
     if group.orphans == "error":
@@ -63,7 +75,7 @@ def resolve_orphans(group: GroupConfig, tables: dict[str, pd.DataFrame]) -> tupl
             "(remove those child rows) or `orphans: null` (keep them with an empty key) on the group, or fix the source."
         )
     fixed = dict(tables)
-    for fk in group.foreign_keys:
+    for fk in foreign_keys:
         child, key = fixed[fk.child], _key(fk.child_key)
         parents = set(fixed[fk.parent][_key(fk.parent_key)].dropna())
         orphaned = child[key].notna() & ~child[key].isin(parents)

@@ -115,3 +115,24 @@ def test_failed_write_restores_the_tables_already_written(data_dir, nyc):
     # Assert: airlines was written, then restored; planes never changed
     pd.testing.assert_frame_equal(store.read("nycflights/airlines"), nyc["airlines"], check_dtype=False)
     assert len(store.read("nycflights/planes")) == len(nyc["planes"])
+
+
+def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_source, instance):
+    # Setup: no foreign keys declared; airlines.carrier and flights.carrier share a name
+    import dagster as dg
+
+    from pipelines.factory import build_synthpipe_defs
+
+    config = group_config(data_dir, nyc_source)
+    config["groups"][0].update(tables=[{"name": "airlines"}, {"name": "flights"}], foreign_keys=[])
+
+    # Run: only the source stage
+    definitions = build_synthpipe_defs(config)
+    result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey(["source", "nycflights"])]
+    )
+
+    # Assert
+    [event] = result.asset_materializations_for_node("source__nycflights")
+    detected = event.metadata["synthpipe/foreign_keys"].value
+    assert detected == [{"parent": "airlines", "parent_key": "carrier", "child": "flights", "child_key": "carrier", "declared": False}]

@@ -81,7 +81,7 @@ def _config(data_dir: Path, source: dict[str, Any], **table: Any) -> dict[str, A
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "sqlite", "postgresql", "mariadb", "parquet", "csv"])
-def test_each_source_kind_reads_the_same_rows(kind, data_dir, source_db, adult_slice, sql_table, instance):
+def test_the_same_pipeline_runs_on_each_source_kind(kind, data_dir, source_db, adult_slice, sql_table, run_refresh):
     # Setup: the same real rows in each kind of source
     table_name = "adult"
     if kind == "duckdb":
@@ -105,13 +105,17 @@ def test_each_source_kind_reads_the_same_rows(kind, data_dir, source_db, adult_s
             adult_slice.to_csv(folder / "adult.csv", index=False)
         source = {"kind": kind, "path": "exports"}
 
-    # Run
-    metadata = _source_only(_config(data_dir, source, source_table=table_name), instance)
+    # Run: the whole nightly refresh, source to published
+    result = run_refresh(_config(data_dir, source, source_table=table_name, quality_threshold=0.6))
 
     # Assert
+    assert result.success
+    [event] = result.asset_materializations_for_node("source__adult")
+    metadata = {key: getattr(value, "value", value) for key, value in event.metadata.items()}
     assert metadata["dagster/row_count"] == len(adult_slice)
     assert [c.name for c in metadata["dagster/column_schema"].columns] == list(adult_slice.columns)
-    assert metadata["synthpipe/training_rows"] + metadata["synthpipe/holdout_rows"] == len(adult_slice)
+    published = DeltaSnapshotStore(root=str(data_dir / "snapshots")).read("adult")
+    assert len(published) == len(adult_slice) and list(published.columns) == list(adult_slice.columns)
 
 
 def test_query_and_row_limit_are_pushed_to_postgres(data_dir, sql_table, adult_slice, instance):
