@@ -84,6 +84,20 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(lines)
 
 
+def _failures(result: dg.ExecuteInProcessResult) -> str:
+    lines = [
+        f"  check {e.asset_key.to_user_string()}:{e.check_name} failed: {e.description}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
+    lines += [
+        f"  step {event.step_key} failed: {event.step_failure_data.error.cause.message.strip() if event.step_failure_data.error.cause else event.step_failure_data.error.message.strip()}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
     data_dir = resolve_data_dir(None)
     os.environ.setdefault("DAGSTER_HOME", str(data_dir / "dagster"))
@@ -97,6 +111,7 @@ def main() -> int:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:
         print(f"The nightly refresh failed (Dagster run {result.run_id}); see the run log in the Dagster UI.")
+        print(_failures(result))
         return 1
     print(_summary(result))
     return 0
