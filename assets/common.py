@@ -6,10 +6,22 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from assets.records import FittedModel
+from pipelines import metadata_keys as keys
 from pipelines.errors import SynthpipeError
 from resources.tracking import MlflowTracker
 
-__all__ = ["asset_args", "drop_excluded", "end_run_quietly", "model_requirements"]
+__all__ = [
+    "asset_args",
+    "block_run",
+    "commit_metadata",
+    "drop_excluded",
+    "end_run_quietly",
+    "fitted_metadata",
+    "model_requirements",
+    "register_candidate",
+    "start_model_run",
+]
 
 _MODEL_REQUIREMENTS = ("sdv", "pandas", "numpy", "torch")
 
@@ -53,3 +65,63 @@ def end_run_quietly(tracker: MlflowTracker, run_id: str) -> None:
         tracker.end_run(run_id, "FAILED")
     except SynthpipeError:
         pass  # the original error is the one worth reporting
+
+
+def start_model_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, name: str, fingerprint: str) -> str:
+    """Opens the one MLflow run of this table (or group) in this Dagster run."""
+    return tracker.start_run(
+        name, tags={keys.TABLE: name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: fingerprint}
+    )
+
+
+def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:
+    """Materialization metadata of a synthesizer asset."""
+    return {
+        keys.SYNTHESIZER: fitted.synthesizer,
+        keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
+        keys.TRAINING_ROWS: fitted.training_rows,
+        keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
+        keys.MODEL_NAME: fitted.model_name,
+        keys.MODEL_VERSION: fitted.model_version,
+    }
+
+
+def block_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, fitted: FittedModel, checks: dict[str, bool]) -> None:
+    """When a blocking check failed: marks the MLflow run FAILED with the checks that blocked it."""
+    if all(checks.values()):
+        return
+    blocked = ", ".join(name for name, ok in checks.items() if not ok)
+    tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
+    tracker.end_run(fitted.mlflow_run_id, "FAILED")
+    context.log.warning(f"Blocking checks failed ({blocked}); nothing of {fitted.table!r} will be published")
+
+
+def commit_metadata(
+    context: dg.AssetExecutionContext, model: FittedModel, seed: int, quality: float, checks: dict[str, bool]
+) -> dict[str, Any]:
+    """What every published Delta version records about how it was made."""
+    commit = {
+        keys.DAGSTER_RUN_ID: context.run.run_id,
+        keys.MLFLOW_RUN_ID: model.mlflow_run_id,
+        keys.MODEL_NAME: model.model_name,
+        keys.MODEL_VERSION: model.model_version,
+        keys.SYNTHESIZER: model.synthesizer,
+        keys.SEED: seed,
+        keys.QUALITY_SCORE: round(quality, 6),
+        keys.SOURCE_FINGERPRINT: model.source_fingerprint,
+        keys.CHECKS_PASSED: ",".join(sorted(checks)),
+    }
+    if context.has_partition_key:
+        commit["synthpipe/partition"] = context.partition_key
+    return commit
+
+
+def register_candidate(tracker: MlflowTracker, run_id: str, synthesizer: Any, model_name: str, name: str) -> tuple[str, str]:
+    """Logs the fitted synthesizer as a pyfunc, registers it and gives it the `candidate` alias.
+
+    Returns the model's artifact URI and its registered version.
+    """
+    model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
+    version = tracker.register(model_name, model_uri, run_id, {keys.TABLE: name})
+    tracker.set_alias(model_name, "candidate", version)
+    return model_uri, version

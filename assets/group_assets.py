@@ -9,7 +9,16 @@ import time
 import dagster as dg
 import pandas as pd
 
-from assets.common import asset_args, drop_excluded, end_run_quietly, model_requirements
+from assets.common import (
+    asset_args,
+    block_run,
+    commit_metadata,
+    drop_excluded,
+    end_run_quietly,
+    fitted_metadata,
+    register_candidate,
+    start_model_run,
+)
 from assets.records import FittedModel
 from assets.stages import fingerprint, to_pandas
 from assets.table_assets import CHECK_EXPECTATIONS, CHECK_QUALITY, expectations_result
@@ -128,10 +137,7 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
 
 def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSource, tracker: MlflowTracker) -> FittedModel:
     """Fits the group's relational model, logs the MLflow run and registers a `candidate`."""
-    run_id = tracker.start_run(
-        group.name,
-        tags={keys.TABLE: group.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: read.fingerprint},
-    )
+    run_id = start_model_run(context, tracker, group.name, read.fingerprint)
     try:
         metadata = build_group_metadata(group, read.tables)
         params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
@@ -154,9 +160,7 @@ def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: Group
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "orphan_rows": sum(o.rows for o in read.orphans)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
         tracker.log_dict(run_id, relationships, "foreign_keys.json")
-        model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
-        version = tracker.register(group.registered_model_name, model_uri, run_id, {keys.TABLE: group.name})
-        tracker.set_alias(group.registered_model_name, "candidate", version)
+        model_uri, version = register_candidate(tracker, run_id, synthesizer, group.registered_model_name, group.name)
     except BaseException:
         end_run_quietly(tracker, run_id)
         raise
@@ -182,14 +186,7 @@ def _synthesizer_asset(group: GroupConfig, spec: dg.AssetSpec, source_key: dg.As
         fitted = fit_group(context, group, read, synthpipe_mlflow)
         return dg.MaterializeResult(
             value=fitted,
-            metadata={
-                keys.SYNTHESIZER: group.backend,
-                keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
-                keys.TRAINING_ROWS: fitted.training_rows,
-                keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
-                keys.MODEL_NAME: fitted.model_name,
-                keys.MODEL_VERSION: fitted.model_version,
-            },
+            metadata=fitted_metadata(fitted),
         )
 
     return synthesizer
@@ -309,11 +306,7 @@ def _synthetic_asset(
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
             raise
-        if not all(checks.values()):
-            blocked = ", ".join(name for name, ok in checks.items() if not ok)
-            tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
-            tracker.end_run(fitted.mlflow_run_id, "FAILED")
-            context.log.warning(f"Blocking checks failed ({blocked}); nothing of group {group.name!r} will be published")
+        block_run(context, tracker, fitted, checks)
         return dg.MaterializeResult(
             value=GroupCandidate(sampled, seed, fitted, checks, score),
             metadata={
@@ -349,15 +342,7 @@ def _published_asset(group: GroupConfig, specs: list[dg.AssetSpec], synthetic_ke
             raise SynthpipeError(f"Group {group.name!r}: the candidate failed blocking checks {failed}; refusing to publish it.")
         model = candidate.model
         commit = {
-            keys.DAGSTER_RUN_ID: context.run.run_id,
-            keys.MLFLOW_RUN_ID: model.mlflow_run_id,
-            keys.MODEL_NAME: model.model_name,
-            keys.MODEL_VERSION: model.model_version,
-            keys.SYNTHESIZER: model.synthesizer,
-            keys.SEED: candidate.seed,
-            keys.QUALITY_SCORE: round(candidate.quality, 6),
-            keys.SOURCE_FINGERPRINT: model.source_fingerprint,
-            keys.CHECKS_PASSED: ",".join(sorted(candidate.checks)),
+            **commit_metadata(context, model, candidate.seed, candidate.quality, candidate.checks),
             "synthpipe/group": group.name,
         }
         versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit)

@@ -12,7 +12,16 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from assets.common import asset_args, drop_excluded, end_run_quietly, model_requirements
+from assets.common import (
+    asset_args,
+    block_run,
+    commit_metadata,
+    drop_excluded,
+    end_run_quietly,
+    fitted_metadata,
+    register_candidate,
+    start_model_run,
+)
 from assets.evaluation import evaluate_quality
 from assets.records import Candidate, FittedModel
 from assets.stages import (
@@ -140,10 +149,7 @@ def fit_and_register(
     context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, tracker: MlflowTracker
 ) -> FittedModel:
     """Fits the table's synthesizer, logs the MLflow run and registers a `candidate` version."""
-    run_id = tracker.start_run(
-        table.name,
-        tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: split.fingerprint},
-    )
+    run_id = start_model_run(context, tracker, table.name, split.fingerprint)
     try:
         fit_data = fit_sample(table, split.train)
         sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
@@ -157,9 +163,7 @@ def fit_and_register(
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
-        model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
-        version = tracker.register(table.registered_model_name, model_uri, run_id, {keys.TABLE: table.name})
-        tracker.set_alias(table.registered_model_name, "candidate", version)
+        model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name)
     except BaseException:
         end_run_quietly(tracker, run_id)
         raise
@@ -211,14 +215,7 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
         fitted = fit_and_register(context, table, split, synthpipe_mlflow)
         return dg.MaterializeResult(
             value=fitted,
-            metadata={
-                keys.SYNTHESIZER: table.backend,
-                keys.FIT_SECONDS: dg.FloatMetadataValue(round(fitted.fit_seconds, 3)),
-                keys.TRAINING_ROWS: fitted.training_rows,
-                keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
-                keys.MODEL_NAME: fitted.model_name,
-                keys.MODEL_VERSION: fitted.model_version,
-            },
+            metadata=fitted_metadata(fitted),
         )
 
     return synthesizer
@@ -356,11 +353,7 @@ def _synthetic_asset(
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
             raise
-        if not all(checks.values()):
-            blocked = ", ".join(name for name, ok in checks.items() if not ok)
-            tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
-            tracker.end_run(fitted.mlflow_run_id, "FAILED")
-            context.log.warning(f"Blocking checks failed ({blocked}); nothing will be published for {table.name!r}")
+        block_run(context, tracker, fitted, checks)
         candidate = Candidate(data, seed, fitted, sample_seconds, quality.score, checks)
         return dg.MaterializeResult(
             value=candidate,
@@ -443,21 +436,11 @@ def publish_candidate(
     """Commits the candidate as the next Delta version and moves the `champion` alias to its model."""
     model = candidate.model
     commit = {
-        keys.DAGSTER_RUN_ID: context.run.run_id,
-        keys.MLFLOW_RUN_ID: model.mlflow_run_id,
-        keys.MODEL_NAME: model.model_name,
-        keys.MODEL_VERSION: model.model_version,
-        keys.SYNTHESIZER: model.synthesizer,
-        keys.SEED: candidate.seed,
+        **commit_metadata(context, model, candidate.seed, candidate.quality_score, candidate.checks),
         keys.ROWS: len(candidate.data),
-        keys.QUALITY_SCORE: round(candidate.quality_score, 6),
-        keys.SOURCE_FINGERPRINT: model.source_fingerprint,
-        keys.CHECKS_PASSED: ",".join(sorted(candidate.checks)),
         keys.FIT_ROWS: model.training_rows,
         keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
     }
-    if context.has_partition_key:
-        commit["synthpipe/partition"] = context.partition_key
     version = store.publish(table.name, candidate.data, commit)
     uri = store.table_uri(table.name)
     context.log.info(f"Published {table.name!r} version {version} ({len(candidate.data)} rows) to {uri}")
