@@ -12,6 +12,7 @@ from pydantic import Field
 
 from pipelines.errors import SourceError
 from resources.sources import SourceResource, _not_found, _require_rows
+from resources.tracking import redact_uri
 
 __all__ = ["FileSource"]
 
@@ -33,7 +34,7 @@ class FileSource(SourceResource):
             try:
                 return fs.FileSystem.from_uri(self.path)
             except (pa.ArrowInvalid, OSError) as error:
-                raise SourceError(f"`source.path` {self.path!r} cannot be opened: {error}") from None
+                raise SourceError(f"`source.path` {redact_uri(self.path)!r} cannot be opened: {error}") from None
         return fs.LocalFileSystem(), str(Path(self.path).expanduser().resolve())
 
     def _file_name(self, table: str) -> str:
@@ -46,8 +47,15 @@ class FileSource(SourceResource):
             raise SourceError(f"Table {table!r}: `query` needs a SQL or DuckDB source; a {self.format} source reads whole files.")
         filesystem, root = self._filesystem()
         location = f"{root.rstrip('/')}/{self._file_name(table)}"
-        where = f"{self.format} folder {self.path!r}"
-        if filesystem.get_file_info(location).type == fs.FileType.NotFound:
+        where = f"{self.format} folder {redact_uri(self.path)!r}"
+        try:
+            info = filesystem.get_file_info(location)
+        except OSError as error:
+            raise SourceError(
+                f"Table {table!r}: cannot reach {where}: {redact_uri(str(error)).splitlines()[0]}. Check `source.path` "
+                "(or the environment variable it names), the credentials and that the storage is reachable."
+            ) from None
+        if info.type == fs.FileType.NotFound:
             listing = filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True))
             available = sorted(info.base_name.removesuffix(f".{self.format}") for info in listing)
             raise _not_found(table, where, available)
@@ -64,4 +72,4 @@ class FileSource(SourceResource):
         return _require_rows(arrow, table, where)
 
     def describe(self) -> str:
-        return f"{self.format}:{self.path}"
+        return f"{self.format}:{redact_uri(self.path)}"

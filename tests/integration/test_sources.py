@@ -213,3 +213,24 @@ def test_nightly_refresh_from_postgres_with_credentials_from_the_environment(
     uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
     run = MlflowClient(tracking_uri=uri).get_run(version["mlflow_run_id"])
     assert not any("pg-s3cret" in str(v) for v in [*run.data.params.values(), *run.data.tags.values()])
+
+
+def test_object_store_urls_go_through_arrow_filesystems():
+    # Setup: an s3:// URL (credentials in it) whose endpoint is a closed local port: nothing leaves the machine
+    from resources.file_source import FileSource
+
+    source = FileSource(
+        path="s3://AKIAEXAMPLE:s3cr3t@synthpipe-bucket/exports?region=us-east-1&endpoint_override=127.0.0.1:9&scheme=http",
+        format="parquet",
+    )
+
+    # Run
+    filesystem, root = source._filesystem()
+    with pytest.raises(SourceError) as raised:
+        source.read_table("adult")
+
+    # Assert
+    assert type(filesystem).__name__ == "S3FileSystem" and root == "synthpipe-bucket/exports"
+    message = str(raised.value)
+    assert "Table 'adult': cannot reach parquet folder 's3://***@synthpipe-bucket/exports" in message
+    assert "s3cr3t" not in message

@@ -166,3 +166,18 @@ def test_definitions_hold_one_set_of_assets_per_table():
     definitions = build_synthpipe_defs(raw)
     keys = {k.to_user_string() for k in definitions.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {f"{stage}/{t}" for stage in ("source", "synthesizer", "synthetic", "published") for t in ("adult", "adult_copy")}
+
+
+@pytest.mark.parametrize(
+    ("source", "attribute", "expected"),
+    [
+        ({"kind": "parquet", "path": "s3://lake/exports"}, "path", "s3://lake/exports"),
+        ({"kind": "csv", "path": "exports"}, "path", "{data_dir}/exports"),
+        ({"kind": "sql", "url": "sqlite:////srv/crm.db", "db_schema": "main"}, "url", "sqlite:////srv/crm.db"),
+        ({"kind": "duckdb", "database": "/srv/demo.duckdb"}, "database", "/srv/demo.duckdb"),
+    ],
+)
+def test_each_source_kind_becomes_its_resource(tmp_path, source, attribute, expected):
+    resource = build_resources(load_config({**BASE, "source": source, "data_dir": str(tmp_path)}))["synthpipe_source"]
+    assert getattr(resource, attribute) == expected.format(data_dir=tmp_path)
+    assert type(resource).__name__ == {"parquet": "FileSource", "csv": "FileSource", "sql": "SqlSource", "duckdb": "DuckDBSource"}[source["kind"]]
