@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui clean
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench-privacy clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ ui: $(STAMP)
 	$(MAKE) --no-print-directory mlflow-ui & \
 	$(MAKE) --no-print-directory dagster-ui & \
 	wait
+
+# Distance to closest record on 100,000 rows, against SDMetrics on a small sample.
+bench-privacy: $(STAMP)
+	$(PY) -m bench.privacy
 
 clean:
 	rm -rf $(SYNTHPIPE_HOME)

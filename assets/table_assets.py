@@ -8,6 +8,7 @@ The assets do no I/O of their own: sources, MLflow and the snapshot store are re
 import secrets
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -22,7 +23,9 @@ from assets.common import (
     register_candidate,
     start_model_run,
 )
-from assets.evaluation import evaluate_quality
+from assets.evaluation import QualityResult, evaluate_quality
+from assets.gates import gate_result, gate_spec
+from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel
 from assets.stages import (
     SourceSplit,
@@ -55,6 +58,8 @@ __all__ = ["CHECK_EXPECTATIONS", "CHECK_QUALITY", "build_table_assets"]
 
 CHECK_EXPECTATIONS = "expectations"
 CHECK_QUALITY = "quality"
+CHECK_EXACT_COPIES = "exact_copies"
+CHECK_DCR = "dcr"
 CHECK_SEQUENCES = "sequences"
 CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
 # Mean synthetic sequence length this far (relative) from the real one raises a warning.
@@ -78,22 +83,20 @@ def build_table_assets(
 
 
 def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """The blocking checks on the synthetic candidate: declared at load time, run with the sample."""
-    return [
+    """The checks on the synthetic candidate: declared at load time, run with the sample."""
+    specs = [
         dg.AssetCheckSpec(
             CHECK_EXPECTATIONS,
             asset=synthetic_key,
             blocking=True,
             description="Great Expectations suite derived from the source profile: columns, types, nulls, ranges, categories, row count.",
         ),
-        dg.AssetCheckSpec(
-            CHECK_QUALITY,
-            asset=synthetic_key,
-            blocking=True,
-            description=f"SDMetrics quality score of the candidate is at least {table.quality_threshold}.",
-        ),
-    ] + (
-        [
+        gate_spec(CHECK_QUALITY, synthetic_key, table.quality_threshold, table.severity(CHECK_QUALITY)),
+        gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
+        gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
+    ]
+    if table.sequence:
+        specs += [
             dg.AssetCheckSpec(
                 CHECK_SEQUENCES,
                 asset=synthetic_key,
@@ -107,9 +110,7 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
                 description=f"Mean synthetic sequence length within {SEQUENCE_LENGTH_TOLERANCE:.0%} of the real mean (warns, does not block).",
             ),
         ]
-        if table.sequence
-        else []
-    )
+    return specs
 
 
 # --- source -------------------------------------------------------------------------------
@@ -241,27 +242,35 @@ def expectations_result(suite: SuiteResult) -> dg.AssetCheckResult:
     )
 
 
-def _quality_result(table: TableConfig, quality: object) -> dg.AssetCheckResult:
-    score = quality.score  # type: ignore[attr-defined]
-    passed = score >= table.quality_threshold
-    worst = quality.worst_columns  # type: ignore[attr-defined]
-    return dg.AssetCheckResult(
-        check_name=CHECK_QUALITY,
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=None
-        if passed
-        else f"quality score {score:.4f} is {table.quality_threshold - score:.4f} below the threshold {table.quality_threshold}",
-        metadata={
-            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
-            keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
-            **{
-                f"{keys.PREFIX}{name.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(value, 4))
-                for name, value in quality.properties.items()  # type: ignore[attr-defined]
-            },
-            keys.WORST_COLUMNS: dg.MetadataValue.md("\n".join(f"- `{c}`: {s:.3f}" for c, s in worst)),
-        },
-    )
+def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyResult) -> list[dg.AssetCheckResult]:
+    worst = "\n".join(f"- `{c}`: {s:.3f}" for c, s in quality.worst_columns)
+    quality_metadata = {
+        keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
+        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
+        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in quality.properties.items()},
+        keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
+    }
+    privacy_metadata = {
+        keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
+        keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(round(privacy.dcr_closer_to_training_share, 4)),
+        "synthpipe/dcr_training_median": dg.FloatMetadataValue(round(privacy.dcr_training_median, 4)),
+        "synthpipe/dcr_holdout_median": dg.FloatMetadataValue(round(privacy.dcr_holdout_median, 4)),
+        keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
+    }
+    return [
+        gate_result(CHECK_QUALITY, quality.score, table.quality_threshold, table.severity(CHECK_QUALITY), quality_metadata),
+        gate_result(
+            CHECK_EXACT_COPIES, privacy.exact_copy_share, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES), privacy_metadata
+        ),
+        gate_result(
+            CHECK_DCR, privacy.dcr_closer_to_training_share, table.max_dcr_closer_share, table.severity(CHECK_DCR), privacy_metadata
+        ),
+    ]
+
+
+def table_columns(metadata: dict[str, Any], table: str) -> dict[str, Any]:
+    """The column metadata of one table from SDV's metadata dictionary."""
+    return (metadata["tables"][table] if "tables" in metadata else metadata)["columns"]
 
 
 def _sequence_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame) -> list[dg.AssetCheckResult]:
@@ -344,11 +353,14 @@ def _synthetic_asset(
             specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(split.train, data, fitted.table_metadata)
-            sequence_results = _sequence_results(table, split, data)
+            context.log.info("Measuring privacy: exact copies and distance to closest record")
+            privacy = evaluate_privacy(data, split.train, split.holdout, table_columns(fitted.table_metadata, table.name), seed)
+            results = [expectations_result(suite), *_gate_results(table, quality, privacy), *_sequence_results(table, split, data)]
             evaluation_seconds = time.perf_counter() - started
-            checks = {CHECK_EXPECTATIONS: suite.success, CHECK_QUALITY: quality.score >= table.quality_threshold}
-            checks.update({r.check_name: r.passed for r in sequence_results if r.severity == dg.AssetCheckSeverity.ERROR})
+            # Only checks with ERROR severity block; warnings are reported and published anyway.
+            checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
+            tracker.log_metrics(fitted.mlflow_run_id, privacy.as_metrics())
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
@@ -363,10 +375,12 @@ def _synthetic_asset(
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.EVALUATION_SECONDS: dg.FloatMetadataValue(round(evaluation_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
+                keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
+                keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(round(privacy.dcr_closer_to_training_share, 4)),
+                keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
                 keys.MODEL_VERSION: fitted.model_version,
             },
-            check_results=[expectations_result(suite), _quality_result(table, quality)]
-            + sequence_results,
+            check_results=results,
         )
 
     return synthetic

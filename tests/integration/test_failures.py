@@ -69,6 +69,34 @@ def test_failed_quality_gate_publishes_nothing(run_refresh, base_config, data_di
     assert failed_run.data.tags["synthpipe/blocked_by"] == "quality"
 
 
+def test_privacy_gate_blocks_and_says_by_how_much(run_refresh, base_config, store, published_before):
+    # Run: no synthetic row may be closer to training than to holdout rows: an impossible bar
+    result = run_refresh(with_table(base_config, max_dcr_closer_share=0.0))
+
+    # Assert
+    assert not result.success
+    dcr = {e.check_name: e for e in result.get_asset_check_evaluations()}["dcr"]
+    assert not dcr.passed
+    measured = dcr.metadata["synthpipe/value"].value
+    assert measured > 0 and dcr.metadata["synthpipe/threshold"].value == 0.0
+    assert dcr.description == (
+        "share of synthetic rows closer to training than to holdout rows (DCR) "
+        f"{measured:.4f} is {measured:.4f} above the threshold 0.0 (`max_dcr_closer_share`)"
+    )
+    _assert_unchanged(store, published_before)
+
+
+def test_warn_severity_reports_a_miss_and_still_publishes(run_refresh, base_config, store):
+    # Run
+    result = run_refresh(with_table(base_config, max_dcr_closer_share=0.0, gate_severity={"dcr": "warn"}))
+
+    # Assert
+    assert result.success
+    dcr = {e.check_name: e for e in result.get_asset_check_evaluations()}["dcr"]
+    assert not dcr.passed and dcr.severity == dg.AssetCheckSeverity.WARN
+    assert store.latest_version("adult") == 0
+
+
 def test_missing_source_table_names_it_and_keeps_the_last_version(
     run_refresh, base_config, store, published_before
 ):

@@ -47,7 +47,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert v0["seed"] == str(_materialization(first, "published__adult")[keys.SEED])
     assert int(v0["rows"]) == SLICE_ROWS
     assert float(v0["quality_score"]) >= 0.6
-    assert v0["checks_passed"] == "expectations,quality"
+    assert v0["checks_passed"] == "dcr,exact_copies,expectations,quality"
 
     # Assert: the snapshot has the source's columns, types and row count
     snapshot = store.read("adult", version=0)
@@ -66,11 +66,14 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert run.data.params["seed"] == v0["seed"]
     assert run.data.metrics["quality_score"] == pytest.approx(float(v0["quality_score"]), abs=1e-5)
     assert run.data.tags[keys.SNAPSHOT_VERSION] == "0"
+    for metric in ("exact_copy_share", "dcr_closer_to_training_share", "nndr_median", "dcr_holdout_median"):
+        assert metric in run.data.metrics
+    assert 0.0 <= run.data.metrics["dcr_closer_to_training_share"] <= 0.6
     assert run.data.tags[keys.DAGSTER_RUN_ID] == first.run_id
 
     # Assert: both blocking checks ran and passed, with their numbers in metadata
     evaluations = {e.check_name: e for e in first.get_asset_check_evaluations()}
-    assert set(evaluations) == {"expectations", "quality"}
+    assert set(evaluations) == {"expectations", "quality", "exact_copies", "dcr"}
     assert all(e.passed for e in evaluations.values())
     assert evaluations["expectations"].metadata[keys.EXPECTATIONS_EVALUATED].value > 40
     assert evaluations["quality"].metadata[keys.QUALITY_SCORE].value == pytest.approx(

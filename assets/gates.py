@@ -1,0 +1,68 @@
+"""Gates: a measured number against a configured threshold, as an asset check.
+
+A gate with severity `error` is a blocking check (a miss publishes nothing); `warn` reports the
+miss without blocking. Either way the check's metadata holds the value and the threshold, and a
+miss says by how much.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import dagster as dg
+
+from pipelines import metadata_keys as keys
+
+__all__ = ["GATES", "Gate", "gate_result", "gate_spec"]
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    label: str
+    bound: Literal["min", "max"]
+    setting: str
+
+    def passed(self, value: float, threshold: float) -> bool:
+        return value >= threshold if self.bound == "min" else value <= threshold
+
+    def describe(self, threshold: float) -> str:
+        return f"{self.label} is {'at least' if self.bound == 'min' else 'at most'} {threshold} (`{self.setting}`)."
+
+
+GATES: dict[str, Gate] = {
+    "quality": Gate("quality", "SDMetrics quality score", "min", "quality_threshold"),
+    "exact_copies": Gate("exact_copies", "share of synthetic rows that copy a training row", "max", "max_exact_copy_share"),
+    "dcr": Gate("dcr", "share of synthetic rows closer to training than to holdout rows (DCR)", "max", "max_dcr_closer_share"),
+}
+
+
+def gate_spec(name: str, asset_key: dg.AssetKey, threshold: float, severity: str) -> dg.AssetCheckSpec:
+    gate = GATES[name]
+    return dg.AssetCheckSpec(
+        name,
+        asset=asset_key,
+        blocking=severity == "error",
+        description=gate.describe(threshold) + ("" if severity == "error" else " Warns, does not block."),
+    )
+
+
+def gate_result(
+    name: str, value: float, threshold: float, severity: str, metadata: Mapping[str, Any] | None = None
+) -> dg.AssetCheckResult:
+    gate = GATES[name]
+    passed = gate.passed(value, threshold)
+    direction = "below" if gate.bound == "min" else "above"
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
+        description=None
+        if passed
+        else f"{gate.label} {value:.4f} is {abs(value - threshold):.4f} {direction} the threshold {threshold} (`{gate.setting}`)",
+        metadata={
+            keys.GATE_VALUE: dg.FloatMetadataValue(round(value, 6)),
+            keys.GATE_THRESHOLD: dg.FloatMetadataValue(threshold),
+            **(metadata or {}),
+        },
+    )

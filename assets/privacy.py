@@ -1,0 +1,197 @@
+"""Privacy of a synthetic table: exact copies of training rows, and distance to closest record.
+
+The distance is SDMetrics' DCR distance, value for value: per column, |a - b| / range (capped
+at 1, range of the reference rows) for numbers and dates, 0 or 1 for categories and booleans,
+with a missing value 0 away from a missing value and 1 away from anything else; averaged over
+the columns. SDMetrics computes it with a pandas cross join (quadratic in rows and memory);
+here a nearest-neighbour search on an encoding of the rows (scaled numbers, one-hot categories
+whose squared Euclidean distance is exactly the mismatch count) proposes `candidates` rows per
+synthetic row in chunks, and the exact distance is computed on those only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PrivacyResult", "closest_distances", "evaluate_privacy", "exact_copy_share"]
+
+MEASURED_SDTYPES = ("numerical", "datetime", "categorical", "boolean")
+DEFAULT_CANDIDATES = 64
+CHUNK_ROWS = 20_000
+SMALL_HOLDOUT = 5_000
+
+
+@dataclass(frozen=True)
+class PrivacyResult:
+    exact_copy_share: float
+    dcr_closer_to_training_share: float
+    dcr_training_median: float
+    dcr_holdout_median: float
+    nndr_median: float
+    rows: int
+    seconds: float
+
+    def as_metrics(self) -> dict[str, float]:
+        return {
+            "exact_copy_share": self.exact_copy_share,
+            "dcr_closer_to_training_share": self.dcr_closer_to_training_share,
+            "dcr_training_median": self.dcr_training_median,
+            "dcr_holdout_median": self.dcr_holdout_median,
+            "nndr_median": self.nndr_median,
+            "privacy_seconds": self.seconds,
+        }
+
+
+def _measured_columns(columns: Mapping[str, Mapping[str, Any]], data: pd.DataFrame) -> dict[str, str]:
+    return {
+        name: ("number" if meta["sdtype"] in ("numerical", "datetime") else "category")
+        for name, meta in columns.items()
+        if meta.get("sdtype") in MEASURED_SDTYPES and name in data.columns
+    }
+
+
+def _as_number(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return (series.astype("int64") / 1e9).where(series.notna()).to_numpy(dtype=float)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+class _Encoded:
+    """The columns of one reference set, and the same encoding applied to the synthetic rows."""
+
+    def __init__(self, reference: pd.DataFrame, kinds: dict[str, str]):
+        self.kinds = kinds
+        self.ranges: dict[str, tuple[float, float]] = {}
+        self.categories: dict[str, pd.Index] = {}
+        for name, kind in kinds.items():
+            if kind == "number":
+                values = _as_number(reference[name])
+                low, high = (np.nanmin(values), np.nanmax(values)) if np.isfinite(values).any() else (0.0, 0.0)
+                self.ranges[name] = (float(low), float(high - low))
+            else:
+                self.categories[name] = pd.Index(reference[name].dropna().unique())
+
+    def search_matrix(self, data: pd.DataFrame) -> np.ndarray:
+        """Rows as vectors whose Euclidean order approximates the DCR order."""
+        parts = []
+        for name, kind in self.kinds.items():
+            if kind == "number":
+                low, span = self.ranges[name]
+                scaled = (_as_number(data[name]) - low) / (span or 1.0)
+                parts.append(np.where(np.isnan(scaled), -1.0, np.clip(scaled, -1.0, 2.0))[:, None])
+            else:
+                codes = self.categories[name].get_indexer(data[name])
+                one_hot = np.zeros((len(data), len(self.categories[name]) + 2), dtype=np.float32)
+                codes = np.where(data[name].isna(), len(self.categories[name]), np.where(codes < 0, len(self.categories[name]) + 1, codes))
+                one_hot[np.arange(len(data)), codes] = np.sqrt(0.5)
+                parts.append(one_hot)
+        return np.hstack(parts).astype(np.float32)
+
+    def exact(self, data: pd.DataFrame, reference: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
+        """SDMetrics' DCR distance from each data row to each of its candidate reference rows."""
+        total = np.zeros(candidates.shape, dtype=float)
+        for name, kind in self.kinds.items():
+            if kind == "number":
+                mine, theirs = _as_number(data[name])[:, None], _as_number(reference[name])[candidates]
+                span = self.ranges[name][1]
+                diff = np.abs(mine - theirs)
+                part = (diff > 0).astype(float) if span == 0 else np.minimum(diff / span, 1.0)
+            else:
+                mine_values = data[name].to_numpy(dtype=object)[:, None]
+                theirs_values = reference[name].to_numpy(dtype=object)[candidates]
+                mine, theirs = pd.isna(mine_values), pd.isna(theirs_values)
+                part = ((mine_values != theirs_values) & ~(mine & theirs)).astype(float)
+                total += part
+                continue
+            mine_na, theirs_na = np.isnan(mine), np.isnan(theirs)
+            part = np.where(mine_na ^ theirs_na, 1.0, np.where(mine_na & theirs_na, 0.0, part))
+            total += part
+        return total / len(self.kinds)
+
+
+def closest_distances(
+    data: pd.DataFrame,
+    reference: pd.DataFrame,
+    columns: Mapping[str, Mapping[str, Any]],
+    neighbours: int = 1,
+    candidates: int = DEFAULT_CANDIDATES,
+) -> np.ndarray:
+    """The `neighbours` smallest DCR distances from each row of `data` to `reference`, shape
+    (rows, neighbours), ascending.
+
+    Args:
+        data: Rows to measure (the synthetic table).
+        reference: Rows to measure against (training or holdout rows).
+        columns: SDV column metadata (`{"age": {"sdtype": "numerical"}, ...}`); ids are skipped.
+        neighbours: How many of the closest distances to return.
+        candidates: Rows proposed per data row by the Euclidean search before exact ranking.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    kinds = _measured_columns(columns, data)
+    encoded = _Encoded(reference, kinds)
+    reference = reference.reset_index(drop=True)
+    k = min(max(candidates, neighbours), len(reference))
+    search = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=-1).fit(encoded.search_matrix(reference))
+    results = []
+    for start in range(0, len(data), CHUNK_ROWS):
+        chunk = data.iloc[start : start + CHUNK_ROWS].reset_index(drop=True)
+        _, proposed = search.kneighbors(encoded.search_matrix(chunk))
+        distances = np.sort(encoded.exact(chunk, reference, proposed), axis=1)
+        results.append(distances[:, :neighbours])
+    return np.vstack(results)
+
+
+def exact_copy_share(synthetic: pd.DataFrame, training: pd.DataFrame) -> float:
+    """Share of synthetic rows that equal some training row in every column."""
+    columns = list(training.columns)
+
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        return pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+
+    return float(keys(synthetic).isin(set(keys(training))).mean())
+
+
+def evaluate_privacy(
+    synthetic: pd.DataFrame,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    columns: Mapping[str, Mapping[str, Any]],
+    seed: int = 0,
+) -> PrivacyResult:
+    """Exact copies, the DCR closer-to-training share and the nearest-neighbour distance ratio.
+
+    The training rows are compared in disjoint, seeded parts of the holdout's size, as SDMetrics'
+    DCROverfittingProtection subsamples them: a larger reference set is closer by chance alone.
+    Small holdouts (under `SMALL_HOLDOUT` rows) are compared with up to four parts and the shares
+    averaged, because one part of a few hundred rows gives a noisy share (0.31 to 0.63 over four
+    seeds on 1,200 Adult rows; 0.48 to 0.55 with four parts); large ones with one part, which is
+    stable (0.47 to 0.52 on the full table) and keeps 100,000 rows well under a minute.
+    """
+    started = time.perf_counter()
+    to_holdout = closest_distances(synthetic, holdout, columns)[:, 0]
+    size = max(1, min(len(holdout), len(training)))
+    shuffled = training.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    parts = 1 if len(holdout) >= SMALL_HOLDOUT else max(1, min(4, len(training) // size))
+    shares, nearest = [], None
+    for part in range(parts):
+        to_training = closest_distances(synthetic, shuffled.iloc[part * size : (part + 1) * size], columns, neighbours=2)
+        shares.append(float((to_training[:, 0] < to_holdout).mean()))
+        nearest = to_training if nearest is None else nearest
+    closest, second = nearest[:, 0], nearest[:, 1]
+    ratio = np.divide(closest, second, out=np.zeros_like(closest), where=second > 0)
+    return PrivacyResult(
+        exact_copy_share=exact_copy_share(synthetic, training),
+        dcr_closer_to_training_share=float(np.mean(shares)),
+        dcr_training_median=float(np.median(closest)),
+        dcr_holdout_median=float(np.median(to_holdout)),
+        nndr_median=float(np.median(ratio)),
+        rows=len(synthetic),
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,1 @@
+"""synthpipe benchmarks: each prints figures measured in one run."""
