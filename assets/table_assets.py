@@ -155,7 +155,7 @@ def fit_and_register(
         fit_data = fit_sample(table, split.train)
         sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
         overrides = {c: o.model_dump() for c, o in table.columns.items()}
-        metadata = detect_metadata(table.name, fit_data, overrides, sequence)
+        metadata = detect_metadata(table.name, fit_data, overrides, sequence, table.pii)
         context_columns = table.sequence.context_columns if table.sequence else ()
         synthesizer = build_synthesizer(table.backend, table.synthesizer_params, metadata, table.name, context_columns)
         context.log.info(f"Fitting {table.backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
@@ -349,7 +349,8 @@ def _synthetic_asset(
             data, seed, sample_seconds = sample_candidate(context, table, split, fitted, tracker)
             context.log.info("Evaluating the candidate: expectation suite and SDMetrics quality report")
             started = time.perf_counter()
-            keys_ = [table.sequence.entity_key] if table.sequence else []
+            # Keys and personal columns get new synthetic values: only their type and presence are expected.
+            keys_ = [*([table.sequence.entity_key] if table.sequence else []), *table.pii]
             specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(split.train, data, fitted.table_metadata)

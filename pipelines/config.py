@@ -241,6 +241,12 @@ class TableConfig(_Strict):
         description="Source columns left out of the synthetic twin.",
         examples=[["ssn"]],
     )
+    pii: dict[str, str] = Field(
+        default_factory=dict,
+        description="Personal columns, never learned: each maps to the kind of value generated fresh for it "
+        "(a Faker provider SDV knows: name, email, phone_number, address, company, ...).",
+        examples=[{"customer_name": "name", "contact": "email"}],
+    )
     num_rows: int | None = Field(
         default=None,
         description="Synthetic rows to sample. Default: as many as the source table has.",
@@ -433,10 +439,10 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             problems.append(f"{where}: `{setting}` must be at least 1; got {value}. Omit it to use every row.")
     if table.sample_chunk_rows < 1:
         problems.append(f"{where}: `sample_chunk_rows` must be at least 1; got {table.sample_chunk_rows}.")
-    overlap = sorted(set(table.columns) & set(table.exclude_columns))
+    overlap = sorted((set(table.columns) | set(table.pii)) & set(table.exclude_columns)) + sorted(set(table.columns) & set(table.pii))
     if overlap:
         problems.append(
-            f"{where}: columns {overlap} are both overridden in `columns` and listed in `exclude_columns`; keep one."
+            f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
         )
     return problems
 

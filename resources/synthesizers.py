@@ -101,6 +101,7 @@ def detect_metadata(
     data: pd.DataFrame,
     overrides: Mapping[str, Mapping[str, Any]],
     sequence: tuple[str, str] | None = None,
+    pii: Mapping[str, str] | None = None,
 ) -> Any:
     """Detects SDV metadata for one table, applies the per-column overrides and, for a
     sequential table, sets the (entity key, order column) pair as sequence key and index.
@@ -122,10 +123,27 @@ def detect_metadata(
             metadata.update_column(column_name=column, sdtype=sdtype, table_name=table, **values)
         except Exception as error:  # SDV raises several types for bad column metadata
             raise SynthesizerError(f"Table {table!r}, column {column!r}: override {dict(override)} rejected by SDV: {error}") from None
+    for column, kind in (pii or {}).items():
+        _set_pii(metadata, table, data, column, kind)
     if sequence is not None:
         _set_sequence(metadata, table, data, *sequence)
     metadata.validate()
     return metadata
+
+
+def _set_pii(metadata: Any, table: str, data: pd.DataFrame, column: str, kind: str) -> None:
+    """Marks a column personal: SDV generates it fresh with Faker and never learns its values."""
+    if column not in data.columns:
+        raise SynthesizerError(
+            f"Table {table!r}: `pii` names column {column!r}, which the source does not have.{closest(column, data.columns)}"
+        )
+    try:
+        metadata.update_column(column_name=column, sdtype=kind, pii=True, table_name=table)
+    except Exception as error:  # SDV raises several types for an unknown sdtype
+        raise SynthesizerError(
+            f"Table {table!r}, column {column!r}: `pii` kind {kind!r} was rejected by SDV ({error}). Use a Faker "
+            "provider such as name, email, phone_number, address, company or ssn."
+        ) from None
 
 
 def _set_sequence(metadata: Any, table: str, data: pd.DataFrame, entity_key: str, order_by: str) -> None:

@@ -67,3 +67,10 @@ def test_same_seed_same_rows_other_seed_other_rows(adult_slice):
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
     assert len(first) == 300 and list(first.columns) == list(adult_slice.columns)
+
+
+def test_pii_columns_are_marked_and_bad_ones_named(adult_slice):
+    metadata = detect_metadata("adult", adult_slice, {}, pii={"native-country": "country"})
+    assert metadata.tables["adult"].columns["native-country"] == {"sdtype": "country", "pii": True}
+    with pytest.raises(SynthesizerError, match=re.escape("`pii` names column 'native_country'")):
+        detect_metadata("adult", adult_slice, {}, pii={"native_country": "country"})
