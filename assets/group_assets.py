@@ -231,7 +231,9 @@ def _group_suites(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata:
         result = validate(sampled[name], name, f"{name}.derived", specs)
         evaluated += result.evaluated
         failures += [
-            FailedExpectation(f.type, f"{name}.{f.column}" if f.column else name, f.observed, f.unexpected_count, f.unexpected_examples)
+            FailedExpectation(
+                f.type, f"{name}.{f.column}" if f.column else name, f.observed, f.unexpected_count, f.unexpected_examples, f.severity
+            )
             for f in result.failures
         ]
     return SuiteResult("group", evaluated, failures)

@@ -37,11 +37,12 @@ from assets.stages import (
     to_pandas,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
+from assets.utility import evaluate_utility
 from expectations.profile import derive_suite, profile_table
 from expectations.runner import SuiteResult, validate
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
-from pipelines.errors import SynthpipeError
+from pipelines.errors import SynthpipeError, closest
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import SourceResource
 from resources.synthesizers import (
@@ -60,6 +61,7 @@ CHECK_EXPECTATIONS = "expectations"
 CHECK_QUALITY = "quality"
 CHECK_EXACT_COPIES = "exact_copies"
 CHECK_DCR = "dcr"
+CHECK_UTILITY = "utility"
 CHECK_SEQUENCES = "sequences"
 CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
 # Mean synthetic sequence length this far (relative) from the real one raises a warning.
@@ -74,12 +76,16 @@ def build_table_assets(
     """Builds the source, synthesizer, synthetic and published assets of one table."""
     translator = translator or SynthpipeTranslator()
     specs = {stage: translator.get_asset_spec(StageData(table, stage, source_description)) for stage in STAGES}
-    return [
+    assets = [
         _source_asset(table, specs["source"]),
         _synthesizer_asset(table, specs["synthesizer"], specs["source"].key),
         _synthetic_asset(table, specs["synthetic"], specs["source"].key, specs["synthesizer"].key),
         _published_asset(table, specs["published"], specs["synthetic"].key),
     ]
+    if table.target:
+        downstream = translator.get_asset_spec(StageData(table, "downstream", source_description))
+        assets.append(_downstream_asset(table, downstream, specs["source"].key, specs["published"].key))
+    return assets
 
 
 def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -95,6 +101,8 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
         gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
     ]
+    if table.target:
+        specs.append(gate_spec(CHECK_UTILITY, synthetic_key, table.min_utility_ratio, table.severity(CHECK_UTILITY)))
     if table.sequence:
         specs += [
             dg.AssetCheckSpec(
@@ -268,6 +276,24 @@ def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRe
     ]
 
 
+def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame, seed: int) -> tuple[list[dg.AssetCheckResult], dict[str, float]]:
+    if not table.target:
+        return [], {}
+    if table.target not in split.train.columns:
+        raise SynthpipeError(
+            f"Table {table.name!r}: `target` {table.target!r} is not a column of the source.{closest(table.target, split.train.columns)} "
+            f"Columns: {', '.join(split.train.columns)}."
+        )
+    utility = evaluate_utility(split.train, data, split.holdout, table.target, seed)
+    metadata = {
+        "synthpipe/utility_metric": utility.metric,
+        "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
+        "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
+    }
+    result = gate_result(CHECK_UTILITY, utility.ratio, table.min_utility_ratio, table.severity(CHECK_UTILITY), metadata)
+    return [result], utility.as_metrics()
+
+
 def table_columns(metadata: dict[str, Any], table: str) -> dict[str, Any]:
     """The column metadata of one table from SDV's metadata dictionary."""
     return (metadata["tables"][table] if "tables" in metadata else metadata)["columns"]
@@ -351,17 +377,25 @@ def _synthetic_asset(
             started = time.perf_counter()
             # Keys and personal columns get new synthetic values: only their type and presence are expected.
             keys_ = [*([table.sequence.entity_key] if table.sequence else []), *table.pii]
-            specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_)
+            lenient = [table.sequence.order_by] if table.sequence else []
+            specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_, lenient)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(split.train, data, fitted.table_metadata)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, split.train, split.holdout, table_columns(fitted.table_metadata, table.name), seed)
-            results = [expectations_result(suite), *_gate_results(table, quality, privacy), *_sequence_results(table, split, data)]
+            context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
+            utility_results, utility_metrics = _utility_results(table, split, data, seed)
+            results = [
+                expectations_result(suite),
+                *_gate_results(table, quality, privacy),
+                *utility_results,
+                *_sequence_results(table, split, data),
+            ]
             evaluation_seconds = time.perf_counter() - started
             # Only checks with ERROR severity block; warnings are reported and published anyway.
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
-            tracker.log_metrics(fitted.mlflow_run_id, privacy.as_metrics())
+            tracker.log_metrics(fitted.mlflow_run_id, {**privacy.as_metrics(), **utility_metrics})
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
@@ -478,3 +512,53 @@ def publish_candidate(
 
 def table_asset_keys(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     return [key for definition in assets for key in definition.keys]
+
+
+# --- downstream training (the example consumer of a published version) ---------------------------------
+
+
+def train_downstream(
+    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, store: DeltaSnapshotStore, tracker: MlflowTracker
+) -> dg.MaterializeResult:
+    """Trains on the latest published version, scores on real held-out rows, logs the lineage."""
+    assert table.target is not None
+    version = store.latest_version(table.name)
+    if version is None:
+        raise SynthpipeError(f"Table {table.name!r}: nothing is published yet; run the refresh job first.")
+    data = store.read(table.name, version)
+    uri = store.table_uri(table.name)
+    context.log.info(f"Training a model for {table.target!r} on {table.name!r} version {version} ({len(data)} rows)")
+    utility = evaluate_utility(split.train, data, split.holdout, table.target)
+    run_id = tracker.start_run(
+        f"{table.name}-downstream",
+        tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SNAPSHOT_VERSION: version, "synthpipe/stage": "downstream"},
+    )
+    tracker.log_dataset(run_id, data, f"synthpipe-{table.name}@v{version}", f"{uri}@v{version}", "training", table.target)
+    tracker.log_params(run_id, {"target": table.target, "task": utility.task, "snapshot_version": version, "model": "HistGradientBoosting"})
+    tracker.log_metrics(run_id, utility.as_metrics())
+    tracker.end_run(run_id)
+    return dg.MaterializeResult(
+        metadata={
+            keys.SNAPSHOT_VERSION: version,
+            "synthpipe/utility_metric": utility.metric,
+            "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
+            "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
+            "synthpipe/utility_ratio": dg.FloatMetadataValue(round(utility.ratio, 4)),
+            keys.MLFLOW_RUN_ID: run_id,
+        }
+    )
+
+
+def _downstream_asset(
+    table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, published_key: dg.AssetKey
+) -> dg.AssetsDefinition:
+    @dg.asset(**asset_args(spec), ins={"split": dg.AssetIn(source_key)}, deps=[published_key])
+    def downstream(
+        context: dg.AssetExecutionContext,
+        split: SourceSplit,
+        synthpipe_snapshots: DeltaSnapshotStore,
+        synthpipe_mlflow: MlflowTracker,
+    ) -> dg.MaterializeResult:
+        return train_downstream(context, table, split, synthpipe_snapshots, synthpipe_mlflow)
+
+    return downstream

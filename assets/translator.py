@@ -13,7 +13,7 @@ from pipelines.config import GroupConfig, TableConfig
 
 __all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator"]
 
-Stage = Literal["source", "synthesizer", "synthetic", "published"]
+Stage = Literal["source", "synthesizer", "synthetic", "published", "downstream"]
 STAGES: tuple[Stage, ...] = ("source", "synthesizer", "synthetic", "published")
 
 _DESCRIPTIONS: dict[Stage, str] = {
@@ -21,6 +21,7 @@ _DESCRIPTIONS: dict[Stage, str] = {
     "synthesizer": "{synthesizer} synthesizer fitted on the training rows of `{table}`, logged to MLflow and registered as `{model}` (alias `candidate`).",
     "synthetic": "Synthetic candidate of `{table}` sampled with a recorded seed; blocking checks decide whether it is published.",
     "published": "Published synthetic twin of `{table}`: a new Delta Lake version, written only when every blocking check passed.",
+    "downstream": "Example downstream training: a gradient-boosting model for `{target}` trained on the latest published version of `{table}`, scored on real held-out rows against the same model trained on real rows; logged to MLflow with the synthetic version as its dataset input.",
 }
 _GROUP_DESCRIPTIONS: dict[Stage, str] = {
     "source": "Real rows of the related tables {tables} pulled from {where}, with every foreign key checked for a parent row.",
@@ -33,6 +34,7 @@ _KINDS: dict[Stage, set[str]] = {
     "synthesizer": {"sdv", "mlflow"},
     "synthetic": {"pandas", "great_expectations"},
     "published": {"deltalake"},
+    "downstream": {"scikitlearn", "mlflow"},
 }
 
 
@@ -68,6 +70,7 @@ class SynthpipeTranslator:
             table=table.name,
             model=table.registered_model_name,
             member=data.member,
+            target=getattr(table, "target", None),
         )
         return dg.AssetSpec(
             key=dg.AssetKey([data.stage, table.name, *([data.member] if data.member else [])]),

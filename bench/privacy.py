@@ -22,7 +22,12 @@ warnings.filterwarnings("ignore")
 
 def _data() -> tuple:
     from pipelines.demo_data import load_adult
-    from resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer, sample_rows
+    from resources.synthesizers import (
+        build_synthesizer,
+        detect_metadata,
+        fit_synthesizer,
+        sample_rows,
+    )
 
     adult = load_adult()
     big = adult.sample(n=125_000, replace=True, random_state=0).reset_index(drop=True)

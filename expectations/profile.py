@@ -130,12 +130,17 @@ def _column_specs(column: ColumnProfile) -> list[ExpectationSpec]:
 
 
 def derive_suite(
-    profile: TableProfile, expected_rows: int | None, key_columns: Sequence[str] = ()
+    profile: TableProfile,
+    expected_rows: int | None,
+    key_columns: Sequence[str] = (),
+    lenient_ranges: Sequence[str] = (),
 ) -> list[ExpectationSpec]:
     """The suite a faithful synthetic twin must pass: same columns in order, row count (when it
     is known in advance), types, null fractions, numeric and date ranges and category sets of the
     real training rows. Key columns (ids) get new synthetic values, so only their type and
-    presence are expected.
+    presence are expected. The ranges of `lenient_ranges` columns are reported with severity
+    `warn` instead of blocking (a sequence's order column: PAR extends time past the last real
+    timestamp).
     """
     specs = [ExpectationSpec("expect_table_columns_to_match_ordered_list", {"column_list": profile.column_names})]
     if expected_rows is not None:
@@ -143,5 +148,11 @@ def derive_suite(
     for column in profile.columns:
         if column.name in key_columns:
             column = ColumnProfile(column.name, column.family, column.null_fraction)
-        specs += _column_specs(column)
+        column_specs = _column_specs(column)
+        if column.name in lenient_ranges:
+            column_specs = [
+                ExpectationSpec(s.type, s.kwargs, "warn") if s.type == "expect_column_values_to_be_between" else s
+                for s in column_specs
+            ]
+        specs += column_specs
     return specs

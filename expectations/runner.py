@@ -35,7 +35,8 @@ class FailedExpectation:
         detail = f"observed {self.observed!r}" if self.observed is not None else ""
         if self.unexpected_count:
             detail = f"{self.unexpected_count} unexpected values, e.g. {self.unexpected_examples[:3]}"
-        return f"{self.type}{where}: {detail}".rstrip(": ")
+        flag = " (warning)" if self.severity != "error" else ""
+        return f"{self.type}{where}{flag}: {detail}".rstrip(": ")
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,18 @@ class TableConfig(_Strict):
         description="Minimum SDMetrics quality score; below it nothing is published.",
         examples=[0.75],
     )
+    target: str | None = Field(
+        default=None,
+        description="Column a downstream model predicts. Enables the `utility` gate (train on synthetic, test on "
+        "real) and the `downstream/<name>` training asset.",
+        examples=["income"],
+    )
+    min_utility_ratio: float = Field(
+        default=0.8,
+        description="Least share of the real data's holdout score a model trained on the synthetic rows must "
+        "reach (gate `utility`, with `target` set).",
+        examples=[0.9],
+    )
     max_exact_copy_share: float = Field(
         default=0.01,
         description="Most synthetic rows that may equal a training row, as a share (gate `exact_copies`).",
@@ -283,7 +295,7 @@ class TableConfig(_Strict):
         "share (gate `dcr`); about 0.5 means the model did not memorise its training rows.",
         examples=[0.55],
     )
-    gate_severity: dict[Literal["quality", "exact_copies", "dcr"], Literal["error", "warn"]] = Field(
+    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "utility"], Literal["error", "warn"]] = Field(
         default_factory=dict,
         description="Per gate, `error` (blocks publication; the default) or `warn` (reports only). The `dcr` "
         "gate of a sequential table defaults to `warn`.",
@@ -427,7 +439,9 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {table.holdout_fraction}. "
             "0.2 holds out a fifth of the rows for evaluation."
         )
-    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share"):
+    if table.target is not None and table.target in table.exclude_columns + list(table.pii):
+        problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
+    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio"):
         value = getattr(table, setting)
         if not 0.0 <= value <= 1.0:
             problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")

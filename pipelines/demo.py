@@ -63,6 +63,13 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
         f"    MLflow run {adult[keys.MLFLOW_RUN_ID]}, registered model {adult[keys.MODEL_NAME]} "
         f"version {adult[keys.MODEL_VERSION]} (alias champion)",
     ]
+    synthetic = _metadata(result, "synthetic", ADULT_TABLE)
+    downstream = _metadata(result, "downstream", ADULT_TABLE)
+    lines.append(
+        f"    privacy: exact copies {synthetic[keys.EXACT_COPY_SHARE]:.4f}, closer to training than holdout "
+        f"{synthetic[keys.DCR_CLOSER_SHARE]:.3f}; utility (AUC, synthetic/real) {downstream['synthpipe/utility_synthetic_score']:.3f}"
+        f"/{downstream['synthpipe/utility_real_score']:.3f} = {downstream['synthpipe/utility_ratio']:.3f}"
+    )
     group = {t: _metadata(result, "published", "nycflights", t) for t in ("airlines", "airports", "planes", "flights")}
     group_quality = _metadata(result, "synthetic", "nycflights").get(keys.QUALITY_SCORE)
     lines.append(

@@ -124,6 +124,15 @@ class MlflowTracker(ConfigurableResource):
     def log_dict(self, run_id: str, data: Any, artifact_file: str) -> None:
         self._call("artifact logging", self.client.log_dict, run_id, data, artifact_file)
 
+    def log_dataset(self, run_id: str, data: Any, name: str, source: str, context: str, targets: str | None = None) -> None:
+        """Records a DataFrame as an input dataset of the run (name, digest, schema and source)."""
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+
+        dataset = mlflow.data.from_pandas(data, source=source, name=name, targets=targets)
+        entry = DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)])
+        self._call("dataset logging", self.client.log_inputs, run_id, datasets=[entry])
+
     def log_synthesizer(self, run_id: str, synthesizer: Any, pip_requirements: list[str]) -> str:
         """Saves the fitted synthesizer as a pyfunc model in the run; returns its artifact URI."""
         import mlflow.pyfunc

@@ -29,4 +29,5 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     assert "adult: snapshot" in output and "version 0" in output and "quality score" in output
     assert [v["version"] for v in store.history("nycflights/flights")] == [0]
     assert [v["version"] for v in store.history("plane_flights")] == [0]
+    assert "privacy: exact copies" in output and "utility (AUC, synthetic/real)" in output
     assert (tmp_path / "dagster").exists() and any((tmp_path / "dagster").iterdir())

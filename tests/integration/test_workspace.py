@@ -45,6 +45,7 @@ def test_code_location_declares_stages_checks_job_and_schedule():
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {
         *(f"{stage}/{name}" for stage in stages for name in ("adult", "plane_flights", "nycflights")),
         "published/adult",
+        "downstream/adult",
         "published/plane_flights",
         *(f"published/nycflights/{t}" for t in ("airlines", "airports", "planes", "flights")),
     }
@@ -52,8 +53,13 @@ def test_code_location_declares_stages_checks_job_and_schedule():
     assert checks == {
         ("synthetic/adult", "expectations"),
         ("synthetic/adult", "quality"),
+        ("synthetic/adult", "exact_copies"),
+        ("synthetic/adult", "dcr"),
+        ("synthetic/adult", "utility"),
         ("synthetic/plane_flights", "expectations"),
         ("synthetic/plane_flights", "quality"),
+        ("synthetic/plane_flights", "exact_copies"),
+        ("synthetic/plane_flights", "dcr"),
         ("synthetic/plane_flights", "sequences"),
         ("synthetic/plane_flights", "sequence_lengths"),
         ("synthetic/nycflights", "expectations"),
@@ -61,7 +67,9 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         ("synthetic/nycflights", "quality"),
     }
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
-    assert [spec.blocking for spec in synthetic.check_specs] == [True, True]
+    assert {spec.name: spec.blocking for spec in synthetic.check_specs} == {
+        "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "utility": True
+    }
     schedule = definitions.resolve_schedule_def("synthpipe_nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"

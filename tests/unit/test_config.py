@@ -34,7 +34,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(row_limit=0), "`row_limit` must be at least 1; got 0"),
         (config_with(max_dcr_closer_share=1.2), "`max_dcr_closer_share` must be between 0 and 1; got 1.2"),
         (config_with(gate_severity={"dcr": "maybe"}), "table 'adult': `gate_severity.dcr`: Input should be 'error' or 'warn'"),
-        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies' or 'dcr' (got 'privacy')"),
+        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr' or 'utility' (got 'privacy')"),
         (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
         (config_with(synthesizer="par"), "synthesizer 'par' needs `sequence: {entity_key: ..., order_by: ...}`"),
         (config_with(num_sequences=5), "`num_sequences` applies to sequential tables"),
@@ -145,6 +145,8 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "split_seed": (3, lambda t: t.split_seed == 3),
     "seed": (11, lambda t: t.seed == 11),
     "quality_threshold": (0.9, lambda t: any("at least 0.9" in (s.description or "") for s in _asset(t, "synthetic").check_specs)),
+    "target": ("income", lambda t: any(s.name == "utility" for s in _asset(t, "synthetic").check_specs)),
+    "min_utility_ratio": (0.9, lambda t: any(s.name == "utility" and "at least 0.9" in s.description for s in _asset(t, "synthetic").check_specs)),
     "max_exact_copy_share": (0.0, lambda t: any(s.name == "exact_copies" and "at most 0.0" in s.description for s in _asset(t, "synthetic").check_specs)),
     "max_dcr_closer_share": (0.55, lambda t: any(s.name == "dcr" and "at most 0.55" in s.description for s in _asset(t, "synthetic").check_specs)),
     "gate_severity": ({"dcr": "warn"}, lambda t: {s.name: s.blocking for s in _asset(t, "synthetic").check_specs}["dcr"] is False),
@@ -161,6 +163,8 @@ def test_table_field_cases_cover_every_field():
 def test_table_field_takes_effect(field):
     value, effect = TABLE_FIELD_CASES[field]
     raw = config_with(**{field: value})
+    if field == "min_utility_ratio":
+        raw = config_with(min_utility_ratio=value, target="income")
     if field == "num_sequences":
         raw = config_with(num_sequences=value, sequence={"entity_key": "tailnum", "order_by": "time_hour"})
     if field == "name":

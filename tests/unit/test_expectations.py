@@ -49,3 +49,18 @@ def test_broken_rows_fail_with_observed_values(adult_slice):
     assert failed[("expect_column_values_to_be_in_set", "income")].unexpected_examples == ["unknown"]
     assert failed[("expect_table_row_count_to_equal", None)].observed == len(adult_slice) - 1
     assert ("expect_table_columns_to_match_ordered_list", None) in failed
+
+
+def test_lenient_ranges_warn_instead_of_blocking(adult_slice):
+    # Setup: an age past the real range, with `age` lenient
+    specs = derive_suite(profile_table(adult_slice), expected_rows=len(adult_slice), lenient_ranges=["age"])
+    older = adult_slice.copy()
+    older.loc[0, "age"] = 250
+
+    # Run
+    result = validate(older, "adult", "adult.derived", specs)
+
+    # Assert: reported, not blocking
+    assert result.success
+    [failure] = result.failures
+    assert failure.severity == "warn" and "(warning)" in failure.describe()
