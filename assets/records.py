@@ -24,6 +24,7 @@ class FittedModel:
     training_rows: int
     table_metadata: dict[str, Any]
     source_fingerprint: str
+    selection: list[dict[str, Any]] = field(default_factory=list)  # `auto`: every candidate, best first
 
 
 @dataclass(frozen=True)

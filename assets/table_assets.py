@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from assets.auto import choose_synthesizer
 from assets.common import (
     asset_args,
     block_run,
@@ -165,9 +166,19 @@ def fit_and_register(
         overrides = {c: o.model_dump() for c, o in table.columns.items()}
         metadata = detect_metadata(table.name, fit_data, overrides, sequence, table.pii)
         context_columns = table.sequence.context_columns if table.sequence else ()
-        synthesizer = build_synthesizer(table.backend, table.synthesizer_params, metadata, table.name, context_columns)
-        context.log.info(f"Fitting {table.backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
-        fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
+        selection: list[dict[str, object]] = []
+        if table.backend == "auto":
+            winner, ranked = choose_synthesizer(context.log, table, fit_data, split.holdout, metadata, tracker, run_id)
+            synthesizer, fit_seconds, backend = winner.synthesizer, winner.fit_seconds, winner.name
+            selection = [c.summary() for c in ranked]
+            tracker.log_params(run_id, {"auto.winner": backend, "auto.candidates": ",".join(c.name for c in ranked)})
+            tracker.log_dict(run_id, selection, "auto/candidates.json")
+            context.log.info(f"auto: {backend} wins: {winner.summary()}")
+        else:
+            backend = table.backend
+            synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, context_columns)
+            context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
+            fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
@@ -178,7 +189,7 @@ def fit_and_register(
         raise
     return FittedModel(
         table=table.name,
-        synthesizer=table.backend,
+        synthesizer=backend,
         mlflow_run_id=run_id,
         model_name=table.registered_model_name,
         model_version=version,
@@ -187,6 +198,7 @@ def fit_and_register(
         training_rows=len(fit_data),
         table_metadata=metadata.get_table_metadata(table.name).to_dict(),
         source_fingerprint=split.fingerprint,
+        selection=selection,
     )
 
 
@@ -216,6 +228,15 @@ def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> 
     return params
 
 
+def _selection_metadata(fitted: FittedModel) -> dict[str, object]:
+    if not fitted.selection:
+        return {}
+    columns = list(fitted.selection[0])
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    rows += ["| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in c.values()) + " |" for c in fitted.selection]
+    return {"synthpipe/auto_candidates": dg.MetadataValue.md("\n".join(rows)), "synthpipe/auto_winner": fitted.synthesizer}
+
+
 def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
     @dg.asset(**asset_args(spec), ins={"split": dg.AssetIn(source_key)})
     def synthesizer(
@@ -224,7 +245,7 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
         fitted = fit_and_register(context, table, split, synthpipe_mlflow)
         return dg.MaterializeResult(
             value=fitted,
-            metadata=fitted_metadata(fitted),
+            metadata={**fitted_metadata(fitted), **_selection_metadata(fitted)},
         )
 
     return synthesizer

@@ -216,6 +216,21 @@ class TableConfig(_Strict):
         "Default: gaussian_copula, or par when `sequence` is set.",
         examples=["gaussian_copula"],
     )
+    auto_candidates: list[str] = Field(
+        default_factory=lambda: ["gaussian_copula", "tvae", "ctgan", "copula_gan"],
+        description="With `synthesizer: auto`: the synthesizers tried, in order, until `auto_budget_seconds` is spent.",
+        examples=[["gaussian_copula", "tvae", "ctgan"]],
+    )
+    auto_budget_seconds: float = Field(
+        default=1800.0,
+        description="With `synthesizer: auto`: no new candidate starts after this many seconds of fitting and scoring.",
+        examples=[600],
+    )
+    candidate_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="With `synthesizer: auto`: constructor arguments per candidate.",
+        examples=[{"tvae": {"epochs": 100}, "ctgan": {"epochs": 50}}],
+    )
     sequence: SequenceConfig | None = Field(
         default=None,
         description="Declares the table sequential (an entity key and an order column); fitted with PAR.",
@@ -428,11 +443,13 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
             f"got {table.name!r}. Keep the real name in `source_table`."
         )
-    if table.backend not in known_synthesizers:
+    names = (*known_synthesizers, "auto")
+    if table.backend not in names:
         problems.append(
             f"{where}: unknown `synthesizer` {table.backend!r}; choose one of "
-            f"{', '.join(known_synthesizers)}.{closest(table.backend, known_synthesizers)}"
+            f"{', '.join(names)}.{closest(table.backend, names)}"
         )
+    problems += _auto_problems(table, where, known_synthesizers)
     problems += _sequence_problems(table, where)
     if not 0.0 < table.holdout_fraction < 1.0:
         problems.append(
@@ -458,6 +475,25 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         problems.append(
             f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
         )
+    return problems
+
+
+def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str, ...]) -> list[str]:
+    single = [n for n in known_synthesizers if n != "par"]
+    problems = [
+        f"{where}: `auto_candidates` names {name!r}, which `auto` cannot fit; choose from {', '.join(single)}.{closest(name, single)}"
+        for name in table.auto_candidates
+        if name not in single
+    ]
+    if table.backend == "auto" and not table.auto_candidates:
+        problems.append(f"{where}: `synthesizer: auto` needs at least one of `auto_candidates`.")
+    unknown = sorted(set(table.candidate_params) - set(table.auto_candidates))
+    if unknown:
+        problems.append(f"{where}: `candidate_params` for {unknown}, which are not in `auto_candidates` {table.auto_candidates}.")
+    if table.auto_budget_seconds <= 0:
+        problems.append(f"{where}: `auto_budget_seconds` must be above 0; got {table.auto_budget_seconds}.")
+    if table.backend == "auto" and table.sequence is not None:
+        problems.append(f"{where}: `auto` chooses among single-table synthesizers; a sequential table uses 'par'.")
     return problems
 
 
