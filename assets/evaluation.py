@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,6 +17,7 @@ class QualityResult:
     score: float
     properties: dict[str, float]
     column_scores: dict[str, float]
+    pair_scores: pd.DataFrame = field(default_factory=pd.DataFrame)  # Column 1, Column 2, Score
 
     @property
     def worst_columns(self) -> list[tuple[str, float]]:
@@ -36,4 +37,5 @@ def evaluate_quality(real: pd.DataFrame, synthetic: pd.DataFrame, table_metadata
         score=float(report.get_score()),
         properties={row.Property: float(row.Score) for row in properties.itertuples()},
         column_scores={row.Column: float(row.Score) for row in shapes.itertuples() if pd.notna(row.Score)},
+        pair_scores=report.get_details("Column Pair Trends")[["Column 1", "Column 2", "Score"]],
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,8 @@ class PrivacyResult:
     nndr_median: float
     rows: int
     seconds: float
+    to_training: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    to_holdout: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def as_metrics(self) -> dict[str, float]:
         return {
@@ -194,4 +196,6 @@ def evaluate_privacy(
         nndr_median=float(np.median(ratio)),
         rows=len(synthetic),
         seconds=time.perf_counter() - started,
+        to_training=closest,
+        to_holdout=to_holdout,
     )

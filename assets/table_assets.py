@@ -28,6 +28,7 @@ from assets.evaluation import QualityResult, evaluate_quality
 from assets.gates import gate_result, gate_spec
 from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel
+from assets.report import build_report
 from assets.stages import (
     SourceSplit,
     column_schema,
@@ -417,6 +418,10 @@ def _synthetic_asset(
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
             tracker.log_metrics(fitted.mlflow_run_id, {**privacy.as_metrics(), **utility_metrics})
+            label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
+            report = build_report(table.name, label, split.train, data, quality, privacy)
+            report_uri = tracker.log_text(fitted.mlflow_run_id, report, f"report/{table.name}.html")
+            context.log.info(f"Report: {report_uri}")
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
@@ -434,6 +439,7 @@ def _synthetic_asset(
                 keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
                 keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(round(privacy.dcr_closer_to_training_share, 4)),
                 keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
+                keys.REPORT: dg.MetadataValue.url(report_uri),
                 keys.MODEL_VERSION: fitted.model_version,
             },
             check_results=results,

@@ -124,6 +124,12 @@ class MlflowTracker(ConfigurableResource):
     def log_dict(self, run_id: str, data: Any, artifact_file: str) -> None:
         self._call("artifact logging", self.client.log_dict, run_id, data, artifact_file)
 
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
+        """Writes `text` as an artifact of the run; returns the artifact's URI."""
+        self._call("artifact logging", self.client.log_text, run_id, text, artifact_file)
+        run = self._call("run lookup", self.client.get_run, run_id)
+        return f"{run.info.artifact_uri}/{artifact_file}"
+
     def log_dataset(self, run_id: str, data: Any, name: str, source: str, context: str, targets: str | None = None) -> None:
         """Records a DataFrame as an input dataset of the run (name, digest, schema and source)."""
         import mlflow.data

@@ -135,3 +135,19 @@ def test_another_registered_synthesizer_runs_the_same_path(run_refresh, base_con
     assert version["synthesizer"] == "tvae" and version["seed"] == "13"
     client = MlflowClient(tracking_uri=_tracking_uri(data_dir), registry_uri=_tracking_uri(data_dir))
     assert client.get_run(version["mlflow_run_id"]).data.params["synthesizer.epochs"] == "2"
+
+
+def test_html_report_is_logged_and_linked(run_refresh, base_config, data_dir):
+    # Run
+    result = run_refresh(base_config)
+
+    # Assert: the Dagster metadata links the MLflow artifact, which holds the three kinds of plot
+    assert result.success
+    [event] = result.asset_materializations_for_node("synthetic__adult")
+    link = event.metadata[keys.REPORT].url
+    assert link.startswith("file://") and link.endswith("/report/adult.html")
+    page = open(link.removeprefix("file://")).read()
+    assert page.startswith("<!doctype html>") and "Synthetic twin of <code>adult</code>" in page
+    assert page.count("data:image/png;base64,") >= 3
+    for heading in ("Columns that scored worst", "Column pair trends", "Distance to closest record"):
+        assert heading in page

@@ -1,0 +1,116 @@
+"""The HTML report of a synthetic version: the pictures behind the scores.
+
+One self-contained file (images embedded as PNG), so it opens from MLflow's artifact view or a
+local folder without a network: real against synthetic distributions of the columns that
+scored worst, the column-pair trend heat map, and the DCR histograms.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assets.evaluation import QualityResult
+from assets.privacy import PrivacyResult
+
+__all__ = ["build_report"]
+
+WORST_SHOWN = 4
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def _distribution(real: pd.Series, synthetic: pd.Series, score: float) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    if pd.api.types.is_numeric_dtype(real) and real.nunique() > 15:
+        low, high = np.nanpercentile(real, [0.5, 99.5])
+        bins = np.linspace(low, high, 40)
+        axis.hist(real.dropna(), bins=bins, alpha=0.55, density=True, label="real")
+        axis.hist(synthetic.dropna(), bins=bins, alpha=0.55, density=True, label="synthetic")
+    else:
+        shares = pd.DataFrame(
+            {"real": real.value_counts(normalize=True), "synthetic": synthetic.value_counts(normalize=True)}
+        ).fillna(0.0).sort_values("real", ascending=False).head(15)
+        shares.plot.bar(ax=axis, alpha=0.8)
+        axis.tick_params(axis="x", labelrotation=60, labelsize=7)
+    axis.set_title(f"{real.name} (shape score {score:.3f})")
+    axis.legend()
+    return _png(figure)
+
+
+def _pair_heatmap(pairs: pd.DataFrame) -> str:
+    import matplotlib.pyplot as plt
+
+    if pairs.empty:
+        return "<p>No column pairs were scored.</p>"
+    columns = sorted(set(pairs["Column 1"]) | set(pairs["Column 2"]))
+    matrix = pd.DataFrame(np.nan, index=columns, columns=columns)
+    for row in pairs.itertuples(index=False):
+        matrix.loc[row[0], row[1]] = matrix.loc[row[1], row[0]] = row[2]
+    figure, axis = plt.subplots(figsize=(7, 6))
+    image = axis.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
+    axis.set_xticks(range(len(columns)), columns, rotation=70, fontsize=7)
+    axis.set_yticks(range(len(columns)), columns, fontsize=7)
+    figure.colorbar(image, label="pair trend score (1 = same as real)")
+    axis.set_title("Column pair trends")
+    return _png(figure)
+
+
+def _dcr_histograms(privacy: PrivacyResult) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    top = float(np.percentile(np.concatenate([privacy.to_training, privacy.to_holdout]), 99)) or 1.0
+    bins = np.linspace(0, top, 40)
+    axis.hist(privacy.to_training, bins=bins, alpha=0.55, label="to closest training row")
+    axis.hist(privacy.to_holdout, bins=bins, alpha=0.55, label="to closest holdout row")
+    axis.set_xlabel("distance to closest record")
+    axis.set_title(f"DCR: {privacy.dcr_closer_to_training_share:.1%} of synthetic rows closer to training")
+    axis.legend()
+    return _png(figure)
+
+
+def build_report(
+    table: str, version_label: str, real: pd.DataFrame, synthetic: pd.DataFrame, quality: QualityResult, privacy: PrivacyResult
+) -> str:
+    """The report as one HTML document."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    worst = quality.worst_columns[:WORST_SHOWN]
+    figures = "".join(_distribution(real[c], synthetic[c], s) for c, s in worst if c in synthetic)
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in {
+        "quality score": quality.score,
+        **{k.lower(): v for k, v in quality.properties.items()},
+        "exact copy share": privacy.exact_copy_share,
+        "DCR closer-to-training share": privacy.dcr_closer_to_training_share,
+        "median DCR to training": privacy.dcr_training_median,
+        "median DCR to holdout": privacy.dcr_holdout_median,
+        "median nearest-neighbour distance ratio": privacy.nndr_median,
+    }.items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>synthpipe report: {html.escape(table)} {html.escape(version_label)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} img{{margin:.5em}} td{{padding:.2em .8em}}</style></head>
+<body>
+<h1>Synthetic twin of <code>{html.escape(table)}</code> ({html.escape(version_label)})</h1>
+<p>{len(real)} real training rows, {len(synthetic)} synthetic rows.</p>
+<h2>Scores</h2><table>{rows}</table>
+<h2>Columns that scored worst: real against synthetic</h2>{figures}
+<h2>Column pair trends</h2>{_pair_heatmap(quality.pair_scores)}
+<h2>Distance to closest record</h2>{_dcr_histograms(privacy)}
+</body></html>
+"""
