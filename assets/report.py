@@ -62,11 +62,13 @@ def _pair_heatmap(pairs: pd.DataFrame) -> str:
     for row in pairs.itertuples(index=False):
         matrix.loc[row[0], row[1]] = matrix.loc[row[1], row[0]] = row[2]
     figure, axis = plt.subplots(figsize=(7, 6))
-    image = axis.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
+    colours = plt.get_cmap("viridis").copy()
+    colours.set_bad("#dddddd")  # SDMetrics scores only pairs with a real association above its threshold
+    image = axis.imshow(np.ma.masked_invalid(matrix.to_numpy(dtype=float)), vmin=0, vmax=1, cmap=colours)
     axis.set_xticks(range(len(columns)), columns, rotation=70, fontsize=7)
     axis.set_yticks(range(len(columns)), columns, fontsize=7)
     figure.colorbar(image, label="pair trend score (1 = same as real)")
-    axis.set_title("Column pair trends")
+    axis.set_title("Column pair trends\n(grey: real association too weak for SDMetrics to score)", fontsize=10)
     return _png(figure)
 
 

@@ -70,6 +70,9 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
         assert metric in run.data.metrics
     assert 0.0 <= run.data.metrics["dcr_closer_to_training_share"] <= 0.6
     assert run.data.tags[keys.DAGSTER_RUN_ID] == first.run_id
+    # the previous champion stays loadable from the registry
+    previous = MlflowTracker(tracking_uri=_tracking_uri(data_dir)).load_synthesizer("synthpipe-adult", "1")
+    assert len(sample_rows(previous, 10, seed=1)) == 10
 
     # Assert: both blocking checks ran and passed, with their numbers in metadata
     evaluations = {e.check_name: e for e in first.get_asset_check_evaluations()}
