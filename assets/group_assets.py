@@ -5,6 +5,7 @@ source/<g> ──► synthesizer/<g> ──► synthetic/<g> (+ blocking checks)
 
 import secrets
 import time
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -19,15 +20,25 @@ from assets.common import (
     register_candidate,
     start_model_run,
 )
+from assets.gates import gate_result, gate_spec
+from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
-from assets.stages import fingerprint, to_pandas
-from assets.table_assets import CHECK_EXPECTATIONS, CHECK_QUALITY, expectations_result
+from assets.stages import fingerprint, split_holdout, to_pandas
+from assets.table_assets import (
+    CHECK_DCR,
+    CHECK_EXACT_COPIES,
+    CHECK_EXPECTATIONS,
+    CHECK_QUALITY,
+    CHECK_UTILITY,
+    expectations_result,
+)
 from assets.translator import STAGES, StageData, SynthpipeTranslator
+from assets.utility import evaluate_utility
 from expectations.profile import derive_suite, profile_table
 from expectations.runner import FailedExpectation, SuiteResult, validate
 from pipelines import metadata_keys as keys
 from pipelines.config import ForeignKeyConfig, GroupConfig
-from pipelines.errors import SynthesizerError, SynthpipeError
+from pipelines.errors import SynthesizerError, SynthpipeError, closest
 from resources.relational import (
     OrphanCount,
     build_group_metadata,
@@ -58,6 +69,7 @@ class GroupSource:
         self.fingerprint = fingerprint
         self.orphans = orphans
         self.foreign_keys = foreign_keys
+        self.holdout: dict[str, pd.DataFrame] = {}
 
 
 class GroupCandidate:
@@ -104,7 +116,11 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     combined = "".join(fingerprint(tables[name]) for name in sorted(tables))
     foreign_keys = effective_foreign_keys(group, tables)
     tables, orphans = resolve_orphans(group, tables, foreign_keys)
-    return GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys)
+    read = GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys)
+    # Child rows are held out (seeded); parents stay whole so every kept child still resolves.
+    for child in sorted({fk.child for fk in foreign_keys}):
+        read.tables[child], read.holdout[child] = split_holdout(tables[child], group.holdout_fraction, group.split_seed)
+    return read
 
 
 def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
@@ -122,6 +138,7 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.SOURCE_FINGERPRINT: read.fingerprint,
                 "synthpipe/orphans": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in read.orphans) or "none"),
                 "synthpipe/orphan_rows": sum(o.rows for o in read.orphans),
+                **{f"synthpipe/holdout_rows/{name}": len(frame) for name, frame in read.holdout.items()},
                 # Detected keys are shown in configuration form, ready to copy into the YAML and edit.
                 "synthpipe/foreign_keys": dg.MetadataValue.json(
                     [{**fk.model_dump(), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]
@@ -209,13 +226,15 @@ def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
             blocking=True,
             description="Every primary key is unique and present, every foreign key resolves to a parent row.",
         ),
-        dg.AssetCheckSpec(
-            CHECK_QUALITY,
-            asset=synthetic_key,
-            blocking=True,
-            description=f"Multi-table SDMetrics quality score of the candidate is at least {group.quality_threshold}.",
-        ),
-    ]
+        gate_spec(CHECK_QUALITY, synthetic_key, group.quality_threshold, group.severity(CHECK_QUALITY)),
+    ] + (
+        [
+            gate_spec(CHECK_EXACT_COPIES, synthetic_key, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES)),
+            gate_spec(CHECK_DCR, synthetic_key, group.max_dcr_closer_share, group.severity(CHECK_DCR)),
+        ]
+        if group.foreign_keys
+        else []
+    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else [])
 
 
 def _group_suites(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> SuiteResult:
@@ -261,19 +280,65 @@ def _quality(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict
 
 
 def _quality_result(group: GroupConfig, score: float, diagnostic: float, properties: dict[str, float]) -> dg.AssetCheckResult:
-    passed = score >= group.quality_threshold
-    return dg.AssetCheckResult(
-        check_name=CHECK_QUALITY,
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=None if passed else f"quality score {score:.4f} is {group.quality_threshold - score:.4f} below the threshold {group.quality_threshold}",
-        metadata={
-            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
-            keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
-            "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(diagnostic, 4)),
-            **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in properties.items()},
-        },
-    )
+    metadata = {
+        keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
+        "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(diagnostic, 4)),
+        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in properties.items()},
+    }
+    return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
+
+
+def _non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """The table without its key columns, whose synthetic values are new by design."""
+    return frame[[c for c in frame.columns if columns.get(c, {}).get("sdtype") != "id"]]
+
+
+def _privacy_and_utility(
+    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, seed: int
+) -> tuple[list[dg.AssetCheckResult], dict[str, float]]:
+    """Per child table (the tables with a holdout): exact copies and DCR share, the worst table
+    gating; and utility on the target's table.
+    """
+    results: list[dg.AssetCheckResult] = []
+    metrics: dict[str, float] = {}
+    privacy = {}
+    for name, holdout in read.holdout.items():
+        columns = metadata["tables"][name]["columns"]
+        train, synthetic = _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns)
+        privacy[name] = evaluate_privacy(synthetic, train, _non_keys(holdout, columns), columns, seed)
+        metrics.update({f"{k}.{name}": v for k, v in privacy[name].as_metrics().items()})
+    if privacy:
+        worst_copy = max(privacy, key=lambda n: privacy[n].exact_copy_share)
+        worst_dcr = max(privacy, key=lambda n: privacy[n].dcr_closer_to_training_share)
+        per_table = {
+            f"synthpipe/{n}/{k}": dg.FloatMetadataValue(round(v, 4))
+            for n, p in privacy.items()
+            for k, v in (("exact_copy_share", p.exact_copy_share), ("dcr_closer_to_training_share", p.dcr_closer_to_training_share))
+        }
+        results += [
+            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, "synthpipe/worst_table": worst_copy}),
+            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, "synthpipe/worst_table": worst_dcr}),
+        ]
+    if group.target is not None:
+        name, column = group.target.table, group.target.column
+        columns = metadata["tables"][name]["columns"]
+        if column not in read.tables[name].columns:
+            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is not a column of {name!r}.{closest(column, read.tables[name].columns)}")
+        if columns.get(column, {}).get("sdtype") == "id":
+            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is a key of {name!r}; keys get new synthetic values. Choose a non-key column.")
+        utility = evaluate_utility(
+            _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns), _non_keys(read.holdout[name], columns), column, seed
+        )
+        metrics.update(utility.as_metrics())
+        results.append(
+            gate_result(
+                CHECK_UTILITY, utility.ratio, group.min_utility_ratio, group.severity(CHECK_UTILITY),
+                {"synthpipe/utility_metric": utility.metric, "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
+                 "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
+            )
+        )
+    return results, metrics
 
 
 def _synthetic_asset(
@@ -297,13 +362,16 @@ def _synthetic_asset(
             suite = _group_suites(read, sampled, fitted.table_metadata)
             problems = integrity_problems(sampled, primary_keys(synthesizer.get_metadata()), foreign_keys_of(synthesizer.get_metadata()))
             score, diagnostic, properties = _quality(read, sampled, fitted.table_metadata)
-            checks = {CHECK_EXPECTATIONS: suite.success, CHECK_INTEGRITY: not problems, CHECK_QUALITY: score >= group.quality_threshold}
+            context.log.info("Measuring privacy and utility against the held-out child rows")
+            gates, gate_metrics = _privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
+            results = [expectations_result(suite), _integrity_result(problems), _quality_result(group, score, diagnostic, properties), *gates]
+            checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})
             tracker.log_metrics(
                 fitted.mlflow_run_id,
                 {"sample_seconds": sample_seconds, "quality_score": score, "diagnostic_score": diagnostic,
                  "integrity_problems": len(problems), "expectations_failed": len(suite.failures),
-                 **{f"rows.{n}": len(f) for n, f in sampled.items()}},
+                 **{f"rows.{n}": len(f) for n, f in sampled.items()}, **gate_metrics},
             )
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
@@ -318,11 +386,7 @@ def _synthetic_asset(
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
             },
-            check_results=[
-                expectations_result(suite),
-                _integrity_result(problems),
-                _quality_result(group, score, diagnostic, properties),
-            ],
+            check_results=results,
         )
 
     return synthetic

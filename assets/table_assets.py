@@ -306,7 +306,9 @@ def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame,
             f"Table {table.name!r}: `target` {table.target!r} is not a column of the source.{closest(table.target, split.train.columns)} "
             f"Columns: {', '.join(split.train.columns)}."
         )
-    utility = evaluate_utility(split.train, data, split.holdout, table.target, seed)
+    # Keys and personal columns get new synthetic values: no feature to learn from.
+    drop = [c for c in [*([table.sequence.entity_key] if table.sequence else []), *table.pii] if c != table.target]
+    utility = evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target, seed)
     metadata = {
         "synthpipe/utility_metric": utility.metric,
         "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),

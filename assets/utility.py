@@ -18,6 +18,7 @@ __all__ = ["UtilityResult", "evaluate_utility", "train_model"]
 
 # A target with at most this many distinct values (and not float) is treated as classes.
 MAX_CLASSES = 20
+MAX_CATEGORIES = 255
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,11 @@ class _Features:
     """Ordinal codes for text columns (learned from the real training rows), numbers as they are."""
 
     def __init__(self, reference: pd.DataFrame):
-        self.columns = list(reference.columns)
-        self.categories = {
-            c: pd.Index(reference[c].dropna().unique())
-            for c in self.columns
-            if not pd.api.types.is_numeric_dtype(reference[c]) or pd.api.types.is_bool_dtype(reference[c])
-        }
+        text = [c for c in reference.columns if not pd.api.types.is_numeric_dtype(reference[c]) or pd.api.types.is_bool_dtype(reference[c])]
+        self.categories = {c: pd.Index(reference[c].dropna().unique()) for c in text}
+        # Gradient boosting takes at most 255 categories per feature; identifier-like text goes.
+        self.categories = {c: v for c, v in self.categories.items() if len(v) <= MAX_CATEGORIES}
+        self.columns = [c for c in reference.columns if c not in text or c in self.categories]
 
     def transform(self, data: pd.DataFrame) -> np.ndarray:
         parts = []
@@ -107,6 +107,8 @@ def evaluate_utility(
 ) -> UtilityResult:
     """Scores a model trained on real rows and one trained on synthetic rows on the real holdout."""
     started = time.perf_counter()
+    # Rows without a target value teach and test nothing about it.
+    train, synthetic, holdout = (frame.dropna(subset=[target]) for frame in (train, synthetic, holdout))
     task = task_of(train[target])
     features = _Features(train.drop(columns=[target]))
     metric, real = _score(train_model(train, target, task, features, seed), holdout, target, task, features)

@@ -183,7 +183,48 @@ class SequenceConfig(_Strict):
     )
 
 
-class TableConfig(_Strict):
+class _Evaluated(_Strict):
+    """Holdout and gate settings shared by single tables and relational groups."""
+
+    holdout_fraction: float = Field(
+        default=0.2,
+        description="Share of real rows held out for evaluation only (never fitted, never published).",
+        examples=[0.2],
+    )
+    split_seed: int = Field(
+        default=0,
+        description="Seed of the train/holdout split, so the split is stable across nights.",
+        examples=[0],
+    )
+    min_utility_ratio: float = Field(
+        default=0.8,
+        description="Least share of the real data's holdout score a model trained on the synthetic rows must "
+        "reach (gate `utility`, with `target` set).",
+        examples=[0.9],
+    )
+    max_exact_copy_share: float = Field(
+        default=0.01,
+        description="Most synthetic rows that may equal a training row, as a share (gate `exact_copies`).",
+        examples=[0.0],
+    )
+    max_dcr_closer_share: float = Field(
+        default=0.6,
+        description="Most synthetic rows that may be closer (DCR) to training rows than to held-out rows, as a "
+        "share (gate `dcr`); about 0.5 means the model did not memorise its training rows.",
+        examples=[0.55],
+    )
+    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "utility"], Literal["error", "warn"]] = Field(
+        default_factory=dict,
+        description="Per gate, `error` (blocks publication; the default) or `warn` (reports only). The `dcr` "
+        "gate of a sequential table defaults to `warn`.",
+        examples=[{"dcr": "warn"}],
+    )
+
+    def severity(self, gate: str) -> str:
+        return self.gate_severity.get(gate, "error")  # type: ignore[call-overload]
+
+
+class TableConfig(_Evaluated):
     """One source table that gets a synthetic twin."""
 
     name: str = Field(
@@ -267,16 +308,6 @@ class TableConfig(_Strict):
         description="Synthetic rows to sample. Default: as many as the source table has.",
         examples=[50000],
     )
-    holdout_fraction: float = Field(
-        default=0.2,
-        description="Share of real rows held out for evaluation only (never fitted, never published).",
-        examples=[0.2],
-    )
-    split_seed: int = Field(
-        default=0,
-        description="Seed of the train/holdout split, so the split is stable across nights.",
-        examples=[0],
-    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed. Default: a new seed every run, recorded with the version.",
@@ -292,29 +323,6 @@ class TableConfig(_Strict):
         description="Column a downstream model predicts. Enables the `utility` gate (train on synthetic, test on "
         "real) and the `downstream/<name>` training asset.",
         examples=["income"],
-    )
-    min_utility_ratio: float = Field(
-        default=0.8,
-        description="Least share of the real data's holdout score a model trained on the synthetic rows must "
-        "reach (gate `utility`, with `target` set).",
-        examples=[0.9],
-    )
-    max_exact_copy_share: float = Field(
-        default=0.01,
-        description="Most synthetic rows that may equal a training row, as a share (gate `exact_copies`).",
-        examples=[0.0],
-    )
-    max_dcr_closer_share: float = Field(
-        default=0.6,
-        description="Most synthetic rows that may be closer (DCR) to training rows than to held-out rows, as a "
-        "share (gate `dcr`); about 0.5 means the model did not memorise its training rows.",
-        examples=[0.55],
-    )
-    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "utility"], Literal["error", "warn"]] = Field(
-        default_factory=dict,
-        description="Per gate, `error` (blocks publication; the default) or `warn` (reports only). The `dcr` "
-        "gate of a sequential table defaults to `warn`.",
-        examples=[{"dcr": "warn"}],
     )
     sample_chunk_rows: int = Field(
         default=50_000,
@@ -336,8 +344,9 @@ class TableConfig(_Strict):
         warns: its holdout is whole entities, so with few entities the row-level comparison leans
         towards training rows without any memorising (0.67 measured with 6 held-out aircraft).
         """
-        default = "warn" if gate == "dcr" and self.sequence is not None else "error"
-        return self.gate_severity.get(gate, default)  # type: ignore[call-overload]
+        if gate == "dcr" and self.sequence is not None and gate not in self.gate_severity:
+            return "warn"
+        return super().severity(gate)
 
     @property
     def backend(self) -> str:
@@ -377,7 +386,14 @@ class GroupTableConfig(_Strict):
         return self.source_table or self.name
 
 
-class GroupConfig(_Strict):
+class GroupTarget(_Strict):
+    """The column a downstream model predicts, in one child table of a group."""
+
+    table: str = Field(description="A child table of the group (it has a holdout).", examples=["flights"])
+    column: str = Field(description="The column to predict.", examples=["arr_delay"])
+
+
+class GroupConfig(_Evaluated):
     """Related tables synthesized together by one relational model (SDV's HMA), so that every
     foreign key of the synthetic set resolves. Published as one set: all tables or none.
     """
@@ -400,6 +416,11 @@ class GroupConfig(_Strict):
     scale: float = Field(default=1.0, description="Synthetic size relative to the source (`sample_scale`).", examples=[1.0])
     seed: int | None = Field(default=None, description="Sampling seed; default a new one each run, recorded.", examples=[42])
     quality_threshold: float = Field(default=0.6, description="Minimum multi-table SDMetrics quality score.", examples=[0.7])
+    target: GroupTarget | None = Field(
+        default=None,
+        description="Column a downstream model predicts, in a child table: enables the `utility` gate.",
+        examples=[{"table": "flights", "column": "arr_delay"}],
+    )
     model_name: str | None = Field(default=None, description="Registered MLflow model name; default `synthpipe-<name>`.", examples=["synthpipe-nycflights"])
 
     @property
@@ -451,17 +472,9 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         )
     problems += _auto_problems(table, where, known_synthesizers)
     problems += _sequence_problems(table, where)
-    if not 0.0 < table.holdout_fraction < 1.0:
-        problems.append(
-            f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {table.holdout_fraction}. "
-            "0.2 holds out a fifth of the rows for evaluation."
-        )
+    problems += _evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
-    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio"):
-        value = getattr(table, setting)
-        if not 0.0 <= value <= 1.0:
-            problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
     if table.num_rows is not None and table.num_rows < 1:
         problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
     for setting in ("row_limit", "fit_rows"):
@@ -475,6 +488,20 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         problems.append(
             f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
         )
+    return problems
+
+
+def _evaluated_problems(settings: "_Evaluated", where: str) -> list[str]:
+    problems = []
+    if not 0.0 < settings.holdout_fraction < 1.0:
+        problems.append(
+            f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {settings.holdout_fraction}. "
+            "0.2 holds out a fifth of the rows for evaluation."
+        )
+    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio"):
+        value = getattr(settings, setting)
+        if not 0.0 <= value <= 1.0:
+            problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
     return problems
 
 
@@ -580,8 +607,13 @@ def _group_problems(group: GroupConfig) -> list[str]:
         )
     if group.scale <= 0:
         problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
-    if not 0.0 <= group.quality_threshold <= 1.0:
-        problems.append(f"{where}: `quality_threshold` must be between 0 and 1; got {group.quality_threshold}.")
+    problems += _evaluated_problems(group, where)
+    children = {fk.child for fk in group.foreign_keys}
+    if group.target is not None and group.foreign_keys and group.target.table not in children:
+        problems.append(
+            f"{where}: `target.table` {group.target.table!r} must be a child table (only child tables have a holdout); "
+            f"children here: {', '.join(sorted(children)) or '(none)'}."
+        )
     return problems
 
 

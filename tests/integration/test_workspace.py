@@ -47,6 +47,7 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         "published/adult",
         "downstream/adult",
         "published/plane_flights",
+        "downstream/plane_flights",
         *(f"published/nycflights/{t}" for t in ("airlines", "airports", "planes", "flights")),
     }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
@@ -60,11 +61,15 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         ("synthetic/plane_flights", "quality"),
         ("synthetic/plane_flights", "exact_copies"),
         ("synthetic/plane_flights", "dcr"),
+        ("synthetic/plane_flights", "utility"),
         ("synthetic/plane_flights", "sequences"),
         ("synthetic/plane_flights", "sequence_lengths"),
         ("synthetic/nycflights", "expectations"),
         ("synthetic/nycflights", "referential_integrity"),
         ("synthetic/nycflights", "quality"),
+        ("synthetic/nycflights", "exact_copies"),
+        ("synthetic/nycflights", "dcr"),
+        ("synthetic/nycflights", "utility"),
     }
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
     assert {spec.name: spec.blocking for spec in synthetic.check_specs} == {

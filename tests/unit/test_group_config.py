@@ -48,6 +48,8 @@ def group(**changes: Any) -> dict[str, Any]:
             "form a cycle",
         ),
         (group(scale=0), "`scale` must be above 0; got 0.0"),
+        (group(target={"table": "planes", "column": "year"}), "`target.table` 'planes' must be a child table"),
+        (group(holdout_fraction=1.5), "group 'nyc': `holdout_fraction` must be between 0 and 1"),
         (group(orphans="ignore"), "group 'nyc': `orphans`: Input should be 'error', 'drop' or 'null'"),
         (group(tables=[{"name": "planes"}, {"name": "planes"}]), "table 'planes' is declared twice"),
         ({"source": SOURCE, "tables": [{"name": "nyc"}], "groups": group()["groups"]}, "table 'nyc' is declared twice"),
@@ -72,6 +74,13 @@ GROUP_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "scale": (0.5, lambda g: g.scale == 0.5),
     "seed": (9, lambda g: g.seed == 9),
     "quality_threshold": (0.8, lambda g: any("at least 0.8" in (s.description or "") for s in _assets(g)[2].check_specs)),
+    "holdout_fraction": (0.3, lambda g: g.holdout_fraction == 0.3),
+    "split_seed": (2, lambda g: g.split_seed == 2),
+    "target": ({"table": "flights", "column": "arr_delay"}, lambda g: any(s.name == "utility" for s in _assets(g)[2].check_specs)),
+    "min_utility_ratio": (0.7, lambda g: g.min_utility_ratio == 0.7),
+    "max_exact_copy_share": (0.0, lambda g: any(s.name == "exact_copies" and "at most 0.0" in s.description for s in _assets(g)[2].check_specs)),
+    "max_dcr_closer_share": (0.55, lambda g: any(s.name == "dcr" and "at most 0.55" in s.description for s in _assets(g)[2].check_specs)),
+    "gate_severity": ({"dcr": "warn"}, lambda g: {s.name: s.blocking for s in _assets(g)[2].check_specs}["dcr"] is False),
     "model_name": ("nyc-twin", lambda g: g.registered_model_name == "nyc-twin"),
 }
 
@@ -89,5 +98,7 @@ def test_group_field_takes_effect(field):
 def test_group_checks_are_blocking_and_published_assets_are_per_table():
     source, _, synthetic, published = _assets(load_config(group()).groups[0])
     assert source.key == dg.AssetKey(["source", "nyc"])
-    assert {s.name: s.blocking for s in synthetic.check_specs} == {"expectations": True, "referential_integrity": True, "quality": True}
+    assert {s.name: s.blocking for s in synthetic.check_specs} == {
+        "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True, "dcr": True
+    }
     assert set(published.keys) == {dg.AssetKey(["published", "nyc", "planes"]), dg.AssetKey(["published", "nyc", "flights"])}
