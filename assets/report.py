@@ -98,6 +98,8 @@ def build_report(
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in {
         "quality score": quality.score,
         **{k.lower(): v for k, v in quality.properties.items()},
+        "diagnostic score": quality.diagnostic_score,
+        **{k.lower(): v for k, v in quality.diagnostic_properties.items()},
         "exact copy share": privacy.exact_copy_share,
         "DCR closer-to-training share": privacy.dcr_closer_to_training_share,
         "median DCR to training": privacy.dcr_training_median,

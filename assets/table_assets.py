@@ -279,6 +279,8 @@ def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRe
         keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
         **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in quality.properties.items()},
         keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
+        "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),
+        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in quality.diagnostic_properties.items()},
     }
     privacy_metadata = {
         keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
@@ -471,7 +473,8 @@ def _log_evaluation(
         "expectations_evaluated": suite.evaluated,
         "expectations_failed": len(suite.failures),
     }
-    for name, value in quality.properties.items():  # type: ignore[attr-defined]
+    metrics["diagnostic_score"] = quality.diagnostic_score  # type: ignore[attr-defined]
+    for name, value in {**quality.properties, **quality.diagnostic_properties}.items():  # type: ignore[attr-defined]
         metrics[name.lower().replace(" ", "_")] = value
     for column, value in quality.column_scores.items():  # type: ignore[attr-defined]
         metrics[f"column_shape.{_metric_name(column)}"] = value

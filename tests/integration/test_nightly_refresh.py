@@ -66,7 +66,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert run.data.params["seed"] == v0["seed"]
     assert run.data.metrics["quality_score"] == pytest.approx(float(v0["quality_score"]), abs=1e-5)
     assert run.data.tags[keys.SNAPSHOT_VERSION] == "0"
-    for metric in ("exact_copy_share", "dcr_closer_to_training_share", "nndr_median", "dcr_holdout_median"):
+    for metric in ("exact_copy_share", "dcr_closer_to_training_share", "nndr_median", "dcr_holdout_median", "diagnostic_score", "data_validity"):
         assert metric in run.data.metrics
     assert 0.0 <= run.data.metrics["dcr_closer_to_training_share"] <= 0.6
     assert run.data.tags[keys.DAGSTER_RUN_ID] == first.run_id
@@ -79,6 +79,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert set(evaluations) == {"expectations", "quality", "exact_copies", "dcr"}
     assert all(e.passed for e in evaluations.values())
     assert evaluations["expectations"].metadata[keys.EXPECTATIONS_EVALUATED].value > 40
+    assert evaluations["quality"].metadata["synthpipe/diagnostic_score"].value > 0.9
     assert evaluations["quality"].metadata[keys.QUALITY_SCORE].value == pytest.approx(
         float(v0["quality_score"]), abs=1e-4
     )
