@@ -20,9 +20,11 @@ from assets.common import (
     register_candidate,
     start_model_run,
 )
+from assets.evaluation import evaluate_quality
 from assets.gates import gate_result, gate_spec
 from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
+from assets.report import build_report
 from assets.stages import fingerprint, split_holdout, to_pandas
 from assets.table_assets import (
     CHECK_DCR,
@@ -296,7 +298,7 @@ def _non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
 
 def _privacy_and_utility(
     group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, seed: int
-) -> tuple[list[dg.AssetCheckResult], dict[str, float]]:
+) -> tuple[list[dg.AssetCheckResult], dict[str, float], dict[str, Any]]:
     """Per child table (the tables with a holdout): exact copies and DCR share, the worst table
     gating; and utility on the target's table.
     """
@@ -338,7 +340,24 @@ def _privacy_and_utility(
                  "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
             )
         )
-    return results, metrics
+    return results, metrics, privacy
+
+
+def _reports(
+    context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame],
+    metadata: dict, privacy: dict[str, Any], fitted: FittedModel, tracker: MlflowTracker, seed: int,
+) -> dict[str, str]:
+    """One HTML report per child table (the tables with a holdout), logged to the group's run."""
+    links = {}
+    for name, measured in privacy.items():
+        table_metadata = {"columns": {c: m for c, m in metadata["tables"][name]["columns"].items() if m.get("sdtype") != "id"}}
+        columns = metadata["tables"][name]["columns"]
+        real, synthetic = _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns)
+        quality = evaluate_quality(real, synthetic, table_metadata)
+        label = f"group {group.name}, candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
+        html = build_report(f"{group.name}/{name}", label, real, synthetic, quality, measured)
+        links[name] = tracker.log_text(fitted.mlflow_run_id, html, f"report/{group.name}/{name}.html")
+    return links
 
 
 def _synthetic_asset(
@@ -363,7 +382,8 @@ def _synthetic_asset(
             problems = integrity_problems(sampled, primary_keys(synthesizer.get_metadata()), foreign_keys_of(synthesizer.get_metadata()))
             score, diagnostic, properties = _quality(read, sampled, fitted.table_metadata)
             context.log.info("Measuring privacy and utility against the held-out child rows")
-            gates, gate_metrics = _privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
+            gates, gate_metrics, privacy = _privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
+            reports = _reports(context, group, read, sampled, fitted.table_metadata, privacy, fitted, tracker, seed)
             results = [expectations_result(suite), _integrity_result(problems), _quality_result(group, score, diagnostic, properties), *gates]
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})
@@ -385,6 +405,7 @@ def _synthetic_asset(
                 keys.SEED: seed,
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+                **{f"{keys.REPORT}/{name}": dg.MetadataValue.url(link) for name, link in reports.items()},
             },
             check_results=results,
         )

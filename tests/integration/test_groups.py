@@ -102,6 +102,9 @@ def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_sou
     [source_event] = result.asset_materializations_for_node("source__nycflights")
     held_out = source_event.metadata["synthpipe/holdout_rows/flights"].value
     assert held_out > 50 and "synthpipe/holdout_rows/planes" not in source_event.metadata
+    [synthetic_event] = result.asset_materializations_for_node("synthetic__nycflights")
+    report = open(synthetic_event.metadata["synthpipe/report/flights"].url.removeprefix("file://")).read()
+    assert "Synthetic twin of <code>nycflights/flights</code>" in report and report.count("data:image/png;base64,") >= 3
     assert evaluations["quality"].metadata["synthpipe/diagnostic_score"].value > 0.9
     uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
     assert str(MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias("synthpipe-nycflights", "champion").version) == "1"
