@@ -45,6 +45,7 @@ from expectations.runner import SuiteResult, validate
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from pipelines.errors import SynthpipeError, closest
+from resources.published import PublishedTable
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import SourceResource
 from resources.synthesizers import (
@@ -550,28 +551,25 @@ def table_asset_keys(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]
 
 
 def train_downstream(
-    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, store: DeltaSnapshotStore, tracker: MlflowTracker
+    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, published: PublishedTable, tracker: MlflowTracker
 ) -> dg.MaterializeResult:
-    """Trains on the latest published version, scores on real held-out rows, logs the lineage."""
+    """Trains on a published version, scores on real held-out rows, logs the lineage."""
     assert table.target is not None
-    version = store.latest_version(table.name)
-    if version is None:
-        raise SynthpipeError(f"Table {table.name!r}: nothing is published yet; run the refresh job first.")
-    data = store.read(table.name, version)
-    uri = store.table_uri(table.name)
+    data, version = published.data, published.version
     context.log.info(f"Training a model for {table.target!r} on {table.name!r} version {version} ({len(data)} rows)")
-    utility = evaluate_utility(split.train, data, split.holdout, table.target)
+    drop = [c for c in [*([table.sequence.entity_key] if table.sequence else []), *table.pii] if c != table.target]
+    utility = evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target)
     run_id = tracker.start_run(
         f"{table.name}-downstream",
         tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SNAPSHOT_VERSION: version, "synthpipe/stage": "downstream"},
     )
-    tracker.log_dataset(run_id, data, f"synthpipe-{table.name}@v{version}", f"{uri}@v{version}", "training", table.target)
+    tracker.log_dataset(run_id, data, f"synthpipe-{table.name}@v{version}", f"{published.uri}@v{version}", "training", table.target)
     tracker.log_params(run_id, {"target": table.target, "task": utility.task, "snapshot_version": version, "model": "HistGradientBoosting"})
     tracker.log_metrics(run_id, utility.as_metrics())
     tracker.end_run(run_id)
     return dg.MaterializeResult(
         metadata={
-            keys.SNAPSHOT_VERSION: version,
+            **published.metadata(),
             "synthpipe/utility_metric": utility.metric,
             "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
             "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
@@ -584,13 +582,15 @@ def train_downstream(
 def _downstream_asset(
     table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, published_key: dg.AssetKey
 ) -> dg.AssetsDefinition:
-    @dg.asset(**asset_args(spec), ins={"split": dg.AssetIn(source_key)}, deps=[published_key])
+    # The example of feeding model training from a published version: the loader hands over
+    # the latest version (pin one with AssetIn metadata {"synthpipe/version": N}).
+    @dg.asset(
+        **asset_args(spec),
+        ins={"split": dg.AssetIn(source_key), "published": dg.AssetIn(published_key, input_manager_key="synthpipe_published")},
+    )
     def downstream(
-        context: dg.AssetExecutionContext,
-        split: SourceSplit,
-        synthpipe_snapshots: DeltaSnapshotStore,
-        synthpipe_mlflow: MlflowTracker,
+        context: dg.AssetExecutionContext, split: SourceSplit, published: PublishedTable, synthpipe_mlflow: MlflowTracker
     ) -> dg.MaterializeResult:
-        return train_downstream(context, table, split, synthpipe_snapshots, synthpipe_mlflow)
+        return train_downstream(context, table, split, published, synthpipe_mlflow)
 
     return downstream

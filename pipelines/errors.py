@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "EmptyTableError",
     "SourceError",
+    "SnapshotNotFoundError",
     "SourceTableNotFoundError",
     "SynthpipeError",
     "SynthesizerError",
@@ -55,6 +56,10 @@ class UnsupportedColumnError(SynthpipeError):
 
 class SynthesizerError(SynthpipeError):
     """The synthesizer name or its parameters are wrong, or fitting failed."""
+
+
+class SnapshotNotFoundError(SynthpipeError):
+    """A table was never published, or the version asked for does not exist (any more)."""
 
 
 class TrackingError(SynthpipeError):

@@ -22,6 +22,7 @@ from pipelines.config import (
     resolve_data_dir,
 )
 from resources.file_source import FileSource
+from resources.published import PublishedTableLoader
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import DuckDBSource, SourceResource
 from resources.sql_source import SqlSource
@@ -69,6 +70,7 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     return {
         "synthpipe_source": build_source(config.source, data_dir),
         "synthpipe_snapshots": DeltaSnapshotStore(root=str(data_dir / "snapshots")),
+        "synthpipe_published": PublishedTableLoader(root=str(data_dir / "snapshots")),
         "synthpipe_mlflow": MlflowTracker(
             tracking_uri=tracking_uri,
             experiment=_value(config.mlflow.experiment),

@@ -8,6 +8,7 @@ seed and scores.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
+
+from pipelines.errors import SnapshotNotFoundError
 
 __all__ = ["DeltaSnapshotStore", "SnapshotVersion"]
 
@@ -107,9 +110,55 @@ class DeltaSnapshotStore(ConfigurableResource):
             entries.append(entry)
         return entries
 
-    def read(self, table: str, version: int | None = None) -> pd.DataFrame:
-        """Reads one version (the latest by default) as a pandas DataFrame."""
+    def published_tables(self) -> list[str]:
+        """Every published table under the root (`<group>/<table>` for group members)."""
+        if "://" in self.root or not Path(self.root).exists():
+            return []
+        return sorted(str(p.parent.relative_to(self.root)) for p in Path(self.root).rglob("_delta_log"))
+
+    def resolve_version(self, table: str, version: int | None = None, as_of: datetime | None = None) -> int:
+        """The version to read: `version`, the newest at or before `as_of`, or the latest.
+
+        Raises `SnapshotNotFoundError` naming the table, what was asked and what exists.
+        """
+        history = self.history(table)
+        if not history:
+            known = ", ".join(self.published_tables()) or "(none)"
+            raise SnapshotNotFoundError(
+                f"Table {table!r} has never been published under {self.root!r}; published tables: {known}. "
+                "Run the refresh job first, or check the table name."
+            )
+        available = sorted(entry["version"] for entry in history)
+        listed = ", ".join(map(str, available))
+        if as_of is not None:
+            moment = (as_of if as_of.tzinfo else as_of.replace(tzinfo=timezone.utc)).timestamp() * 1000
+            earlier = [e["version"] for e in history if e["timestamp"] <= moment]
+            if not earlier:
+                first = datetime.fromtimestamp(min(e["timestamp"] for e in history) / 1000, tz=timezone.utc)
+                raise SnapshotNotFoundError(
+                    f"Table {table!r} has no version published at or before {as_of.isoformat()}; the first is from "
+                    f"{first.isoformat()}. Versions: {listed}."
+                )
+            return max(earlier)
+        if version is None:
+            return available[-1]
+        if version not in available:
+            raise SnapshotNotFoundError(f"Table {table!r} has no version {version}; versions available: {listed}.")
+        return version
+
+    def read_arrow(self, table: str, version: int | None = None, as_of: datetime | None = None) -> pa.Table:
+        """Reads one version (the latest by default, or the newest at `as_of`) as an Arrow table."""
         from deltalake import DeltaTable
 
-        delta = DeltaTable(self.table_uri(table), version=version)
-        return delta.to_pyarrow_table().to_pandas()
+        resolved = self.resolve_version(table, version, as_of)
+        try:
+            return DeltaTable(self.table_uri(table), version=resolved).to_pyarrow_table()
+        except (OSError, Exception) as error:  # files removed by a vacuum surface as several error types
+            raise SnapshotNotFoundError(
+                f"Table {table!r} version {resolved} can no longer be read ({str(error).splitlines()[0]}); its files "
+                "were probably vacuumed by retention. Pin versions you need to keep."
+            ) from None
+
+    def read(self, table: str, version: int | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+        """Reads one version (the latest by default, or the newest at `as_of`) as a pandas DataFrame."""
+        return self.read_arrow(table, version, as_of).to_pandas()

@@ -1,0 +1,48 @@
+"""`synthpipe versions TABLE`: the published versions of a table with what made them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+from pipelines.errors import SynthpipeError
+from resources.published import _store
+
+__all__ = ["main"]
+
+_COLUMNS = ("version", "published", "rows", "seed", "model_version", "quality_score", "dagster_run_id")
+
+
+def _rows(table: str, root: str | None) -> list[list[str]]:
+    store = _store(root)
+    store.resolve_version(table)  # a clear error when the table was never published
+    rows = []
+    for entry in store.history(table):
+        published = datetime.fromtimestamp(entry["timestamp"] / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        values = {**entry, "published": published}
+        rows.append([str(values.get(column, "")) for column in _COLUMNS])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="synthpipe", description="Inspect published synthetic tables.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    versions = commands.add_parser("versions", help="List a table's published versions, newest first.")
+    versions.add_argument("table", help="Table name; `<group>/<table>` for a member of a group.")
+    versions.add_argument("--root", default=None, help="Snapshot folder or URL (default: $SYNTHPIPE_HOME/snapshots).")
+    arguments = parser.parse_args(argv)
+    try:
+        rows = _rows(arguments.table, arguments.root)
+    except SynthpipeError as error:
+        print(f"synthpipe: {error}", file=sys.stderr)
+        return 2
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    print("  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)))
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
