@@ -432,6 +432,18 @@ class GroupConfig(_Evaluated):
         return self.synthesizer
 
 
+class RetentionConfig(_Strict):
+    """How many published versions keep their data, and which old ones are kept by name."""
+
+    keep_last: int = Field(default=30, description="Newest versions of each table that keep their data.", examples=[30])
+    pins: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Per table (`<group>/<table>` for group members), named versions that are never removed.",
+        examples=[{"adult": {"paper-2026": 3}}],
+    )
+    cron: str = Field(default="0 4 * * 0", description="When the maintenance job applies retention.", examples=["0 4 * * 0"])
+
+
 class SynthpipeConfig(_Strict):
     """Everything the nightly refresh needs: source, MLflow, schedule and tables."""
 
@@ -446,6 +458,7 @@ class SynthpipeConfig(_Strict):
     source: SourceConfig = Field(description="Where the source tables live.")
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.")
+    retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Retention of published versions.")
     tables: list[TableConfig] = Field(default_factory=list, description="Single tables to synthesize.")
     groups: list[GroupConfig] = Field(default_factory=list, description="Groups of related tables to synthesize together.")
 
@@ -670,6 +683,10 @@ def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, .
         )
     from dagster._utils.schedules import is_valid_cron_string
 
+    if config.retention.keep_last < 1:
+        problems.append(f"retention: `keep_last` must be at least 1; got {config.retention.keep_last}.")
+    if not is_valid_cron_string(config.retention.cron):
+        problems.append(f"retention: `cron` {config.retention.cron!r} is not a valid cron expression; e.g. '0 4 * * 0' is Sundays at 04:00.")
     if not is_valid_cron_string(config.schedule.cron):
         problems.append(
             f"schedule: `cron` {config.schedule.cron!r} is not a valid cron expression; e.g. '0 2 * * *' is 02:00 daily."

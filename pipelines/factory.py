@@ -28,9 +28,10 @@ from resources.sources import DuckDBSource, SourceResource
 from resources.sql_source import SqlSource
 from resources.tracking import MlflowTracker
 
-__all__ = ["REFRESH_JOB", "build_resources", "build_synthpipe_defs"]
+__all__ = ["MAINTENANCE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
 
 REFRESH_JOB = "synthpipe_nightly_refresh"
+MAINTENANCE_JOB = "synthpipe_maintenance"
 
 
 def _value(value: str | EnvValue) -> str | dg.EnvVar:
@@ -126,4 +127,46 @@ def build_synthpipe_defs(
         if config.schedule.enabled
         else dg.DefaultScheduleStatus.STOPPED,
     )
-    return dg.Definitions(assets=assets, jobs=[job], schedules=[schedule], resources=build_resources(config))
+    maintenance = build_maintenance_job(config)
+    maintenance_schedule = dg.ScheduleDefinition(
+        name=f"{MAINTENANCE_JOB}_schedule",
+        job=maintenance,
+        cron_schedule=config.retention.cron,
+        execution_timezone=config.schedule.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING if config.schedule.enabled else dg.DefaultScheduleStatus.STOPPED,
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job, maintenance],
+        schedules=[schedule, maintenance_schedule],
+        resources=build_resources(config),
+    )
+
+
+def _published_names(config: SynthpipeConfig) -> list[str]:
+    return [t.name for t in config.tables] + [f"{g.name}/{t.name}" for g in config.groups for t in g.tables]
+
+
+def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
+    """Applies retention to every published table: the last `keep_last` versions and the pinned
+    ones keep their data; older versions' files are removed.
+    """
+    retention = config.retention
+    names = _published_names(config)
+
+    @dg.op(name="apply_retention", description="Keep the newest and the pinned versions of every published table.")
+    def apply_retention(context, synthpipe_snapshots: DeltaSnapshotStore):  # noqa: ANN001 - Dagster reads these hints at runtime
+        outcome = {}
+        for name in names:
+            if synthpipe_snapshots.latest_version(name) is None:
+                continue
+            pinned = set(retention.pins.get(name, {}).values())
+            outcome[name] = synthpipe_snapshots.apply_retention(name, retention.keep_last, pinned)
+            context.log.info(f"{name}: kept {outcome[name]['kept']}, removed the data of {outcome[name]['removed']}")
+        return dg.Output(outcome, metadata={"synthpipe/retention": dg.MetadataValue.json(outcome)})
+
+    @dg.job(name=MAINTENANCE_JOB, description="Retention of published versions.", executor_def=dg.in_process_executor)
+    def maintenance() -> None:
+        apply_retention()
+
+    return maintenance

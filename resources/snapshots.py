@@ -94,6 +94,29 @@ class DeltaSnapshotStore(ConfigurableResource):
             raise
         return written
 
+    def apply_retention(self, table: str, keep_last: int, pinned: set[int] | None = None) -> dict[str, list[int]]:
+        """Removes the data files that only versions outside the last `keep_last` and outside
+        `pinned` use. The commit log stays whole, so history still lists every version; reading a
+        removed version raises `SnapshotNotFoundError`. Returns the kept and removed versions.
+
+        Delta's own vacuum works by age, not by version, and cannot spare a pinned old version;
+        hence this version-aware clean-up (local folders only).
+        """
+        from deltalake import DeltaTable
+
+        uri = self.table_uri(table)
+        if "://" in uri:
+            raise SnapshotNotFoundError(f"Retention for {uri!r}: object-store tables are not supported yet; use Delta's vacuum.")
+        versions = sorted(entry["version"] for entry in self.history(table))
+        kept = sorted(set(versions[-keep_last:]) | ({v for v in (pinned or set()) if v in versions}))
+        referenced = {str(Path(f).resolve()) for v in kept for f in DeltaTable(uri, version=v).file_uris()}
+        removed_files = [
+            path for path in Path(uri).rglob("*.parquet") if "_delta_log" not in path.parts and str(path.resolve()) not in referenced
+        ]
+        for path in removed_files:
+            path.unlink()
+        return {"kept": kept, "removed": [v for v in versions if v not in kept]}
+
     def history(self, table: str) -> list[SnapshotVersion]:
         """Published versions, newest first, with their synthpipe commit metadata."""
         from deltalake import DeltaTable

@@ -14,7 +14,12 @@ import pytest
 
 from pipelines.cli import main as cli
 from pipelines.errors import SnapshotNotFoundError
-from resources.published import PIN_VERSION, PublishedTable, PublishedTableLoader, read_synthetic
+from resources.published import (
+    PIN_VERSION,
+    PublishedTable,
+    PublishedTableLoader,
+    read_synthetic,
+)
 from resources.snapshots import DeltaSnapshotStore
 
 pytestmark = pytest.mark.integration
@@ -81,3 +86,24 @@ def test_downstream_asset_reads_a_pinned_version_and_records_it(two_versions):
     # Assert
     [event] = result.asset_materializations_for_node("income_model")
     assert event.metadata["synthpipe/snapshot_version"].value == 0 and event.metadata["rows"].value == 200
+
+
+def test_retention_keeps_the_newest_and_the_pinned_versions(base_config, data_dir, adult_slice, instance):
+    # Setup: five published versions of adult; version 1 pinned by name
+    from pipelines.factory import MAINTENANCE_JOB, build_synthpipe_defs
+
+    store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
+    for night in range(5):
+        store.publish("adult", adult_slice.head(100 + night), {"synthpipe/seed": night})
+    config = {**base_config, "retention": {"keep_last": 2, "pins": {"adult": {"baseline": 1}}}}
+
+    # Run: the maintenance job, as its schedule would
+    result = build_synthpipe_defs(config).resolve_job_def(MAINTENANCE_JOB).execute_in_process(instance=instance)
+
+    # Assert: 3, 4 and the pinned 1 still read; 0 and 2 say why they cannot
+    assert result.success
+    assert [len(store.read("adult", version=v)) for v in (1, 3, 4)] == [101, 103, 104]
+    for gone in (0, 2):
+        with pytest.raises(SnapshotNotFoundError, match=f"Table 'adult' version {gone} can no longer be read"):
+            store.read("adult", version=gone)
+    assert [entry["version"] for entry in store.history("adult")] == [4, 3, 2, 1, 0]  # the log stays whole
