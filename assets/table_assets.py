@@ -520,6 +520,7 @@ def publish_candidate(
     commit = {
         **commit_metadata(context, model, candidate.seed, candidate.quality_score, candidate.checks),
         keys.ROWS: len(candidate.data),
+        keys.ROW_HASH: fingerprint(candidate.data),
         keys.FIT_ROWS: model.training_rows,
         keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
     }

@@ -25,14 +25,35 @@ def _rows(table: str, root: str | None) -> list[list[str]]:
     return rows
 
 
+def _reproduce(arguments: argparse.Namespace) -> int:
+    import os
+
+    from pipelines.config import resolve_data_dir
+    from resources.reproduce import reproduce
+    from resources.tracking import MlflowTracker
+
+    uri = arguments.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{resolve_data_dir(None) / 'mlflow' / 'mlflow.db'}"
+    result = reproduce(arguments.table, arguments.version, _store(arguments.root), MlflowTracker(tracking_uri=uri))
+    verdict = "identical" if result.identical else "DIFFERENT"
+    print(f"{result.table} version {result.version} from {result.model} with seed {result.seed}: {verdict} (row hash {result.regenerated_hash[:16]})")
+    return 0 if result.identical else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="synthpipe", description="Inspect published synthetic tables.")
     commands = parser.add_subparsers(dest="command", required=True)
     versions = commands.add_parser("versions", help="List a table's published versions, newest first.")
     versions.add_argument("table", help="Table name; `<group>/<table>` for a member of a group.")
     versions.add_argument("--root", default=None, help="Snapshot folder or URL (default: $SYNTHPIPE_HOME/snapshots).")
+    again = commands.add_parser("reproduce", help="Regenerate a version from its registered model and seed; compare.")
+    again.add_argument("table", help="Table name.")
+    again.add_argument("version", type=int, help="Version number.")
+    again.add_argument("--root", default=None, help="Snapshot folder or URL (default: $SYNTHPIPE_HOME/snapshots).")
+    again.add_argument("--tracking-uri", default=None, help="MLflow URI (default: $MLFLOW_TRACKING_URI, else the local store).")
     arguments = parser.parse_args(argv)
     try:
+        if arguments.command == "reproduce":
+            return _reproduce(arguments)
         rows = _rows(arguments.table, arguments.root)
     except SynthpipeError as error:
         print(f"synthpipe: {error}", file=sys.stderr)

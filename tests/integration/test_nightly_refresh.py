@@ -155,3 +155,19 @@ def test_html_report_is_logged_and_linked(run_refresh, base_config, data_dir):
     assert page.count("data:image/png;base64,") >= 3
     for heading in ("Columns that scored worst", "Column pair trends", "Distance to closest record"):
         assert heading in page
+
+
+def test_reproduce_regenerates_a_version_with_the_same_row_hash(run_refresh, base_config, data_dir, capsys):
+    # Setup: two nights, so version 0's model is no longer the champion
+    from pipelines.cli import main as cli
+
+    assert run_refresh(base_config).success and run_refresh(base_config).success
+    root = str(data_dir / "snapshots")
+
+    # Run
+    code = cli(["reproduce", "adult", "0", "--root", root, "--tracking-uri", _tracking_uri(data_dir)])
+
+    # Assert
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "adult version 0 from synthpipe-adult v1 with seed" in output and ": identical" in output
