@@ -19,6 +19,7 @@ __all__ = [
     "end_run_quietly",
     "fitted_metadata",
     "model_requirements",
+    "property_metadata",
     "register_candidate",
     "start_model_run",
 ]
@@ -125,3 +126,8 @@ def register_candidate(tracker: MlflowTracker, run_id: str, synthesizer: Any, mo
     version = tracker.register(model_name, model_uri, run_id, {keys.TABLE: name})
     tracker.set_alias(model_name, "candidate", version)
     return model_uri, version
+
+
+def property_metadata(properties: dict[str, float]) -> dict[str, Any]:
+    """SDMetrics report properties ("Column Shapes") as namespaced metadata (`synthpipe/column_shapes`)."""
+    return {f"{keys.PREFIX}{name.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(value, 4)) for name, value in properties.items()}

@@ -17,6 +17,7 @@ from assets.common import (
     drop_excluded,
     end_run_quietly,
     fitted_metadata,
+    property_metadata,
     register_candidate,
     start_model_run,
 )
@@ -286,7 +287,7 @@ def _quality_result(group: GroupConfig, score: float, diagnostic: float, propert
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
         keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
         "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(diagnostic, 4)),
-        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in properties.items()},
+        **property_metadata(properties),
     }
     return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
 

@@ -21,6 +21,7 @@ from assets.common import (
     drop_excluded,
     end_run_quietly,
     fitted_metadata,
+    property_metadata,
     register_candidate,
     start_model_run,
 )
@@ -278,10 +279,10 @@ def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRe
     quality_metadata = {
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
         keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
-        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in quality.properties.items()},
+        **property_metadata(quality.properties),
         keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
         "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),
-        **{f"{keys.PREFIX}{n.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(v, 4)) for n, v in quality.diagnostic_properties.items()},
+        **property_metadata(quality.diagnostic_properties),
     }
     privacy_metadata = {
         keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
@@ -309,9 +310,7 @@ def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame,
             f"Table {table.name!r}: `target` {table.target!r} is not a column of the source.{closest(table.target, split.train.columns)} "
             f"Columns: {', '.join(split.train.columns)}."
         )
-    # Keys and personal columns get new synthetic values: no feature to learn from.
-    drop = [c for c in [*([table.sequence.entity_key] if table.sequence else []), *table.pii] if c != table.target]
-    utility = evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target, seed)
+    utility = _table_utility(table, split, data, seed)
     metadata = {
         "synthpipe/utility_metric": utility.metric,
         "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
@@ -319,6 +318,13 @@ def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame,
     }
     result = gate_result(CHECK_UTILITY, utility.ratio, table.min_utility_ratio, table.severity(CHECK_UTILITY), metadata)
     return [result], utility.as_metrics()
+
+
+def _table_utility(table: TableConfig, split: SourceSplit, data: pd.DataFrame, seed: int = 0) -> Any:
+    """Train on synthetic, test on real; generated columns are no feature to learn from."""
+    assert table.target is not None
+    drop = [c for c in table.generated_columns if c != table.target]
+    return evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target, seed)
 
 
 def table_columns(metadata: dict[str, Any], table: str) -> dict[str, Any]:
@@ -402,10 +408,9 @@ def _synthetic_asset(
             data, seed, sample_seconds = sample_candidate(context, table, split, fitted, tracker)
             context.log.info("Evaluating the candidate: expectation suite and SDMetrics quality report")
             started = time.perf_counter()
-            # Keys and personal columns get new synthetic values: only their type and presence are expected.
-            keys_ = [*([table.sequence.entity_key] if table.sequence else []), *table.pii]
             lenient = [table.sequence.order_by] if table.sequence else []
-            specs = derive_suite(profile_table(split.train), None if table.sequence else len(data), keys_, lenient)
+            rows = None if table.sequence else len(data)
+            specs = derive_suite(profile_table(split.train), rows, table.generated_columns, lenient)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(split.train, data, fitted.table_metadata)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
@@ -558,8 +563,7 @@ def train_downstream(
     assert table.target is not None
     data, version = published.data, published.version
     context.log.info(f"Training a model for {table.target!r} on {table.name!r} version {version} ({len(data)} rows)")
-    drop = [c for c in [*([table.sequence.entity_key] if table.sequence else []), *table.pii] if c != table.target]
-    utility = evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target)
+    utility = _table_utility(table, split, data)
     run_id = tracker.start_run(
         f"{table.name}-downstream",
         tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SNAPSHOT_VERSION: version, "synthpipe/stage": "downstream"},

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 
 from pipelines.errors import SynthpipeError
-from resources.published import _store
+from resources.published import default_store
 
 __all__ = ["main"]
 
@@ -15,7 +15,7 @@ _COLUMNS = ("version", "published", "rows", "seed", "model_version", "quality_sc
 
 
 def _rows(table: str, root: str | None) -> list[list[str]]:
-    store = _store(root)
+    store = default_store(root)
     store.resolve_version(table)  # a clear error when the table was never published
     rows = []
     for entry in store.history(table):
@@ -33,7 +33,7 @@ def _reproduce(arguments: argparse.Namespace) -> int:
     from resources.tracking import MlflowTracker
 
     uri = arguments.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{resolve_data_dir(None) / 'mlflow' / 'mlflow.db'}"
-    result = reproduce(arguments.table, arguments.version, _store(arguments.root), MlflowTracker(tracking_uri=uri))
+    result = reproduce(arguments.table, arguments.version, default_store(arguments.root), MlflowTracker(tracking_uri=uri))
     verdict = "identical" if result.identical else "DIFFERENT"
     print(f"{result.table} version {result.version} from {result.model} with seed {result.seed}: {verdict} (row hash {result.regenerated_hash[:16]})")
     return 0 if result.identical else 1

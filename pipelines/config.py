@@ -349,6 +349,13 @@ class TableConfig(_Evaluated):
         return super().severity(gate)
 
     @property
+    def generated_columns(self) -> list[str]:
+        """Columns whose synthetic values are new by design (the entity key, personal columns):
+        checks expect only their type and presence, and no model learns from them.
+        """
+        return [*([self.sequence.entity_key] if self.sequence else []), *self.pii]
+
+    @property
     def backend(self) -> str:
         """The synthesizer that runs: the configured one, else the default for the table's kind."""
         return self.synthesizer or ("par" if self.sequence else DEFAULT_SYNTHESIZER)

@@ -22,7 +22,7 @@ from pydantic import Field
 from pipelines import metadata_keys as keys
 from resources.snapshots import DeltaSnapshotStore
 
-__all__ = ["PIN_AS_OF", "PIN_VERSION", "PublishedTable", "PublishedTableLoader", "read_synthetic"]
+__all__ = ["PIN_AS_OF", "PIN_VERSION", "PublishedTable", "PublishedTableLoader", "default_store", "read_synthetic"]
 
 PIN_VERSION = "synthpipe/version"
 PIN_AS_OF = "synthpipe/as_of"
@@ -42,7 +42,8 @@ class PublishedTable:
         return {keys.TABLE: self.table, keys.SNAPSHOT_VERSION: self.version, keys.SNAPSHOT_URI: dg.MetadataValue.path(self.uri)}
 
 
-def _store(root: str | None) -> DeltaSnapshotStore:
+def default_store(root: str | None) -> DeltaSnapshotStore:
+    """The store at `root`, else the project's `$SYNTHPIPE_HOME/snapshots`."""
     from pipelines.config import resolve_data_dir
 
     return DeltaSnapshotStore(root=root or str(resolve_data_dir(None) / "snapshots"))
@@ -70,7 +71,7 @@ def read_synthetic(
         (48842, 15)
     """
     moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    arrow = _store(root).read_arrow(table, version, moment)
+    arrow = default_store(root).read_arrow(table, version, moment)
     return arrow if as_arrow else arrow.to_pandas()
 
 

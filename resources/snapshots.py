@@ -176,7 +176,7 @@ class DeltaSnapshotStore(ConfigurableResource):
         resolved = self.resolve_version(table, version, as_of)
         try:
             return DeltaTable(self.table_uri(table), version=resolved).to_pyarrow_table()
-        except (OSError, Exception) as error:  # files removed by a vacuum surface as several error types
+        except Exception as error:  # files removed by retention surface as several error types
             raise SnapshotNotFoundError(
                 f"Table {table!r} version {resolved} can no longer be read ({str(error).splitlines()[0]}); its files "
                 "were probably vacuumed by retention. Pin versions you need to keep."

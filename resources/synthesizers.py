@@ -11,7 +11,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,14 +19,8 @@ import pyarrow.types as pat
 
 from pipelines.errors import SynthesizerError, UnsupportedColumnError, closest
 
-try:  # mlflow is a dependency; the guard keeps this module importable for pure unit tests.
-    from mlflow.pyfunc import PythonModel
-except ImportError:  # pragma: no cover
-    PythonModel = object  # type: ignore[misc,assignment]
-
 __all__ = [
     "SYNTHESIZER_NAMES",
-    "SynthesizerModel",
     "build_synthesizer",
     "check_modelable",
     "detect_metadata",
@@ -281,57 +274,3 @@ def is_sequential(synthesizer: Any) -> bool:
 
 def is_relational(synthesizer: Any) -> bool:
     return hasattr(synthesizer, "sample_scale")
-
-
-class SynthesizerModel(PythonModel):
-    """MLflow pyfunc around a fitted synthesizer: `predict` samples rows.
-
-    The input is a one-row DataFrame with `num_rows` (`num_sequences` for a sequential model,
-    `scale` for a relational one, which returns a dict of DataFrames) and optionally `seed`.
-
-    Examples:
-        >>> model = mlflow.pyfunc.load_model(uri)  # doctest: +SKIP
-        >>> model.predict(pd.DataFrame({"num_rows": [100], "seed": [7]}))  # doctest: +SKIP
-    """
-
-    ARTIFACT = "synthesizer"
-
-    def __init__(self) -> None:
-        self.synthesizer: Any = None
-
-    def load_context(self, context: Any) -> None:
-        from sdv.utils import load_synthesizer
-
-        self.synthesizer = load_synthesizer(context.artifacts[self.ARTIFACT])
-
-    @staticmethod
-    def signature(synthesizer: Any) -> Any:
-        """The pyfunc signature: `num_rows` and `seed` in, the table's columns out (none for a
-        relational model, whose output is one DataFrame per table).
-        """
-        from mlflow.models import infer_signature
-
-        if is_relational(synthesizer):
-            return None
-        if is_sequential(synthesizer):
-            example = pd.DataFrame({"num_sequences": [2], "seed": [0]})
-            return infer_signature(example, sample_sequences(synthesizer, 2, 0))
-        example = pd.DataFrame({"num_rows": [5], "seed": [0]})
-        return infer_signature(example, sample_rows(synthesizer, 5, 0))
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
-        seed = int(model_input["seed"].iloc[0]) if "seed" in model_input else 0
-        if is_relational(self.synthesizer):
-            from resources.relational import sample_group
-
-            return sample_group(self.synthesizer, float(model_input["scale"].iloc[0]), seed)
-        if is_sequential(self.synthesizer):
-            return sample_sequences(self.synthesizer, int(model_input["num_sequences"].iloc[0]), seed)
-        return sample_rows(self.synthesizer, int(model_input["num_rows"].iloc[0]), seed)
-
-
-def save_synthesizer(synthesizer: Any, folder: Path) -> Path:
-    """Writes the synthesizer with SDV's own `save`, returning the file."""
-    path = folder / "synthesizer.pkl"
-    synthesizer.save(str(path))
-    return path

@@ -143,7 +143,7 @@ class MlflowTracker(ConfigurableResource):
         """Saves the fitted synthesizer as a pyfunc model in the run; returns its artifact URI."""
         import mlflow.pyfunc
 
-        from resources.synthesizers import SynthesizerModel, save_synthesizer
+        from resources.pyfunc import SynthesizerModel, save_synthesizer
 
         with tempfile.TemporaryDirectory() as folder:
             saved = save_synthesizer(synthesizer, Path(folder))
