@@ -84,6 +84,7 @@ def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:
         keys.MLFLOW_RUN_ID: fitted.mlflow_run_id,
         keys.MODEL_NAME: fitted.model_name,
         keys.MODEL_VERSION: fitted.model_version,
+        keys.MODEL_REUSED: fitted.reused_from is not None,
     }
 
 
@@ -117,13 +118,14 @@ def commit_metadata(
     return commit
 
 
-def register_candidate(tracker: MlflowTracker, run_id: str, synthesizer: Any, model_name: str, name: str) -> tuple[str, str]:
-    """Logs the fitted synthesizer as a pyfunc, registers it and gives it the `candidate` alias.
-
-    Returns the model's artifact URI and its registered version.
+def register_candidate(
+    tracker: MlflowTracker, run_id: str, synthesizer: Any, model_name: str, name: str, tags: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """Logs the fitted synthesizer as a pyfunc, registers it (with `tags`) and gives it the
+    `candidate` alias. Returns the model's artifact URI and its registered version.
     """
     model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
-    version = tracker.register(model_name, model_uri, run_id, {keys.TABLE: name})
+    version = tracker.register(model_name, model_uri, run_id, {keys.TABLE: name, **(tags or {})})
     tracker.set_alias(model_name, "candidate", version)
     return model_uri, version
 

@@ -432,8 +432,10 @@ def _published_asset(group: GroupConfig, specs: list[dg.AssetSpec], synthetic_ke
         commit = {
             **commit_metadata(context, model, candidate.seed, candidate.quality, candidate.checks),
             "synthpipe/group": group.name,
+            "synthpipe/scale": group.scale,
         }
-        versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit)
+        per_table = {name: {keys.ROWS: len(data), keys.ROW_HASH: fingerprint(data)} for name, data in candidate.tables.items()}
+        versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit, per_table)
         context.log.info(f"Published group {group.name!r}: {versions}")
         synthpipe_mlflow.set_alias(model.model_name, "champion", model.model_version)
         synthpipe_mlflow.set_tags(model.mlflow_run_id, {f"{keys.SNAPSHOT_VERSION}/{n}": v for n, v in versions.items()})

@@ -25,6 +25,7 @@ class FittedModel:
     table_metadata: dict[str, Any]
     source_fingerprint: str
     selection: list[dict[str, Any]] = field(default_factory=list)  # `auto`: every candidate, best first
+    reused_from: str | None = None  # MLflow run that fitted the reused model; None when fitted in this run
 
 
 @dataclass(frozen=True)

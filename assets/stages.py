@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SourceSplit", "column_schema", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
+__all__ = ["SourceSplit", "column_schema", "content_probe", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class SourceSplit:
     holdout: pd.DataFrame
     fingerprint: str
     source_rows: int
+    probe: str = ""  # the source's cheap change signature, for `refresh: on_change` tables
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -46,6 +47,11 @@ def fingerprint(data: pd.DataFrame) -> str:
     digest.update(repr([(name, str(dtype)) for name, dtype in data.dtypes.items()]).encode())
     digest.update(np.sort(_row_hashes(data)).tobytes())
     return digest.hexdigest()
+
+
+def content_probe(content_fingerprint: str) -> str:
+    """The change signature of a source without a cheap probe: its content fingerprint."""
+    return f"content:{content_fingerprint}"
 
 
 def split_holdout(

@@ -31,6 +31,7 @@ from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel
 from assets.report import build_report
 from assets.stages import (
+    content_probe,
     SourceSplit,
     column_schema,
     fingerprint,
@@ -138,7 +139,11 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         data = to_pandas(arrow)
         entity_key = table.sequence.entity_key if table.sequence else None
         train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed, entity_key)
-        split = SourceSplit(train=train, holdout=holdout, fingerprint=fingerprint(data), source_rows=len(data))
+        content = fingerprint(data)
+        probe = ""
+        if table.refresh == "on_change":  # what the change sensor compares with on its next tick
+            probe = synthpipe_source.probe(table.source_name, query=table.query, limit=table.row_limit) or content_probe(content)
+        split = SourceSplit(train=train, holdout=holdout, fingerprint=content, source_rows=len(data), probe=probe)
         schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
         return dg.MaterializeResult(
             value=split,
@@ -149,6 +154,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.TRAINING_ROWS: len(train),
                 keys.HOLDOUT_ROWS: len(holdout),
                 keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
+                **({keys.SOURCE_PROBE: probe} if probe else {}),
             },
         )
 
@@ -164,6 +170,9 @@ def fit_and_register(
     """Fits the table's synthesizer, logs the MLflow run and registers a `candidate` version."""
     run_id = start_model_run(context, tracker, table.name, split.fingerprint)
     try:
+        champion = reusable_champion(table, split, tracker)
+        if champion is not None:
+            return reuse_model(context, table, split, tracker, run_id, champion)
         fit_data = fit_sample(table, split.train)
         sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
         overrides = {c: o.model_dump() for c, o in table.columns.items()}
@@ -186,7 +195,8 @@ def fit_and_register(
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
-        model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name)
+        fit_tags = {keys.SOURCE_FINGERPRINT: split.fingerprint, keys.FIT_FINGERPRINT: table.fit_fingerprint, keys.SYNTHESIZER: backend}
+        model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name, fit_tags)
     except BaseException:
         end_run_quietly(tracker, run_id)
         raise
@@ -202,6 +212,55 @@ def fit_and_register(
         table_metadata=metadata.get_table_metadata(table.name).to_dict(),
         source_fingerprint=split.fingerprint,
         selection=selection,
+    )
+
+
+def reusable_champion(table: TableConfig, split: SourceSplit, tracker: MlflowTracker) -> Any | None:
+    """The `champion` model version when it was fitted on this very source content with the
+    table's current fit settings; None when anything differs (or there is no champion yet).
+    """
+    champion = tracker.model_version(table.registered_model_name, "champion")
+    if champion is None:
+        return None
+    tags = champion.tags or {}
+    same_source = tags.get(keys.SOURCE_FINGERPRINT) == split.fingerprint
+    return champion if same_source and tags.get(keys.FIT_FINGERPRINT) == table.fit_fingerprint else None
+
+
+def reuse_model(
+    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, tracker: MlflowTracker, run_id: str, champion: Any
+) -> FittedModel:
+    """Skips the fit: tonight samples the champion again with a new seed, in a new MLflow run
+    that points at the run which fitted it.
+    """
+    from sdv.metadata import Metadata
+
+    version = str(champion.version)
+    context.log.info(
+        f"Source and fit settings unchanged since {table.registered_model_name} v{version} was fitted "
+        f"(fingerprint {split.fingerprint[:12]}); reusing it, no refit"
+    )
+    metadata = Metadata.load_from_dict(tracker.load_dict(champion.run_id, "sdv_metadata.json"))
+    fit_rows = len(split.train) if table.fit_rows is None else min(table.fit_rows, len(split.train))
+    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", "synthpipe/fitted_by_run": champion.run_id})
+    tracker.log_params(
+        run_id,
+        {"table": table.name, "synthesizer": champion.tags.get(keys.SYNTHESIZER, table.backend), "reused_model_version": version,
+         "source_fingerprint": split.fingerprint, "training_rows": len(split.train), "holdout_rows": len(split.holdout)},
+    )
+    tracker.set_alias(table.registered_model_name, "candidate", version)
+    return FittedModel(
+        table=table.name,
+        synthesizer=champion.tags.get(keys.SYNTHESIZER, table.backend),
+        mlflow_run_id=run_id,
+        model_name=table.registered_model_name,
+        model_version=version,
+        model_uri=champion.source,
+        fit_seconds=0.0,
+        training_rows=fit_rows,
+        table_metadata=metadata.get_table_metadata(table.name).to_dict(),
+        source_fingerprint=split.fingerprint,
+        reused_from=champion.run_id,
     )
 
 
@@ -248,7 +307,13 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
         fitted = fit_and_register(context, table, split, synthpipe_mlflow)
         return dg.MaterializeResult(
             value=fitted,
-            metadata={**fitted_metadata(fitted), **_selection_metadata(fitted)},
+            metadata={
+                **fitted_metadata(fitted),
+                **_selection_metadata(fitted),
+                keys.FIT_FINGERPRINT: table.fit_fingerprint,
+                keys.CONFIG_FINGERPRINT: table.config_fingerprint,
+                **({keys.SOURCE_PROBE: split.probe} if split.probe else {}),
+            },
         )
 
     return synthesizer

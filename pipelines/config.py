@@ -7,6 +7,8 @@ input (a mapping, a YAML path or a model) into one `SynthpipeConfig`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import zoneinfo
@@ -155,8 +157,13 @@ class ScheduleConfig(_Strict):
     )
     enabled: bool = Field(
         default=True,
-        description="Whether the schedule starts in the running state.",
+        description="Whether the schedule (and the change sensor) start in the running state.",
         examples=[True],
+    )
+    change_check_seconds: int = Field(
+        default=900,
+        description="How often the change sensor probes the `refresh: on_change` tables' sources.",
+        examples=[900],
     )
 
 
@@ -222,6 +229,16 @@ class _Evaluated(_Strict):
 
     def severity(self, gate: str) -> str:
         return self.gate_severity.get(gate, "error")  # type: ignore[call-overload]
+
+
+_SAMPLING_SETTINGS = frozenset({"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "model_name"})
+_GATE_SETTINGS = frozenset(
+    {"quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target"}
+)
+
+
+def _settings_hash(settings: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class TableConfig(_Evaluated):
@@ -334,6 +351,13 @@ class TableConfig(_Evaluated):
         description="Registered MLflow model name. Default: `synthpipe-<name>`.",
         examples=["synthpipe-adult"],
     )
+    refresh: Literal["always", "on_change"] = Field(
+        default="always",
+        description="`always`: refreshed by the nightly schedule (the registered model is reused when the "
+        "source and the fit settings are unchanged; only a new seed is sampled). `on_change`: refreshed by the "
+        "change sensor only when the source's fingerprint or the table's configuration changed.",
+        examples=["on_change"],
+    )
 
     @property
     def source_name(self) -> str:
@@ -363,6 +387,22 @@ class TableConfig(_Evaluated):
     @property
     def registered_model_name(self) -> str:
         return self.model_name or f"synthpipe-{self.name}"
+
+    @property
+    def config_fingerprint(self) -> str:
+        """Hash of every setting that shapes the published table (`refresh` aside): a change
+        makes the change sensor refresh an `on_change` table.
+        """
+        return _settings_hash(self.model_dump(mode="json", exclude={"refresh"}))
+
+    @property
+    def fit_fingerprint(self) -> str:
+        """Hash of the settings that shape the fitted model. Sampling and gate settings are left
+        out, so changing them reuses the model; with `auto`, whose choice depends on the gates,
+        only the sampling settings are.
+        """
+        left_out = _SAMPLING_SETTINGS if self.backend == "auto" else _SAMPLING_SETTINGS | _GATE_SETTINGS
+        return _settings_hash(self.model_dump(mode="json", exclude=left_out))
 
 
 class ForeignKeyConfig(_Strict):
@@ -694,6 +734,11 @@ def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, .
         problems.append(f"retention: `keep_last` must be at least 1; got {config.retention.keep_last}.")
     if not is_valid_cron_string(config.retention.cron):
         problems.append(f"retention: `cron` {config.retention.cron!r} is not a valid cron expression; e.g. '0 4 * * 0' is Sundays at 04:00.")
+    if config.schedule.change_check_seconds < 30:
+        problems.append(
+            f"schedule: `change_check_seconds` {config.schedule.change_check_seconds} is too short; probe the sources "
+            "at most every 30 seconds (default 900)."
+        )
     if not is_valid_cron_string(config.schedule.cron):
         problems.append(
             f"schedule: `cron` {config.schedule.cron!r} is not a valid cron expression; e.g. '0 2 * * *' is 02:00 daily."

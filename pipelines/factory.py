@@ -14,6 +14,7 @@ import dagster as dg
 from assets.group_assets import build_group_assets
 from assets.table_assets import build_table_assets
 from assets.translator import SynthpipeTranslator
+from pipelines.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
 from pipelines.config import (
     EnvValue,
     SourceConfig,
@@ -28,7 +29,7 @@ from resources.sources import DuckDBSource, SourceResource
 from resources.sql_source import SqlSource
 from resources.tracking import MlflowTracker
 
-__all__ = ["MAINTENANCE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
+__all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
 
 REFRESH_JOB = "synthpipe_nightly_refresh"
 MAINTENANCE_JOB = "synthpipe_maintenance"
@@ -101,44 +102,59 @@ def build_synthpipe_defs(
     """
     config = load_config(config)
     source_description = f"the {config.source.kind} source"
-    assets = [
-        definition
+    table_assets = {table.name: build_table_assets(table, translator, source_description) for table in config.tables}
+    group_assets = [definition for group in config.groups for definition in build_group_assets(group, translator, source_description)]
+    nightly = [a for table in config.tables if table.refresh == "always" for a in table_assets[table.name]] + group_assets
+    watched = [
+        WatchedTable(table, [a.key for a in table_assets[table.name]], table_assets[table.name][1].key)
         for table in config.tables
-        for definition in build_table_assets(table, translator, source_description)
-    ] + [
-        definition
-        for group in config.groups
-        for definition in build_group_assets(group, translator, source_description)
+        if table.refresh == "on_change"
     ]
+    status = dg.DefaultScheduleStatus.RUNNING if config.schedule.enabled else dg.DefaultScheduleStatus.STOPPED
+    jobs: list[Any] = []
+    schedules: list[dg.ScheduleDefinition] = []
+    sensors: list[dg.SensorDefinition] = []
     # One process runs every stage: SDV, Great Expectations and MLflow are imported once per run,
     # not once per step (each subprocess step spends 10-20 s importing them).
-    job = dg.define_asset_job(
-        REFRESH_JOB,
-        selection=dg.AssetSelection.assets(*assets),
-        executor_def=dg.in_process_executor,
-        description="Pull each source table, fit, sample, check and publish its synthetic twin.",
-    )
-    schedule = dg.ScheduleDefinition(
-        name=f"{REFRESH_JOB}_schedule",
-        job=job,
-        cron_schedule=config.schedule.cron,
-        execution_timezone=config.schedule.timezone,
-        default_status=dg.DefaultScheduleStatus.RUNNING
-        if config.schedule.enabled
-        else dg.DefaultScheduleStatus.STOPPED,
-    )
+    if nightly:
+        job = dg.define_asset_job(
+            REFRESH_JOB,
+            selection=dg.AssetSelection.assets(*nightly),
+            executor_def=dg.in_process_executor,
+            description="Pull each source table, fit, sample, check and publish its synthetic twin.",
+        )
+        jobs.append(job)
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=f"{REFRESH_JOB}_schedule",
+                job=job,
+                cron_schedule=config.schedule.cron,
+                execution_timezone=config.schedule.timezone,
+                default_status=status,
+            )
+        )
+    if watched:
+        on_change_job = dg.define_asset_job(
+            ON_CHANGE_JOB,
+            selection=dg.AssetSelection.assets(*(key for w in watched for key in w.asset_keys)),
+            executor_def=dg.in_process_executor,
+            description="Refresh of the `refresh: on_change` tables the change sensor found changed.",
+        )
+        jobs.append(on_change_job)
+        sensors.append(build_change_sensor(watched, on_change_job, config.schedule.change_check_seconds, config.schedule.enabled))
     maintenance = build_maintenance_job(config)
     maintenance_schedule = dg.ScheduleDefinition(
         name=f"{MAINTENANCE_JOB}_schedule",
         job=maintenance,
         cron_schedule=config.retention.cron,
         execution_timezone=config.schedule.timezone,
-        default_status=dg.DefaultScheduleStatus.RUNNING if config.schedule.enabled else dg.DefaultScheduleStatus.STOPPED,
+        default_status=status,
     )
     return dg.Definitions(
-        assets=assets,
-        jobs=[job, maintenance],
-        schedules=[schedule, maintenance_schedule],
+        assets=[a for assets in table_assets.values() for a in assets] + group_assets,
+        jobs=[*jobs, maintenance],
+        schedules=[*schedules, maintenance_schedule],
+        sensors=sensors,
         resources=build_resources(config),
     )
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from pipelines.errors import SourceError
-from resources.sources import SourceResource, _not_found, _require_rows
+from resources.sources import SourceResource, _not_found, _require_rows, signature
 from resources.tracking import redact_uri
 
 __all__ = ["FileSource"]
@@ -73,3 +73,23 @@ class FileSource(SourceResource):
 
     def describe(self) -> str:
         return f"{self.format}:{redact_uri(self.path)}"
+
+    def probe(self, table: str, *, query: str | None = None, limit: int | None = None) -> str | None:
+        """The size and modification time of every file of the table: no data is read."""
+        from pyarrow import fs
+
+        filesystem, root = self._filesystem()
+        location = f"{root.rstrip('/')}/{self._file_name(table)}"
+        try:
+            info = filesystem.get_file_info(location)
+            files = (
+                filesystem.get_file_info(fs.FileSelector(location, recursive=True))
+                if info.type == fs.FileType.Directory
+                else [info]
+            )
+        except OSError as error:
+            raise SourceError(f"Table {table!r}: cannot probe {redact_uri(self.path)!r}: {redact_uri(str(error)).splitlines()[0]}") from None
+        if info.type == fs.FileType.NotFound:
+            return None  # the read reports the missing table with the available ones
+        listing = sorted((f.path, f.size, f.mtime_ns) for f in files if f.type == fs.FileType.File)
+        return signature([], listing, limit)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from assets.stages import fingerprint
 from pipelines.errors import SnapshotNotFoundError
 from resources.snapshots import DeltaSnapshotStore
-from resources.synthesizers import is_relational, is_sequential, sample_rows
+from resources.relational import sample_group
+from resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences
 from resources.tracking import MlflowTracker
 
 __all__ = ["Reproduction", "reproduce"]
@@ -39,9 +40,25 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
             f"Table {table!r} version {version} does not record {missing}; it was published before synthpipe recorded them."
         )
     synthesizer = tracker.load_synthesizer(entry["model_name"], entry["model_version"])
-    if is_relational(synthesizer) or is_sequential(synthesizer):
-        raise SnapshotNotFoundError(f"Table {table!r}: reproduce handles single tables; groups and sequences come later.")
-    rows = sample_rows(synthesizer, int(entry["rows"]), int(entry["seed"]))
-    return Reproduction(
-        table, version, f"{entry['model_name']} v{entry['model_version']}", int(entry["seed"]), entry["row_hash"], fingerprint(rows)
-    )
+    seed = int(entry["seed"])
+    if is_relational(synthesizer):
+        rows = _regenerate_group_member(table, version, entry, synthesizer, seed)
+    elif is_sequential(synthesizer):
+        # as many sequences as the stored version holds, each entity a sequence
+        entity = synthesizer._sequence_key[0]  # SDV keeps no public accessor for it
+        stored = store.read_arrow(table, version=version).column(entity).unique()
+        rows = sample_sequences(synthesizer, len(stored), seed)
+    else:
+        rows = sample_rows(synthesizer, int(entry["rows"]), seed)
+    return Reproduction(table, version, f"{entry['model_name']} v{entry['model_version']}", seed, entry["row_hash"], fingerprint(rows))
+
+
+def _regenerate_group_member(table: str, version: int, entry: dict[str, str], synthesizer: object, seed: int) -> object:
+    """The group is sampled whole (as it was published); the member's table is compared."""
+    if "scale" not in entry:
+        raise SnapshotNotFoundError(
+            f"Table {table!r} version {version} does not record the group's sampling `scale`; it was published "
+            "before synthpipe recorded it, so it cannot be regenerated."
+        )
+    member = table.rsplit("/", 1)[-1]
+    return sample_group(synthesizer, float(entry["scale"]), seed)[member]

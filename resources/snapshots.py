@@ -70,7 +70,11 @@ class DeltaSnapshotStore(ConfigurableResource):
         return version
 
     def publish_group(
-        self, group: str, tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any]
+        self,
+        group: str,
+        tables: Mapping[str, pd.DataFrame],
+        metadata: Mapping[str, Any],
+        table_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, int]:
         """Publishes every table of a group, or none: if one write fails, the tables already
         written in this call are restored to the version they had before it.
@@ -81,7 +85,9 @@ class DeltaSnapshotStore(ConfigurableResource):
         written: dict[str, int] = {}
         try:
             for name, data in tables.items():
-                written[name] = self.publish(f"{group}/{name}", data, {**metadata, "synthpipe/group_table": name})
+                written[name] = self.publish(
+                    f"{group}/{name}", data, {**metadata, **(table_metadata or {}).get(name, {}), "synthpipe/group_table": name}
+                )
         except BaseException:
             for name in written:
                 uri = self.table_uri(f"{group}/{name}")

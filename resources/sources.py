@@ -7,6 +7,7 @@ files implement the same two methods.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pipelines.errors import (
     closest,
 )
 
-__all__ = ["DuckDBSource", "SourceResource", "quote_identifier"]
+__all__ = ["DuckDBSource", "SourceResource", "quote_identifier", "signature"]
 
 
 def quote_identifier(name: str) -> str:
@@ -51,6 +52,18 @@ class SourceResource(ConfigurableResource, ABC):
     @abstractmethod
     def describe(self) -> str:
         """A short, secret-free description of the source for logs and metadata."""
+
+    def probe(self, table: str, *, query: str | None = None, limit: int | None = None) -> str | None:
+        """A cheap signature of the table's current content, computed where the data lives (an
+        aggregate query, file sizes and times), or None when this source has none; the caller
+        then reads the table and fingerprints it. Equal signatures mean unchanged content.
+        """
+        return None
+
+
+def signature(schema: list[tuple[str, str]], *parts: object) -> str:
+    """A short digest of a probe's schema and aggregates."""
+    return hashlib.sha256(repr((schema, parts)).encode()).hexdigest()[:32]
 
 
 def _require_rows(result: pa.Table, table: str, where: str) -> pa.Table:
@@ -123,3 +136,23 @@ class DuckDBSource(SourceResource):
 
     def describe(self) -> str:
         return f"duckdb:{Path(self.database).name}"
+
+    def probe(self, table: str, *, query: str | None = None, limit: int | None = None) -> str | None:
+        """Row count and the sum of DuckDB's row hashes (order-independent), plus the schema."""
+        import duckdb
+
+        sql = query if query is not None else f"SELECT * FROM {quote_identifier(table)}"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql}) AS synthpipe_read LIMIT {int(limit)}"
+        with self.connect() as connection:
+            try:
+                schema = connection.execute(f"DESCRIBE {sql}").fetchall()
+                rows, total = connection.execute(
+                    f"SELECT count(*), coalesce(sum(hash(p)::HUGEINT), 0) FROM ({sql}) AS p"
+                ).fetchone()
+            except duckdb.Error as error:
+                raise SourceError(
+                    f"Table {table!r}: probing DuckDB database {self.database!r} failed: {error}. "
+                    "Check `source_table` or `query`."
+                ) from None
+        return signature([(name, type_) for name, type_, *_ in schema], rows, total)

@@ -12,7 +12,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from pipelines.errors import SourceError
-from resources.sources import SourceResource, _not_found, _require_rows
+from resources.sources import SourceResource, _not_found, _require_rows, signature
 
 __all__ = ["SqlSource"]
 
@@ -116,6 +116,36 @@ class SqlSource(SourceResource):
 
     def describe(self) -> str:
         return self._safe_url()
+
+    def probe(self, table: str, *, query: str | None = None, limit: int | None = None) -> str | None:
+        """On PostgreSQL: row count and the sum of the rows' md5 (order-independent), plus the
+        schema. Other databases have no portable row hash: None, and the caller fingerprints a read.
+        """
+        import sqlalchemy as sa
+        from sqlalchemy.exc import DBAPIError
+
+        with self.connect() as connection:
+            if connection.dialect.name != "postgresql":
+                return None
+            if query is None:
+                source = sa.table(table, schema=self.db_schema)
+            else:
+                source = sa.text(query).columns().subquery("synthpipe_read")
+            statement = sa.select(sa.text("*")).select_from(source)
+            if limit is not None:
+                statement = statement.limit(limit)
+            rows = statement.subquery("p")
+            aggregate = sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(sa.text("('x' || substr(md5(p::text), 1, 15))::bit(60)::bigint")), 0),
+            ).select_from(rows)
+            try:
+                columns = connection.execute(sa.select(rows).limit(0)).cursor.description
+                count, total = connection.execute(aggregate).one()
+            except DBAPIError as error:
+                reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+                raise SourceError(f"Table {table!r}: probing {self._safe_url()!r} failed: {reason}. Check `source_table` or `query`.") from None
+        return signature([(c[0], str(c[1])) for c in columns], count, int(total))
 
 
 def _is_connect_error(error: Exception) -> bool:

@@ -7,6 +7,7 @@ share an active run. Every call is retried with backoff; a store that stays unre
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import time
@@ -187,6 +188,30 @@ class MlflowTracker(ConfigurableResource):
             return str(self.client.get_model_version_by_alias(model_name, alias).version)
         except MlflowException:
             return None
+
+    def model_version(self, model_name: str, alias: str) -> Any | None:
+        """The registered version an alias points at (tags, run id, source), or None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(model_name, alias)
+        except MlflowException:
+            return None
+
+    def load_dict(self, run_id: str, artifact_file: str) -> Any:
+        """Reads a JSON artifact of a run back."""
+        import mlflow.artifacts
+
+        with tempfile.TemporaryDirectory() as folder:
+            local = self._call(
+                "artifact download",
+                mlflow.artifacts.download_artifacts,
+                run_id=run_id,
+                artifact_path=artifact_file,
+                dst_path=folder,
+                tracking_uri=self.tracking_uri,
+            )
+            return json.loads(Path(local).read_text())
 
     def load_synthesizer(self, model_name: str, version: str) -> Any:
         """Loads a registered version back as the fitted synthesizer (through the pyfunc)."""

@@ -15,7 +15,7 @@ from pipelines import metadata_keys as keys
 from resources.snapshots import DeltaSnapshotStore
 from resources.synthesizers import sample_rows
 from resources.tracking import MlflowTracker
-from tests.conftest import SLICE_ROWS
+from tests.conftest import SLICE_ROWS, with_table
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert sorted(history) == [0, 1]
     v0, v1 = history[0], history[1]
     assert v0["dagster_run_id"] == first.run_id and v1["dagster_run_id"] == second.run_id
-    assert (v0["model_version"], v1["model_version"]) == ("1", "2")
+    assert (v0["model_version"], v1["model_version"]) == ("1", "1")  # unchanged source: the model is reused
     assert v0["seed"] != v1["seed"]
     assert v0["seed"] == str(_materialization(first, "published__adult")[keys.SEED])
     assert int(v0["rows"]) == SLICE_ROWS
@@ -56,10 +56,11 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     for column in adult_slice.columns:
         assert snapshot[column].dtype.kind == adult_slice[column].dtype.kind, column
 
-    # Assert: MLflow has both model versions, the aliases moved, runs finished with scores
+    # Assert: MLflow has the model with both aliases, one finished run per night with scores
     client = MlflowClient(tracking_uri=_tracking_uri(data_dir), registry_uri=_tracking_uri(data_dir))
-    assert str(client.get_model_version_by_alias("synthpipe-adult", "champion").version) == "2"
-    assert str(client.get_model_version_by_alias("synthpipe-adult", "candidate").version) == "2"
+    assert str(client.get_model_version_by_alias("synthpipe-adult", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("synthpipe-adult", "candidate").version) == "1"
+    assert v0["mlflow_run_id"] != v1["mlflow_run_id"]
     run = client.get_run(v0["mlflow_run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["synthesizer"] == "gaussian_copula"
@@ -70,9 +71,8 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
         assert metric in run.data.metrics
     assert 0.0 <= run.data.metrics["dcr_closer_to_training_share"] <= 0.6
     assert run.data.tags[keys.DAGSTER_RUN_ID] == first.run_id
-    # the previous champion stays loadable from the registry
-    previous = MlflowTracker(tracking_uri=_tracking_uri(data_dir)).load_synthesizer("synthpipe-adult", "1")
-    assert len(sample_rows(previous, 10, seed=1)) == 10
+    champion = MlflowTracker(tracking_uri=_tracking_uri(data_dir)).load_synthesizer("synthpipe-adult", "1")
+    assert len(sample_rows(champion, 10, seed=1)) == 10
 
     # Assert: both blocking checks ran and passed, with their numbers in metadata
     evaluations = {e.check_name: e for e in first.get_asset_check_evaluations()}
@@ -126,7 +126,6 @@ def test_pyfunc_predict_samples_rows(run_refresh, base_config, data_dir):
 @pytest.mark.slow
 def test_another_registered_synthesizer_runs_the_same_path(run_refresh, base_config, data_dir):
     # Setup: TVAE with a tiny training budget; the gate is not what this test is about
-    from tests.conftest import with_table
 
     config = with_table(base_config, synthesizer="tvae", synthesizer_params={"epochs": 2}, quality_threshold=0.1, seed=13)
 
@@ -157,17 +156,32 @@ def test_html_report_is_logged_and_linked(run_refresh, base_config, data_dir):
         assert heading in page
 
 
-def test_reproduce_regenerates_a_version_with_the_same_row_hash(run_refresh, base_config, data_dir, capsys):
-    # Setup: two nights, so version 0's model is no longer the champion
+@pytest.mark.slow
+def test_reproduce_an_old_version_after_the_source_and_model_moved_on(run_refresh, base_config, data_dir, source_db, capsys):
+    # Setup: version 0 is published; then the source gains rows twice (later loads), each night
+    # refits, so version 0's model is two registered versions behind the champion; retention
+    # keeps only the newest version plus version 0, pinned by name
     from pipelines.cli import main as cli
+    from pipelines.demo_data import load_adult
+    from pipelines.factory import MAINTENANCE_JOB, build_synthpipe_defs
+    from tests.integration.test_change_detection import _append_rows
 
-    assert run_refresh(base_config).success and run_refresh(base_config).success
+    config = {**with_table(base_config, gate_severity={"dcr": "warn"}), "retention": {"keep_last": 1, "pins": {"adult": {"baseline": 0}}}}
+    assert run_refresh(config).success
+    for load in (1, 2):
+        _append_rows(source_db, load_adult(rows=30, seed=200 + load))
+        assert run_refresh(config).success
+    store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
+    assert [e["model_version"] for e in store.history("adult")] == ["3", "2", "1"]
+    assert build_synthpipe_defs(config).resolve_job_def(MAINTENANCE_JOB).execute_in_process().success
     root = str(data_dir / "snapshots")
 
     # Run
     code = cli(["reproduce", "adult", "0", "--root", root, "--tracking-uri", _tracking_uri(data_dir)])
 
-    # Assert
+    # Assert: version 0 regenerated from model v1 in the registry, row hash identical
     output = capsys.readouterr().out
     assert code == 0, output
     assert "adult version 0 from synthpipe-adult v1 with seed" in output and ": identical" in output
+    with pytest.raises(Exception, match="version 1 can no longer be read"):
+        store.read("adult", version=1)

@@ -87,3 +87,44 @@ def test_two_writers_at_once_never_corrupt_the_table(tmp_path):
     for code, out, err in outcomes:
         assert code == 0 or "ommit" in err or "oncurren" in err, err[-2000:]
     assert any(code == 0 for code, _, _ in outcomes)
+
+
+REFRESH = """
+import sys
+from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+config = {"data_dir": sys.argv[1], "source": {"kind": "duckdb", "database": "sources/adult.duckdb"},
+          "mlflow": {"experiment": "synthpipe-test"},
+          "tables": [{"name": "adult", "quality_threshold": 0.6, "num_rows": int(sys.argv[2]), "sample_chunk_rows": 20000}]}
+result = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB).execute_in_process(raise_on_error=False)
+print("finished", result.success, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_refresh_killed_while_sampling_publishes_nothing_and_the_next_one_succeeds(run_refresh, base_config, data_dir):
+    # Setup: a night already published version 0
+    assert run_refresh(base_config).success
+    store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
+    published = store.read("adult")
+
+    # Run: a real refresh of 2,000,000 rows in its own process, killed once sampling has begun
+    refresh = subprocess.Popen(
+        [sys.executable, "-c", REFRESH, str(data_dir), "2000000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+    )
+    log = []
+    assert refresh.stdout is not None
+    for line in refresh.stdout:
+        log.append(line)
+        if "Sampled " in line and " rows (" in line:  # the first chunk is done, sampling goes on
+            break
+    refresh.send_signal(signal.SIGKILL)
+    refresh.wait(timeout=30)
+
+    # Assert: killed during sampling; version 0 is still the latest and whole; the next night publishes
+    assert refresh.returncode == -signal.SIGKILL, "".join(log[-20:])
+    assert not any("Published 'adult'" in line for line in log)
+    assert [entry["version"] for entry in store.history("adult")] == [0]
+    pd.testing.assert_frame_equal(store.read("adult"), published)
+    assert run_refresh(base_config).success
+    assert store.latest_version("adult") == 1

@@ -54,6 +54,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(columns={"age": {"sdtype": "number"}}), "table 'adult': `columns.age.sdtype`"),
         ({**BASE, "schedule": {"timezone": "Mars/Olympus"}}, "unknown `timezone` 'Mars/Olympus'"),
         ({**BASE, "schedule": {"cron": "at two"}}, "`cron` 'at two' is not a valid cron expression"),
+        ({**BASE, "schedule": {"change_check_seconds": 5}}, "`change_check_seconds` 5 is too short"),
         ({**BASE, "tables": []}, "nothing to synthesize: declare at least one entry under `tables` or `groups`"),
         ({"tables": [{"name": "adult"}]}, "`source` is required but missing"),
         ({**BASE, "sourse": {}}, "`sourse` is not a known setting. Did you mean 'source'?"),
@@ -158,6 +159,7 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "gate_severity": ({"dcr": "warn"}, lambda t: {s.name: s.blocking for s in _asset(t, "synthetic").check_specs}["dcr"] is False),
     "sample_chunk_rows": (1000, lambda t: t.sample_chunk_rows == 1000),
     "model_name": ("twins-adult", lambda t: t.registered_model_name == "twins-adult" and "`twins-adult`" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
+    "refresh": ("on_change", lambda t: t.refresh == "on_change" and t.config_fingerprint == TableConfig(name="adult").config_fingerprint),
 }
 
 
@@ -199,3 +201,37 @@ def test_each_source_kind_becomes_its_resource(tmp_path, source, attribute, expe
     resource = build_resources(load_config({**BASE, "source": source, "data_dir": str(tmp_path)}))["synthpipe_source"]
     assert getattr(resource, attribute) == expected.format(data_dir=tmp_path)
     assert type(resource).__name__ == {"parquet": "FileSource", "csv": "FileSource", "sql": "SqlSource", "duckdb": "DuckDBSource"}[source["kind"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "refits"),
+    [
+        ({"quality_threshold": 0.9}, False),
+        ({"num_rows": 10}, False),
+        ({"seed": 3}, False),
+        ({"gate_severity": {"dcr": "warn"}}, False),
+        ({"fit_rows": 500}, True),
+        ({"holdout_fraction": 0.3}, True),
+        ({"synthesizer_params": {"default_distribution": "norm"}}, True),
+        ({"exclude_columns": ["fnlwgt"]}, True),
+    ],
+)
+def test_fit_fingerprint_moves_with_fit_settings_only(change, refits):
+    # Setup
+    base = TableConfig(name="adult")
+
+    # Run
+    changed = TableConfig(name="adult", **change)
+
+    # Assert: every change moves the configuration fingerprint; only fit settings move the fit's
+    assert changed.config_fingerprint != base.config_fingerprint
+    assert (changed.fit_fingerprint != base.fit_fingerprint) is refits
+
+
+def test_auto_counts_the_gates_as_fit_settings():
+    # Setup / Run
+    before = TableConfig(name="adult", synthesizer="auto")
+    after = TableConfig(name="adult", synthesizer="auto", quality_threshold=0.9)
+
+    # Assert: the gates pick auto's winner, so a gate change refits
+    assert before.fit_fingerprint != after.fit_fingerprint
