@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench-privacy clean
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy clean
 
 install: $(STAMP)
 
@@ -48,6 +48,11 @@ ui: $(STAMP)
 	wait
 
 # Distance to closest record on 100,000 rows, against SDMetrics on a small sample.
+# Plain SDV against synthpipe's refresh at 50k, 500k and 5M rows, and orchestration overhead.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m bench.scale $(BENCH_ARGS)
+
 bench-privacy: $(STAMP)
 	$(PY) -m bench.privacy
 

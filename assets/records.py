@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Candidate", "FittedModel"]
+__all__ = ["Candidate", "FittedModel", "StagedSample"]
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,23 @@ class FittedModel:
 
 
 @dataclass(frozen=True)
+class StagedSample:
+    """A sampled candidate: its rows staged as Parquet chunks, and a sample to evaluate."""
+
+    folder: str
+    rows: int
+    row_hash: str
+    sample: pd.DataFrame  # the evaluation sample: every row when there are at most `evaluation_rows`
+    seed: int
+    chunk_rows: int  # 0: sampled whole (sequences)
+    sample_seconds: float
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A sampled synthetic table with everything its publication records."""
 
-    data: pd.DataFrame
-    seed: int
+    staged: StagedSample
     model: FittedModel
-    sample_seconds: float
     quality_score: float
     checks: dict[str, bool] = field(default_factory=dict)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SourceSplit", "column_schema", "content_probe", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
+__all__ = ["SourceSplit", "column_schema", "combine_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,18 @@ def fingerprint(data: pd.DataFrame) -> str:
     """A content fingerprint of the table that ignores row order: sha256 over the column names,
     dtypes and the sorted row hashes. Unchanged data gives the same value night after night.
     """
+    return combine_fingerprint(data.dtypes, _row_hashes(data))
+
+
+def row_hashes(data: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row; `combine_fingerprint` of a table's chunks equals its fingerprint."""
+    return _row_hashes(data)
+
+
+def combine_fingerprint(dtypes: pd.Series, hashes: np.ndarray) -> str:
     digest = hashlib.sha256()
-    digest.update(repr([(name, str(dtype)) for name, dtype in data.dtypes.items()]).encode())
-    digest.update(np.sort(_row_hashes(data)).tobytes())
+    digest.update(repr([(name, str(dtype)) for name, dtype in dtypes.items()]).encode())
+    digest.update(np.sort(hashes).tobytes())
     return digest.hexdigest()
 
 

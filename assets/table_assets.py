@@ -5,12 +5,14 @@ source/<t> ──► synthesizer/<t> ──► synthetic/<t> (+ blocking checks)
 The assets do no I/O of their own: sources, MLflow and the snapshot store are resources.
 """
 
+import math
 import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from assets.auto import choose_synthesizer
@@ -28,9 +30,11 @@ from assets.common import (
 from assets.evaluation import QualityResult, evaluate_quality
 from assets.gates import gate_result, gate_spec
 from assets.privacy import PrivacyResult, evaluate_privacy
-from assets.records import Candidate, FittedModel
+from assets.records import Candidate, FittedModel, StagedSample
 from assets.report import build_report
 from assets.stages import (
+    combine_fingerprint,
+    row_hashes,
     content_probe,
     SourceSplit,
     column_schema,
@@ -55,7 +59,7 @@ from resources.synthesizers import (
     check_modelable,
     detect_metadata,
     fit_synthesizer,
-    sample_rows,
+    sample_chunks,
     sample_sequences,
 )
 from resources.tracking import MlflowTracker
@@ -266,8 +270,8 @@ def reuse_model(
 
 def fit_sample(table: TableConfig, train: pd.DataFrame) -> pd.DataFrame:
     """The rows the synthesizer is fitted on: all training rows, or a seeded sample of `fit_rows`."""
-    if table.fit_rows is None or table.fit_rows >= len(train):
-        return train
+    if table.fit_rows is None or table.fit_rows >= len(train) or table.sequence is not None:
+        return train  # a sequential table is never cut: whole sequences only
     return train.sample(n=table.fit_rows, random_state=table.split_seed).reset_index(drop=True)
 
 
@@ -434,27 +438,59 @@ def _sequence_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame
 
 
 def sample_candidate(
-    context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit, fitted: FittedModel, tracker: MlflowTracker
-) -> tuple[pd.DataFrame, int, float]:
-    """Loads the registered model version and samples the configured rows with a recorded seed."""
+    context: dg.AssetExecutionContext,
+    table: TableConfig,
+    split: SourceSplit,
+    fitted: FittedModel,
+    tracker: MlflowTracker,
+    store: DeltaSnapshotStore,
+) -> StagedSample:
+    """Loads the registered model version and samples the configured rows with a recorded seed,
+    chunk by chunk in `table.workers` processes, each chunk written to staging as it arrives.
+    Returns the staged rows' count and hash and the evaluation sample: the first rows of every
+    chunk in proportion (chunks are independent draws, so this is a random sample).
+    """
     synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
     seed = table.seed if table.seed is not None else secrets.randbelow(2**31 - 1)
+    writer = store.stage(table.name, context.run.run_id)
+    started = time.perf_counter()
     if table.sequence is not None:
         entity = table.sequence.entity_key
         num_sequences = table.num_sequences or pd.concat([split.train[entity], split.holdout[entity]]).nunique()
         context.log.info(f"Sampling {num_sequences} sequences from {fitted.model_name} v{fitted.model_version} with seed {seed}")
-        started = time.perf_counter()
         data = sample_sequences(synthesizer, int(num_sequences), seed)
-        return data, seed, time.perf_counter() - started
+        writer.write(data)
+        return StagedSample(str(writer.folder), len(data), fingerprint(data), data, seed, 0, time.perf_counter() - started)
     num_rows = table.num_rows or split.source_rows
-    context.log.info(f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}")
-    started = time.perf_counter()
+    workers = table.workers
+    context.log.info(
+        f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
+        f"chunks of {table.sample_chunk_rows}, {workers} worker(s)"
+    )
+    share = min(1.0, table.evaluation_rows / num_rows)
+    hashes, kept, dtypes = [], [], None
+    for chunk in sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, workers):
+        writer.write(chunk)
+        hashes.append(row_hashes(chunk))
+        kept.append(chunk.head(math.ceil(len(chunk) * share)))
+        dtypes = chunk.dtypes if dtypes is None else dtypes
+        elapsed = time.perf_counter() - started
+        context.log.info(f"Sampled {writer.rows}/{num_rows} rows ({writer.rows / num_rows:.0%}) in {elapsed:.1f} s")
+    row_hash = combine_fingerprint(dtypes, np.concatenate(hashes))
+    sample = pd.concat(kept, ignore_index=True)
+    return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
 
-    def progress(done: int, total: int) -> None:
-        context.log.info(f"Sampled {done}/{total} rows ({done / total:.0%}) in {time.perf_counter() - started:.1f} s")
 
-    data = sample_rows(synthesizer, num_rows, seed, table.sample_chunk_rows, progress)
-    return data, seed, time.perf_counter() - started
+def evaluation_split(table: TableConfig, split: SourceSplit) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and holdout rows the candidate is compared with: seeded samples of at most
+    `evaluation_rows` each (sequential tables: all of them, whole sequences).
+    """
+    if table.sequence is not None:
+        return split.train, split.holdout
+    return tuple(  # type: ignore[return-value]
+        frame if len(frame) <= table.evaluation_rows else frame.sample(n=table.evaluation_rows, random_state=table.split_seed)
+        for frame in (split.train, split.holdout)
+    )
 
 
 def _synthetic_asset(
@@ -466,22 +502,31 @@ def _synthetic_asset(
         check_specs=check_specs(table, spec.key),
     )
     def synthetic(
-        context: dg.AssetExecutionContext, split: SourceSplit, fitted: FittedModel, synthpipe_mlflow: MlflowTracker
+        context: dg.AssetExecutionContext,
+        split: SourceSplit,
+        fitted: FittedModel,
+        synthpipe_mlflow: MlflowTracker,
+        synthpipe_snapshots: DeltaSnapshotStore,
     ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         tracker = synthpipe_mlflow
         try:
-            data, seed, sample_seconds = sample_candidate(context, table, split, fitted, tracker)
-            context.log.info("Evaluating the candidate: expectation suite and SDMetrics quality report")
+            staged = sample_candidate(context, table, split, fitted, tracker, synthpipe_snapshots)
+            data, seed, sample_seconds = staged.sample, staged.seed, staged.sample_seconds
+            train, holdout = evaluation_split(table, split)
+            context.log.info(
+                f"Evaluating the candidate on {len(data)} of its {staged.rows} rows against {len(train)} training and "
+                f"{len(holdout)} holdout rows: expectation suite and SDMetrics quality report"
+            )
             started = time.perf_counter()
             lenient = [table.sequence.order_by] if table.sequence else []
-            rows = None if table.sequence else len(data)
-            specs = derive_suite(profile_table(split.train), rows, table.generated_columns, lenient)
+            specs = derive_suite(profile_table(split.train), None, table.generated_columns, lenient)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
-            quality = evaluate_quality(split.train, data, fitted.table_metadata)
+            quality = evaluate_quality(train, data, fitted.table_metadata)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
-            privacy = evaluate_privacy(data, split.train, split.holdout, table_columns(fitted.table_metadata, table.name), seed)
+            privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)
             context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
-            utility_results, utility_metrics = _utility_results(table, split, data, seed)
+            evaluated = SourceSplit(train=train, holdout=holdout, fingerprint=split.fingerprint, source_rows=split.source_rows)
+            utility_results, utility_metrics = _utility_results(table, evaluated, data, seed)
             results = [
                 expectations_result(suite),
                 *_gate_results(table, quality, privacy),
@@ -491,7 +536,7 @@ def _synthetic_asset(
             evaluation_seconds = time.perf_counter() - started
             # Only checks with ERROR severity block; warnings are reported and published anyway.
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
-            _log_evaluation(tracker, fitted, table, seed, len(data), sample_seconds, evaluation_seconds, suite, quality)
+            _log_evaluation(tracker, fitted, table, seed, staged.rows, sample_seconds, evaluation_seconds, suite, quality)
             tracker.log_metrics(fitted.mlflow_run_id, {**privacy.as_metrics(), **utility_metrics})
             label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
             report = build_report(table.name, label, split.train, data, quality, privacy)
@@ -502,11 +547,13 @@ def _synthetic_asset(
             end_run_quietly(tracker, fitted.mlflow_run_id)
             raise
         block_run(context, tracker, fitted, checks)
-        candidate = Candidate(data, seed, fitted, sample_seconds, quality.score, checks)
+        candidate = Candidate(staged, fitted, quality.score, checks)
         return dg.MaterializeResult(
             value=candidate,
             metadata={
-                "dagster/row_count": len(data),
+                "dagster/row_count": staged.rows,
+                "synthpipe/evaluation_rows": len(data),
+                "synthpipe/sample_rows_per_second": dg.FloatMetadataValue(round(staged.rows / max(sample_seconds, 1e-9), 1)),
                 keys.SEED: seed,
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.EVALUATION_SECONDS: dg.FloatMetadataValue(round(evaluation_seconds, 3)),
@@ -586,17 +633,18 @@ def publish_candidate(
     tracker: MlflowTracker,
 ) -> dg.MaterializeResult:
     """Commits the candidate as the next Delta version and moves the `champion` alias to its model."""
-    model = candidate.model
+    model, staged = candidate.model, candidate.staged
     commit = {
-        **commit_metadata(context, model, candidate.seed, candidate.quality_score, candidate.checks),
-        keys.ROWS: len(candidate.data),
-        keys.ROW_HASH: fingerprint(candidate.data),
+        **commit_metadata(context, model, staged.seed, candidate.quality_score, candidate.checks),
+        keys.ROWS: staged.rows,
+        keys.ROW_HASH: staged.row_hash,
         keys.FIT_ROWS: model.training_rows,
         keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
+        "synthpipe/sample_chunk_rows": staged.chunk_rows,
     }
-    version = store.publish(table.name, candidate.data, commit)
+    version = store.publish_staged(table.name, staged.folder, commit)
     uri = store.table_uri(table.name)
-    context.log.info(f"Published {table.name!r} version {version} ({len(candidate.data)} rows) to {uri}")
+    context.log.info(f"Published {table.name!r} version {version} ({staged.rows} rows) to {uri}")
     tracker.set_alias(model.model_name, "champion", model.model_version)
     tracker.set_tags(model.mlflow_run_id, {keys.SNAPSHOT_VERSION: version, keys.SNAPSHOT_URI: uri})
     tracker.end_run(model.mlflow_run_id, "FINISHED")
@@ -604,8 +652,8 @@ def publish_candidate(
         metadata={
             keys.SNAPSHOT_VERSION: version,
             keys.SNAPSHOT_URI: dg.MetadataValue.path(uri),
-            "dagster/row_count": len(candidate.data),
-            keys.SEED: candidate.seed,
+            "dagster/row_count": staged.rows,
+            keys.SEED: staged.seed,
             keys.QUALITY_SCORE: dg.FloatMetadataValue(round(candidate.quality_score, 4)),
             keys.MODEL_NAME: model.model_name,
             keys.MODEL_VERSION: model.model_version,

@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 DEFAULT_SYNTHESIZER = "gaussian_copula"
+# Chosen with `make bench` (bench/scale.py): see the README's benchmark section.
+DEFAULT_FIT_ROWS = 50_000
+DEFAULT_EVALUATION_ROWS = 20_000
 DATA_DIR_ENV = "SYNTHPIPE_HOME"
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -231,9 +234,11 @@ class _Evaluated(_Strict):
         return self.gate_severity.get(gate, "error")  # type: ignore[call-overload]
 
 
-_SAMPLING_SETTINGS = frozenset({"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "model_name"})
+_SAMPLING_SETTINGS = frozenset(
+    {"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
+)
 _GATE_SETTINGS = frozenset(
-    {"quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target"}
+    {"quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
 )
 
 
@@ -264,8 +269,9 @@ class TableConfig(_Evaluated):
         examples=[1000000],
     )
     fit_rows: int | None = Field(
-        default=None,
-        description="Fit on a seeded sample of this many training rows (`split_seed`); recorded with the version.",
+        default=DEFAULT_FIT_ROWS,
+        description="Fit on a seeded sample of at most this many training rows (`split_seed`); recorded with the "
+        "version. `null` fits on every training row.",
         examples=[200000],
     )
     synthesizer: str | None = Field(
@@ -343,8 +349,21 @@ class TableConfig(_Evaluated):
     )
     sample_chunk_rows: int = Field(
         default=50_000,
-        description="Rows sampled per chunk; progress is logged after each chunk.",
+        description="Rows sampled per chunk. Each chunk has its own seed derived from `seed` and is written to "
+        "staging as it comes, so memory does not grow with `num_rows`; progress is logged after each.",
         examples=[50000],
+    )
+    sample_workers: int | None = Field(
+        default=None,
+        description="Processes sampling chunks at once. Default: the machine's cores (at most 8). Torch-based "
+        "synthesizers sample in one process.",
+        examples=[2],
+    )
+    evaluation_rows: int = Field(
+        default=DEFAULT_EVALUATION_ROWS,
+        description="Quality, privacy, utility and the expectation suite run on a seeded sample of this many "
+        "synthetic rows (and as many training and holdout rows), so evaluation time stays bounded.",
+        examples=[20000],
     )
     model_name: str | None = Field(
         default=None,
@@ -378,6 +397,11 @@ class TableConfig(_Evaluated):
         checks expect only their type and presence, and no model learns from them.
         """
         return [*([self.sequence.entity_key] if self.sequence else []), *self.pii]
+
+    @property
+    def workers(self) -> int:
+        """Sampling processes: `sample_workers`, else the machine's cores (at most 8)."""
+        return self.sample_workers or min(os.cpu_count() or 1, 8)
 
     @property
     def backend(self) -> str:
@@ -543,6 +567,10 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             problems.append(f"{where}: `{setting}` must be at least 1; got {value}. Omit it to use every row.")
     if table.sample_chunk_rows < 1:
         problems.append(f"{where}: `sample_chunk_rows` must be at least 1; got {table.sample_chunk_rows}.")
+    if table.sample_workers is not None and table.sample_workers < 1:
+        problems.append(f"{where}: `sample_workers` must be at least 1; got {table.sample_workers}. Omit it to use every core.")
+    if table.evaluation_rows < 100:
+        problems.append(f"{where}: `evaluation_rows` must be at least 100; got {table.evaluation_rows}. The default is {DEFAULT_EVALUATION_ROWS}.")
     overlap = sorted((set(table.columns) | set(table.pii)) & set(table.exclude_columns)) + sorted(set(table.columns) & set(table.pii))
     if overlap:
         problems.append(
@@ -597,7 +625,7 @@ def _sequence_problems(table: TableConfig, where: str) -> list[str]:
         problems.append(f"{where}: a sequential table is synthesized with 'par', not {table.backend!r}; remove `synthesizer`.")
     if table.num_rows is not None:
         problems.append(f"{where}: a sequential table samples whole sequences; use `num_sequences` instead of `num_rows`.")
-    if table.fit_rows is not None:
+    if table.fit_rows is not None and "fit_rows" in table.model_fields_set:
         problems.append(f"{where}: `fit_rows` would cut sequences apart; cap a sequential table with `row_limit` or a `query`.")
     if table.num_sequences is not None and table.num_sequences < 1:
         problems.append(f"{where}: `num_sequences` must be at least 1; got {table.num_sequences}.")

@@ -71,7 +71,7 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     )
     return {
         "synthpipe_source": build_source(config.source, data_dir),
-        "synthpipe_snapshots": DeltaSnapshotStore(root=str(data_dir / "snapshots")),
+        "synthpipe_snapshots": DeltaSnapshotStore(root=str(data_dir / "snapshots"), staging=str(data_dir / "staging" / "chunks")),
         "synthpipe_published": PublishedTableLoader(root=str(data_dir / "snapshots")),
         "synthpipe_mlflow": MlflowTracker(
             tracking_uri=tracking_uri,
@@ -179,7 +179,9 @@ def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
             pinned = set(retention.pins.get(name, {}).values())
             outcome[name] = synthpipe_snapshots.apply_retention(name, retention.keep_last, pinned)
             context.log.info(f"{name}: kept {outcome[name]['kept']}, removed the data of {outcome[name]['removed']}")
-        return dg.Output(outcome, metadata={"synthpipe/retention": dg.MetadataValue.json(outcome)})
+        stale = synthpipe_snapshots.clean_staging()
+        context.log.info(f"Removed the staged chunks of {len(stale)} run(s) that never published")
+        return dg.Output(outcome, metadata={"synthpipe/retention": dg.MetadataValue.json(outcome), "synthpipe/stale_staging_removed": len(stale)})
 
     @dg.job(name=MAINTENANCE_JOB, description="Retention of published versions.", executor_def=dg.in_process_executor)
     def maintenance() -> None:

@@ -49,7 +49,7 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         stored = store.read_arrow(table, version=version).column(entity).unique()
         rows = sample_sequences(synthesizer, len(stored), seed)
     else:
-        rows = sample_rows(synthesizer, int(entry["rows"]), seed)
+        rows = sample_rows(synthesizer, int(entry["rows"]), seed, int(entry.get("sample_chunk_rows", 50_000)), workers=2)
     return Reproduction(table, version, f"{entry['model_name']} v{entry['model_version']}", seed, entry["row_hash"], fingerprint(rows))
 
 

@@ -7,6 +7,9 @@ seed and scores.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,9 +22,32 @@ from pydantic import Field
 
 from pipelines.errors import SnapshotNotFoundError
 
-__all__ = ["DeltaSnapshotStore", "SnapshotVersion"]
+__all__ = ["DeltaSnapshotStore", "SnapshotVersion", "StagedWriter"]
 
 COMMIT_PREFIX = "synthpipe."
+
+
+class StagedWriter:
+    """Writes a candidate's chunks as numbered Parquet files with one schema."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.schema: pa.Schema | None = None
+        self.files = 0
+        self.rows = 0
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        arrow = pa.Table.from_pandas(chunk, preserve_index=False)
+        if self.schema is None:
+            self.schema = arrow.schema
+        elif arrow.schema != self.schema:
+            arrow = arrow.cast(self.schema)
+        pq.write_table(arrow, self.folder / f"part-{self.files:05d}.parquet")
+        self.files += 1
+        self.rows += len(chunk)
 
 
 class SnapshotVersion(dict):
@@ -37,6 +63,42 @@ class DeltaSnapshotStore(ConfigurableResource):
     """
 
     root: str = Field(description="Folder or object-store URL that holds one Delta table per synthetic table.")
+    staging: str | None = Field(
+        default=None,
+        description="Local folder for sampled chunks not yet published; default: synthpipe-staging in the system temp folder.",
+    )
+
+    def stage(self, table: str, run_id: str) -> StagedWriter:
+        """A writer for the chunks of a candidate version: Parquet files outside the Delta table,
+        which no reader sees; `publish_staged` commits them as one version.
+        """
+        base = Path(self.staging) if self.staging else Path(tempfile.gettempdir()) / "synthpipe-staging"
+        folder = base / table / run_id
+        shutil.rmtree(folder, ignore_errors=True)
+        return StagedWriter(folder)
+
+    def publish_staged(self, table: str, folder: str, metadata: Mapping[str, Any]) -> int:
+        """Streams the staged chunks into the table's next version (one commit), then removes them."""
+        import pyarrow.dataset as ds
+
+        files = sorted(str(p) for p in Path(folder).glob("part-*.parquet"))
+        if not files:
+            raise SnapshotNotFoundError(f"Table {table!r}: no staged rows in {folder!r}; sample the candidate again.")
+        reader = ds.dataset(files, format="parquet").scanner(batch_size=64_000).to_reader()
+        version = self.publish(table, reader, metadata)
+        shutil.rmtree(folder, ignore_errors=True)
+        return version
+
+    def clean_staging(self, older_than_hours: float = 24.0) -> list[str]:
+        """Removes staged chunks of runs that never published (killed, or failed a check)."""
+        base = Path(self.staging) if self.staging else Path(tempfile.gettempdir()) / "synthpipe-staging"
+        cutoff = time.time() - older_than_hours * 3600
+        removed = []
+        for marker in base.glob("**/part-00000.parquet"):
+            if marker.stat().st_mtime < cutoff:
+                shutil.rmtree(marker.parent, ignore_errors=True)
+                removed.append(str(marker.parent))
+        return removed
 
     def table_uri(self, table: str) -> str:
         if "://" in self.root:
@@ -52,11 +114,11 @@ class DeltaSnapshotStore(ConfigurableResource):
             return None
         return DeltaTable(uri).version()
 
-    def publish(self, table: str, data: pd.DataFrame | pa.Table, metadata: Mapping[str, Any]) -> int:
+    def publish(self, table: str, data: pd.DataFrame | pa.Table | pa.RecordBatchReader, metadata: Mapping[str, Any]) -> int:
         """Commits `data` as the table's next version, with `metadata` in the commit; returns the version."""
         from deltalake import CommitProperties, write_deltalake
 
-        arrow = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        arrow = data if isinstance(data, (pa.Table, pa.RecordBatchReader)) else pa.Table.from_pandas(data, preserve_index=False)
         custom = {COMMIT_PREFIX + key.split("/", 1)[-1]: str(value) for key, value in metadata.items()}
         write_deltalake(
             self.table_uri(table),

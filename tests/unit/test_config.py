@@ -160,6 +160,8 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "sample_chunk_rows": (1000, lambda t: t.sample_chunk_rows == 1000),
     "model_name": ("twins-adult", lambda t: t.registered_model_name == "twins-adult" and "`twins-adult`" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
     "refresh": ("on_change", lambda t: t.refresh == "on_change" and t.config_fingerprint == TableConfig(name="adult").config_fingerprint),
+    "sample_workers": (3, lambda t: t.workers == 3),
+    "evaluation_rows": (5000, lambda t: t.evaluation_rows == 5000),
 }
 
 

@@ -10,9 +10,11 @@ import pytest
 from pipelines.errors import SynthesizerError
 from resources.synthesizers import (
     SYNTHESIZER_NAMES,
+    chunk_plan,
     build_synthesizer,
     detect_metadata,
     fit_synthesizer,
+    sample_chunks,
     sample_rows,
     synthesizer_class,
 )
@@ -74,3 +76,44 @@ def test_pii_columns_are_marked_and_bad_ones_named(adult_slice):
     assert metadata.tables["adult"].columns["native-country"] == {"sdtype": "country", "pii": True}
     with pytest.raises(SynthesizerError, match=re.escape("`pii` names column 'native_country'")):
         detect_metadata("adult", adult_slice, {}, pii={"native_country": "country"})
+
+
+@pytest.fixture(scope="module")
+def keyed_model(adult_slice):
+    """A Gaussian copula fitted on the Adult slice with a row-number primary key, as tables usually have."""
+    keyed = adult_slice.assign(row_id=range(1, len(adult_slice) + 1))
+    metadata = detect_metadata("adult", keyed, {})
+    synthesizer = build_synthesizer("gaussian_copula", {}, metadata, "adult")
+    fit_synthesizer(synthesizer, "adult", keyed)
+    return synthesizer
+
+
+def test_detected_id_columns_get_a_fast_format_of_their_own_shape(keyed_model):
+    # Assert: the key gets a regex (SDV would otherwise call Faker once per row)
+    spec = keyed_model.get_metadata().tables["adult"].columns["row_id"]
+    assert spec == {"sdtype": "id", "regex_format": "[1-9][0-9]{5}"}
+
+
+def test_chunks_have_their_own_seeds_and_workers_do_not_change_the_rows(keyed_model):
+    # Run
+    plan = chunk_plan(2_500, seed=9, chunk_rows=1_000)
+    alone = sample_rows(keyed_model, 2_500, seed=9, chunk_rows=1_000, workers=1)
+    forked = sample_rows(keyed_model, 2_500, seed=9, chunk_rows=1_000, workers=2)
+
+    # Assert: three chunks with distinct seeds; the same rows however many processes sampled them
+    assert [(rows, start) for rows, _, start in plan] == [(1_000, 0), (1_000, 1_000), (500, 2_000)]
+    assert len({seed for _, seed, _ in plan}) == 3
+    pd.testing.assert_frame_equal(alone, forked)
+    # no chunk repeats another: the chunks' non-key columns differ, and every key is unique
+    first, second = (alone.iloc[i * 1_000 : (i + 1) * 1_000].drop(columns="row_id").reset_index(drop=True) for i in (0, 1))
+    assert not first.equals(second)
+    assert alone["row_id"].is_unique and alone["row_id"].min() >= 100_000
+
+
+def test_a_chunked_sample_equals_its_streamed_chunks(keyed_model):
+    # Run
+    streamed = list(sample_chunks(keyed_model, 2_100, seed=4, chunk_rows=700, workers=2))
+
+    # Assert
+    assert [len(c) for c in streamed] == [700, 700, 700]
+    pd.testing.assert_frame_equal(pd.concat(streamed, ignore_index=True), sample_rows(keyed_model, 2_100, seed=4, chunk_rows=700))
