@@ -3,24 +3,123 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SourceSplit", "column_schema", "combine_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "to_pandas"]
+__all__ = ["SourceSplit", "column_schema", "combine_fingerprint", "content_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "split_sequences", "split_source", "to_pandas"]
 
 
 @dataclass(frozen=True)
 class SourceSplit:
-    """The real rows of one table, split once: `train` is fitted on, `holdout` only evaluates."""
+    """The real rows of one table, split once into training and holdout rows; only what later
+    stages use travels on: `fit` (the rows the synthesizer learns from), `train` and `holdout`
+    (seeded samples of each side that the candidate is compared with) and the profile of every
+    training row. Sequential tables keep every row on each side (whole sequences).
+    """
 
+    fit: pd.DataFrame
     train: pd.DataFrame
     holdout: pd.DataFrame
+    profile: Any
     fingerprint: str
     source_rows: int
+    training_rows: int
+    holdout_rows: int
     probe: str = ""  # the source's cheap change signature, for `refresh: on_change` tables
+
+
+# Rows converted to pandas at a time while hashing and profiling a large source.
+BATCH_ROWS = 250_000
+
+
+def split_source(
+    arrow: pa.Table, fraction: float, seed: int, fit_rows: int | None, evaluation_rows: int
+) -> SourceSplit:
+    """Splits a single table without ever holding it whole in pandas: row hashes and the
+    training profile are computed batch by batch; only the fit sample and the evaluation
+    samples are converted. The split is the one `split_holdout` makes (row-hash order, then a
+    permutation seeded with `seed`).
+    """
+    from expectations.profile import merge_profiles, profile_table
+
+    arrow = _stable_types(arrow)
+    dtypes, all_hashes = _hashes(arrow)
+    n = len(all_hashes)
+    ordered = np.argsort(all_hashes, kind="stable")
+    permutation = np.random.default_rng(seed).permutation(n)
+    held = min(max(int(round(n * fraction)), 1), n - 1) if n > 1 else 0
+    holdout_rows = np.sort(ordered[np.sort(permutation[:held])])
+    train_rows = np.sort(ordered[np.sort(permutation[held:])])
+    in_train = np.zeros(n, dtype=bool)
+    in_train[train_rows] = True
+    profiles, start = [], 0
+    for batch in _batches(arrow):
+        profiles.append((profile_table(batch[in_train[start : start + len(batch)]]), int(in_train[start : start + len(batch)].sum())))
+        start += len(batch)
+    pick = np.random.default_rng(seed)
+
+    def take(rows: np.ndarray, limit: int | None) -> pd.DataFrame:
+        if limit is not None and len(rows) > limit:
+            rows = np.sort(pick.choice(rows, size=limit, replace=False))
+        return to_pandas(arrow.take(pa.array(rows)))
+
+    return SourceSplit(
+        fit=take(train_rows, fit_rows),
+        train=take(train_rows, evaluation_rows),
+        holdout=take(holdout_rows, evaluation_rows),
+        profile=merge_profiles(profiles),
+        fingerprint=combine_fingerprint(dtypes, all_hashes),
+        source_rows=n,
+        training_rows=len(train_rows),
+        holdout_rows=len(holdout_rows),
+    )
+
+
+def split_sequences(arrow: pa.Table, fraction: float, seed: int, entity_key: str) -> SourceSplit:
+    """A sequential table, in memory: whole entities go to one side; every row is kept."""
+    from expectations.profile import profile_table
+
+    data = to_pandas(arrow)
+    train, holdout = split_holdout(data, fraction, seed, entity_key)
+    return SourceSplit(
+        fit=train, train=train, holdout=holdout, profile=profile_table(train), fingerprint=content_fingerprint(arrow),
+        source_rows=len(data), training_rows=len(train), holdout_rows=len(holdout),
+    )
+
+
+def content_fingerprint(arrow: pa.Table) -> str:
+    """`fingerprint` of a source read, computed batch by batch (the source asset's value)."""
+    return combine_fingerprint(*_hashes(_stable_types(arrow)))
+
+
+def _hashes(arrow: pa.Table) -> tuple[pd.Series, np.ndarray]:
+    hashes, dtypes = [], None
+    for batch in _batches(arrow):
+        hashes.append(_row_hashes(batch))
+        dtypes = batch.dtypes if dtypes is None else dtypes
+    if dtypes is None:
+        return to_pandas(arrow).dtypes, np.array([], dtype=np.uint64)
+    return dtypes, np.concatenate(hashes)
+
+
+def _stable_types(arrow: pa.Table) -> pa.Table:
+    """Types every batch converts to alike: an integer column with nulls anywhere becomes float
+    (as pandas makes it for the whole table), so a batch without nulls hashes the same way.
+    """
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_integer(field.type) and arrow.column(i).null_count:
+            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
+    return arrow
+
+
+def _batches(arrow: pa.Table) -> Iterator[pd.DataFrame]:
+    for start in range(0, arrow.num_rows, BATCH_ROWS):
+        yield to_pandas(arrow.slice(start, BATCH_ROWS))
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:

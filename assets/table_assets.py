@@ -5,6 +5,7 @@ source/<t> ──► synthesizer/<t> ──► synthetic/<t> (+ blocking checks)
 The assets do no I/O of their own: sources, MLflow and the snapshot store are resources.
 """
 
+import dataclasses
 import math
 import secrets
 import time
@@ -33,20 +34,20 @@ from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel, StagedSample
 from assets.report import build_report
 from assets.stages import (
-    combine_fingerprint,
-    row_hashes,
-    content_probe,
     SourceSplit,
     column_schema,
+    combine_fingerprint,
+    content_probe,
     fingerprint,
     length_drift,
+    row_hashes,
     sequence_problems,
-    split_holdout,
-    to_pandas,
+    split_sequences,
+    split_source,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from assets.utility import evaluate_utility
-from expectations.profile import derive_suite, profile_table
+from expectations.profile import derive_suite
 from expectations.runner import SuiteResult, validate
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
@@ -140,23 +141,24 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         read = synthpipe_source.read_table(table.source_name, query=table.query, limit=table.row_limit)
         arrow = drop_excluded(table, read)
         check_modelable(table.name, arrow.schema)
-        data = to_pandas(arrow)
-        entity_key = table.sequence.entity_key if table.sequence else None
-        train, holdout = split_holdout(data, table.holdout_fraction, table.split_seed, entity_key)
-        content = fingerprint(data)
+        if table.sequence is not None:
+            split = split_sequences(arrow, table.holdout_fraction, table.split_seed, table.sequence.entity_key)
+        else:
+            split = split_source(arrow, table.holdout_fraction, table.split_seed, table.fit_rows, table.evaluation_rows)
         probe = ""
         if table.refresh == "on_change":  # what the change sensor compares with on its next tick
-            probe = synthpipe_source.probe(table.source_name, query=table.query, limit=table.row_limit) or content_probe(content)
-        split = SourceSplit(train=train, holdout=holdout, fingerprint=content, source_rows=len(data), probe=probe)
+            probe = synthpipe_source.probe(table.source_name, query=table.query, limit=table.row_limit) or content_probe(split.fingerprint)
+            split = dataclasses.replace(split, probe=probe)
         schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
         return dg.MaterializeResult(
             value=split,
             metadata={
-                "dagster/row_count": len(data),
+                "dagster/row_count": split.source_rows,
                 "dagster/column_schema": schema,
                 keys.SOURCE_FINGERPRINT: split.fingerprint,
-                keys.TRAINING_ROWS: len(train),
-                keys.HOLDOUT_ROWS: len(holdout),
+                keys.TRAINING_ROWS: split.training_rows,
+                keys.HOLDOUT_ROWS: split.holdout_rows,
+                keys.FIT_ROWS: len(split.fit),
                 keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
                 **({keys.SOURCE_PROBE: probe} if probe else {}),
             },
@@ -177,7 +179,7 @@ def fit_and_register(
         champion = reusable_champion(table, split, tracker)
         if champion is not None:
             return reuse_model(context, table, split, tracker, run_id, champion)
-        fit_data = fit_sample(table, split.train)
+        fit_data = split.fit
         sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
         overrides = {c: o.model_dump() for c, o in table.columns.items()}
         metadata = detect_metadata(table.name, fit_data, overrides, sequence, table.pii)
@@ -197,7 +199,7 @@ def fit_and_register(
             fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
-        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": len(split.train), "fit_rows": len(fit_data)})
+        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": split.training_rows, "fit_rows": len(fit_data)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
         fit_tags = {keys.SOURCE_FINGERPRINT: split.fingerprint, keys.FIT_FINGERPRINT: table.fit_fingerprint, keys.SYNTHESIZER: backend}
         model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name, fit_tags)
@@ -245,12 +247,11 @@ def reuse_model(
         f"(fingerprint {split.fingerprint[:12]}); reusing it, no refit"
     )
     metadata = Metadata.load_from_dict(tracker.load_dict(champion.run_id, "sdv_metadata.json"))
-    fit_rows = len(split.train) if table.fit_rows is None else min(table.fit_rows, len(split.train))
     tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", "synthpipe/fitted_by_run": champion.run_id})
     tracker.log_params(
         run_id,
         {"table": table.name, "synthesizer": champion.tags.get(keys.SYNTHESIZER, table.backend), "reused_model_version": version,
-         "source_fingerprint": split.fingerprint, "training_rows": len(split.train), "holdout_rows": len(split.holdout)},
+         "source_fingerprint": split.fingerprint, "training_rows": split.training_rows, "holdout_rows": split.holdout_rows},
     )
     tracker.set_alias(table.registered_model_name, "candidate", version)
     return FittedModel(
@@ -261,27 +262,20 @@ def reuse_model(
         model_version=version,
         model_uri=champion.source,
         fit_seconds=0.0,
-        training_rows=fit_rows,
+        training_rows=len(split.fit),
         table_metadata=metadata.get_table_metadata(table.name).to_dict(),
         source_fingerprint=split.fingerprint,
         reused_from=champion.run_id,
     )
 
 
-def fit_sample(table: TableConfig, train: pd.DataFrame) -> pd.DataFrame:
-    """The rows the synthesizer is fitted on: all training rows, or a seeded sample of `fit_rows`."""
-    if table.fit_rows is None or table.fit_rows >= len(train) or table.sequence is not None:
-        return train  # a sequential table is never cut: whole sequences only
-    return train.sample(n=table.fit_rows, random_state=table.split_seed).reset_index(drop=True)
-
-
 def _fit_params(table: TableConfig, split: SourceSplit, synthesizer: object) -> dict[str, object]:
     params: dict[str, object] = {
         "table": table.name,
         "synthesizer": table.backend,
-        "training_rows": len(split.train),
-        "holdout_rows": len(split.holdout),
-        "columns": split.train.shape[1],
+        "training_rows": split.training_rows,
+        "holdout_rows": split.holdout_rows,
+        "columns": split.fit.shape[1],
         "source_fingerprint": split.fingerprint,
         "holdout_fraction": table.holdout_fraction,
         "split_seed": table.split_seed,
@@ -481,18 +475,6 @@ def sample_candidate(
     return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
 
 
-def evaluation_split(table: TableConfig, split: SourceSplit) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training and holdout rows the candidate is compared with: seeded samples of at most
-    `evaluation_rows` each (sequential tables: all of them, whole sequences).
-    """
-    if table.sequence is not None:
-        return split.train, split.holdout
-    return tuple(  # type: ignore[return-value]
-        frame if len(frame) <= table.evaluation_rows else frame.sample(n=table.evaluation_rows, random_state=table.split_seed)
-        for frame in (split.train, split.holdout)
-    )
-
-
 def _synthetic_asset(
     table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey
 ) -> dg.AssetsDefinition:
@@ -512,21 +494,23 @@ def _synthetic_asset(
         try:
             staged = sample_candidate(context, table, split, fitted, tracker, synthpipe_snapshots)
             data, seed, sample_seconds = staged.sample, staged.seed, staged.sample_seconds
-            train, holdout = evaluation_split(table, split)
+            train, holdout = split.train, split.holdout
             context.log.info(
                 f"Evaluating the candidate on {len(data)} of its {staged.rows} rows against {len(train)} training and "
                 f"{len(holdout)} holdout rows: expectation suite and SDMetrics quality report"
             )
             started = time.perf_counter()
             lenient = [table.sequence.order_by] if table.sequence else []
-            specs = derive_suite(profile_table(split.train), None, table.generated_columns, lenient)
+            # IDs are new by design (numbered past the source's range), like personal columns
+            ids = [c for c, spec in table_columns(fitted.table_metadata, table.name).items() if spec.get("sdtype") == "id"]
+            generated = list(dict.fromkeys([*table.generated_columns, *ids]))
+            specs = derive_suite(split.profile, None, generated, lenient)
             suite = validate(data, table.name, f"{table.name}.derived", specs)
             quality = evaluate_quality(train, data, fitted.table_metadata)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)
             context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
-            evaluated = SourceSplit(train=train, holdout=holdout, fingerprint=split.fingerprint, source_rows=split.source_rows)
-            utility_results, utility_metrics = _utility_results(table, evaluated, data, seed)
+            utility_results, utility_metrics = _utility_results(table, split, data, seed)
             results = [
                 expectations_result(suite),
                 *_gate_results(table, quality, privacy),

@@ -68,7 +68,7 @@ def arm_plain(database: Path, rows: int, out: Path) -> None:
     started = time.perf_counter()
     import duckdb
     from deltalake import write_deltalake
-    from sdv.evaluation.single_table import evaluate_quality
+    from sdv.evaluation import evaluate_quality
     from sdv.metadata import Metadata
     from sdv.single_table import GaussianCopulaSynthesizer
 

@@ -101,6 +101,33 @@ def profile_table(data: pd.DataFrame) -> TableProfile:
     return TableProfile(columns=tuple(columns))
 
 
+def merge_profiles(parts: Sequence[tuple[TableProfile, int]]) -> TableProfile:
+    """The profile of a table from the profiles of its parts (each with its row count)."""
+    parts = [(profile, rows) for profile, rows in parts if rows]
+    if not parts:
+        raise ValueError("no rows to profile")
+    total = sum(rows for _, rows in parts)
+    columns = []
+    for index, first in enumerate(parts[0][0].columns):
+        pieces = [(profile.columns[index], rows) for profile, rows in parts]
+        merged: dict[str, Any] = {
+            "name": first.name,
+            "family": first.family,
+            "null_fraction": sum(c.null_fraction * rows for c, rows in pieces) / total,
+        }
+        bounded = [c for c, _ in pieces if c.minimum is not None]
+        if bounded:
+            merged["minimum"] = min(c.minimum for c in bounded)
+            merged["maximum"] = max(c.maximum for c in bounded)
+        if first.family in ("string", "boolean"):
+            if all(c.categories is not None or c.null_fraction == 1.0 for c, _ in pieces):
+                values = {v for c, _ in pieces for v in (c.categories or ())}
+                if len(values) <= MAX_CATEGORIES:
+                    merged["categories"] = tuple(sorted(values, key=str))
+        columns.append(ColumnProfile(**merged))
+    return TableProfile(columns=tuple(columns))
+
+
 def _column_specs(column: ColumnProfile) -> list[ExpectationSpec]:
     specs = []
     types = _TYPE_FAMILIES["float"] + _TYPE_FAMILIES["integer"] if column.family == "float" else _TYPE_FAMILIES[column.family]

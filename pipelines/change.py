@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 
 from assets.common import drop_excluded
-from assets.stages import content_probe, fingerprint, to_pandas
+from assets.stages import content_fingerprint, content_probe
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from resources.sources import SourceResource
@@ -38,7 +38,7 @@ def current_probe(source: SourceResource, table: TableConfig) -> str:
     probe = source.probe(table.source_name, query=table.query, limit=table.row_limit)
     if probe is None:  # no cheap probe for this source: read and fingerprint, still no fit
         arrow = drop_excluded(table, source.read_table(table.source_name, query=table.query, limit=table.row_limit))
-        probe = content_probe(fingerprint(to_pandas(arrow)))
+        probe = content_probe(content_fingerprint(arrow))
     return probe
 
 

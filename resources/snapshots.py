@@ -94,7 +94,7 @@ class DeltaSnapshotStore(ConfigurableResource):
         base = Path(self.staging) if self.staging else Path(tempfile.gettempdir()) / "synthpipe-staging"
         cutoff = time.time() - older_than_hours * 3600
         removed = []
-        for marker in base.glob("**/part-00000.parquet"):
+        for marker in list(base.glob("**/part-00000.parquet")):
             if marker.stat().st_mtime < cutoff:
                 shutil.rmtree(marker.parent, ignore_errors=True)
                 removed.append(str(marker.parent))

@@ -125,9 +125,10 @@ def test_pyfunc_predict_samples_rows(run_refresh, base_config, data_dir):
 
 @pytest.mark.slow
 def test_another_registered_synthesizer_runs_the_same_path(run_refresh, base_config, data_dir):
-    # Setup: TVAE with a tiny training budget; the gate is not what this test is about
-
-    config = with_table(base_config, synthesizer="tvae", synthesizer_params={"epochs": 2}, quality_threshold=0.1, seed=13)
+    # Setup: TVAE with a tiny training budget; the gates are not what this test is about
+    config = with_table(
+        base_config, synthesizer="tvae", synthesizer_params={"epochs": 2}, quality_threshold=0.1, seed=13, gate_severity={"dcr": "warn"}
+    )
 
     # Run
     result = run_refresh(config)

@@ -128,3 +128,30 @@ def test_a_refresh_killed_while_sampling_publishes_nothing_and_the_next_one_succ
     pd.testing.assert_frame_equal(store.read("adult"), published)
     assert run_refresh(base_config).success
     assert store.latest_version("adult") == 1
+
+
+def test_staged_chunks_publish_as_one_version_and_stale_ones_are_cleaned(tmp_path):
+    # Setup: version 0, then three chunks staged for a candidate (a reader sees none of them)
+    store = DeltaSnapshotStore(root=str(tmp_path / "snapshots"), staging=str(tmp_path / "staging"))
+    store.publish("big", pd.DataFrame({"c0": [0.5], "seed": [0]}), {"synthpipe/seed": 0})
+    writer = store.stage("big", "run-1")
+    for seed in (1, 2, 3):
+        writer.write(pd.DataFrame({"c0": [seed / 10] * 1_000, "seed": [seed] * 1_000}))
+    assert store.read("big")["seed"].tolist() == [0]
+
+    # Run
+    version = store.publish_staged("big", str(writer.folder), {"synthpipe/seed": 1})
+
+    # Assert: one commit holds every chunk, the staging folder is gone
+    assert version == 1 and store.latest_version("big") == 1
+    assert store.read("big").groupby("seed").size().to_dict() == {1: 1_000, 2: 1_000, 3: 1_000}
+    assert not writer.folder.exists()
+
+    # Run: a run that staged and died long ago leaves chunks; the clean-up removes only old ones
+    stale, fresh = store.stage("big", "killed"), store.stage("big", "running")
+    stale.write(pd.DataFrame({"c0": [1.0], "seed": [9]}))
+    fresh.write(pd.DataFrame({"c0": [1.0], "seed": [8]}))
+    old = time.time() - 2 * 24 * 3600
+    os.utime(stale.folder / "part-00000.parquet", (old, old))
+    assert store.clean_staging(older_than_hours=24) == [str(stale.folder)]
+    assert not stale.folder.exists() and fresh.folder.exists()

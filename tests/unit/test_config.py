@@ -9,7 +9,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.table_assets import build_table_assets, fit_sample
+import pyarrow as pa
+
+from assets.stages import split_source
+from assets.table_assets import build_table_assets
 from pipelines.config import SynthpipeConfig, TableConfig, load_config
 from pipelines.errors import ConfigError
 from pipelines.factory import build_resources, build_synthpipe_defs
@@ -133,7 +136,7 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "source_table": ("raw.adult", lambda t: t.source_name == "raw.adult" and "`raw.adult`" in _asset(t, "source").descriptions_by_key[dg.AssetKey(["source", "adult"])]),
     "query": ("SELECT * FROM adult WHERE age > 30", lambda t: t.query.endswith("age > 30")),
     "row_limit": (5000, lambda t: t.row_limit == 5000),
-    "fit_rows": (100, lambda t: len(fit_sample(t, pd.DataFrame({"a": range(1000)}))) == 100),
+    "fit_rows": (100, lambda t: len(split_source(pa.table({"a": range(1000)}), t.holdout_fraction, t.split_seed, t.fit_rows, t.evaluation_rows).fit) == 100),
     "synthesizer": ("ctgan", lambda t: "ctgan synthesizer" in next(iter(_asset(t, "synthesizer").descriptions_by_key.values()))),
     "auto_candidates": (["gaussian_copula", "tvae", "ctgan"], lambda t: t.auto_candidates == ["gaussian_copula", "tvae", "ctgan"]),
     "auto_budget_seconds": (60.0, lambda t: t.auto_budget_seconds == 60.0),

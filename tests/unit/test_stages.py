@@ -70,3 +70,27 @@ def test_arrow_dictionaries_and_decimals_convert_once():
     table = pa.table({"state": pa.array(["CA", "NY"]).dictionary_encode(), "amount": pa.array([1, 2], pa.decimal128(10, 2))})
     data = to_pandas(table)
     assert data["state"].tolist() == ["CA", "NY"] and data["amount"].dtype == "float64"
+
+
+def test_split_source_in_batches_matches_the_whole_table_split(adult_slice, monkeypatch):
+    import pyarrow as pa
+
+    from assets import stages
+    from expectations.profile import profile_table
+
+    # Setup: batches of 250 rows, so the 1,200-row slice is hashed and profiled in five parts
+    monkeypatch.setattr(stages, "BATCH_ROWS", 250)
+    arrow = pa.Table.from_pandas(adult_slice, preserve_index=False)
+
+    # Run
+    split = stages.split_source(arrow, 0.2, 3, fit_rows=500, evaluation_rows=100)
+    train, holdout = stages.split_holdout(adult_slice, 0.2, 3)
+
+    # Assert: the same split and fingerprint as in memory; bounded samples drawn from each side
+    assert (split.training_rows, split.holdout_rows, split.source_rows) == (len(train), len(holdout), 1_200)
+    assert split.fingerprint == stages.fingerprint(adult_slice) == stages.content_fingerprint(arrow)
+    assert split.profile == profile_table(train)
+    assert (len(split.fit), len(split.train), len(split.holdout)) == (500, 100, 100)
+    train_hashes, holdout_hashes = (set(stages.row_hashes(f)) for f in (train, holdout))
+    assert set(stages.row_hashes(split.fit)) <= train_hashes
+    assert set(stages.row_hashes(split.holdout)) <= holdout_hashes
