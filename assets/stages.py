@@ -218,4 +218,4 @@ def length_drift(data: pd.DataFrame, entity_key: str, reference_lengths: pd.Seri
 
 def column_schema(table: pa.Table) -> list[tuple[str, str]]:
     """(name, Arrow type) pairs for Dagster's `dagster/column_schema`."""
-    return [(field.name, str(field.type)) for field in table.schema]
+    return [(field.name, str(field.type.value_type if pa.types.is_dictionary(field.type) else field.type)) for field in table.schema]

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from assets.auto import choose_synthesizer
 from assets.common import (
@@ -150,6 +151,8 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
             probe = synthpipe_source.probe(table.source_name, query=table.query, limit=table.row_limit) or content_probe(split.fingerprint)
             split = dataclasses.replace(split, probe=probe)
         schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
+        del arrow, read
+        pa.default_memory_pool().release_unused()  # the whole read is no longer needed; give it back
         return dg.MaterializeResult(
             value=split,
             metadata={
@@ -466,7 +469,7 @@ def sample_candidate(
     for chunk in sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, workers):
         writer.write(chunk)
         hashes.append(row_hashes(chunk))
-        kept.append(chunk.head(math.ceil(len(chunk) * share)))
+        kept.append(chunk.head(math.ceil(len(chunk) * share)).copy())  # a copy: a view would pin the whole chunk
         dtypes = chunk.dtypes if dtypes is None else dtypes
         elapsed = time.perf_counter() - started
         context.log.info(f"Sampled {writer.rows}/{num_rows} rows ({writer.rows / num_rows:.0%}) in {elapsed:.1f} s")

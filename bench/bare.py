@@ -55,7 +55,7 @@ def bare(database: Path, out: Path) -> None:
     for chunk in sample_chunks(loaded, len(data), 1, table.sample_chunk_rows, table.workers):
         writer.write(chunk)
         hashes.append(row_hashes(chunk))
-        kept.append(chunk.head(math.ceil(len(chunk) * share)))
+        kept.append(chunk.head(math.ceil(len(chunk) * share)).copy())
     sample = pd.concat(kept, ignore_index=True)
     real_train, real_holdout = (f.sample(n=min(len(f), table.evaluation_rows), random_state=0) for f in (train, holdout))
     validate(sample, "adult", "adult.derived", derive_suite(profile_table(train), None, [], []))

@@ -7,6 +7,7 @@ a synthesizer is built, so loading Dagster definitions stays fast.
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 import time
 import warnings
@@ -330,11 +331,21 @@ def sample_chunks(
             yield _sample_chunk(synthesizer, *entry)
         return
     import multiprocessing
+    from collections import deque
 
     _FORKED["synthesizer"] = synthesizer
     try:
         with multiprocessing.get_context("fork").Pool(min(workers, len(plan))) as pool:
-            yield from pool.imap(_sample_forked, plan)
+            # At most two chunks per worker in flight: a slower consumer (writing, hashing) would
+            # otherwise let every finished chunk pile up in memory.
+            ahead = iter(plan)
+            pending = deque(pool.apply_async(_sample_forked, (entry,)) for entry in itertools.islice(ahead, 2 * workers))
+            while pending:
+                chunk = pending.popleft().get()
+                following = next(ahead, None)
+                if following is not None:
+                    pending.append(pool.apply_async(_sample_forked, (following,)))
+                yield chunk
     finally:
         _FORKED.clear()
 
