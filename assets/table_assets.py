@@ -61,6 +61,7 @@ from resources.synthesizers import (
     check_modelable,
     detect_metadata,
     fit_synthesizer,
+    chunk_plan,
     sample_chunks,
     sample_sequences,
 )
@@ -530,6 +531,9 @@ def _synthetic_asset(
             report_uri = tracker.log_text(fitted.mlflow_run_id, report, f"report/{table.name}.html")
             context.log.info(f"Report: {report_uri}")
             tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
+            if staged.chunk_rows:  # each chunk's own seed, derived from the recorded seed
+                plan = chunk_plan(staged.rows, seed, staged.chunk_rows)
+                tracker.log_dict(fitted.mlflow_run_id, [{"rows": r, "seed": s, "first_row": f} for r, s, f in plan], "sampling/chunks.json")
         except BaseException:
             end_run_quietly(tracker, fitted.mlflow_run_id)
             raise

@@ -310,6 +310,16 @@ def _number_ids(chunk: pd.DataFrame, columns: Mapping[str, Any], start: int) -> 
     return chunk
 
 
+def _default_signals() -> None:
+    """A forked worker inherits the orchestrator's signal handlers (Dagster turns SIGTERM into a
+    run interruption): a worker must die on SIGTERM, or shutting the pool down waits forever.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
 def _sample_forked(plan_entry: tuple[int, int, int]) -> pd.DataFrame:
     return _sample_chunk(_FORKED["synthesizer"], *plan_entry)
 
@@ -334,19 +344,22 @@ def sample_chunks(
     from collections import deque
 
     _FORKED["synthesizer"] = synthesizer
+    pool = multiprocessing.get_context("fork").Pool(min(workers, len(plan)), initializer=_default_signals)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(plan))) as pool:
-            # At most two chunks per worker in flight: a slower consumer (writing, hashing) would
-            # otherwise let every finished chunk pile up in memory.
-            ahead = iter(plan)
-            pending = deque(pool.apply_async(_sample_forked, (entry,)) for entry in itertools.islice(ahead, 2 * workers))
-            while pending:
-                chunk = pending.popleft().get()
-                following = next(ahead, None)
-                if following is not None:
-                    pending.append(pool.apply_async(_sample_forked, (following,)))
-                yield chunk
+        # At most two chunks per worker in flight: a slower consumer (writing, hashing) would
+        # otherwise let every finished chunk pile up in memory.
+        ahead = iter(plan)
+        pending = deque(pool.apply_async(_sample_forked, (entry,)) for entry in itertools.islice(ahead, 2 * workers))
+        while pending:
+            chunk = pending.popleft().get()
+            following = next(ahead, None)
+            if following is not None:
+                pending.append(pool.apply_async(_sample_forked, (following,)))
+            yield chunk
+        pool.close()  # workers leave on their own once the queue is drained
     finally:
+        pool.terminate()
+        pool.join()
         _FORKED.clear()
 
 

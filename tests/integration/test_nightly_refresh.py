@@ -71,6 +71,16 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
         assert metric in run.data.metrics
     assert 0.0 <= run.data.metrics["dcr_closer_to_training_share"] <= 0.6
     assert run.data.tags[keys.DAGSTER_RUN_ID] == first.run_id
+    # the sampling plan: one chunk of the slice, with the seed derived from the recorded one
+    import json
+
+    import mlflow.artifacts
+
+    plan = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=v0["mlflow_run_id"], artifact_path="sampling/chunks.json", tracking_uri=_tracking_uri(data_dir)
+    )).read_text())
+    assert [(c["rows"], c["first_row"]) for c in plan] == [(SLICE_ROWS, 0)]
+    assert plan[0]["seed"] != int(v0["seed"])
     champion = MlflowTracker(tracking_uri=_tracking_uri(data_dir)).load_synthesizer("synthpipe-adult", "1")
     assert len(sample_rows(champion, 10, seed=1)) == 10
 
