@@ -27,6 +27,19 @@ __all__ = ["DeltaSnapshotStore", "SnapshotVersion", "StagedWriter"]
 COMMIT_PREFIX = "synthpipe."
 
 
+def _return_free_memory() -> None:
+    """Hands freed memory back to the system: Arrow's pool and, on glibc, the C heap."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 class StagedWriter:
     """Writes a candidate's chunks as numbered Parquet files with one schema."""
 
@@ -81,6 +94,7 @@ class DeltaSnapshotStore(ConfigurableResource):
         """Streams the staged chunks into the table's next version (one commit), then removes them."""
         import pyarrow.dataset as ds
 
+        _return_free_memory()  # the stream below is the step's peak; start it from a lean heap
         files = sorted(str(p) for p in Path(folder).glob("part-*.parquet"))
         if not files:
             raise SnapshotNotFoundError(f"Table {table!r}: no staged rows in {folder!r}; sample the candidate again.")
