@@ -9,7 +9,7 @@ import dataclasses
 import math
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -54,7 +54,7 @@ from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from pipelines.errors import SynthpipeError, closest
 from resources.published import PublishedTable
-from resources.snapshots import DeltaSnapshotStore
+from resources.snapshots import DeltaSnapshotStore, StagedWriter
 from resources.sources import SourceResource
 from resources.synthesizers import (
     build_synthesizer,
@@ -444,9 +444,8 @@ def sample_candidate(
     store: DeltaSnapshotStore,
 ) -> StagedSample:
     """Loads the registered model version and samples the configured rows with a recorded seed,
-    chunk by chunk in `table.workers` processes, each chunk written to staging as it arrives.
-    Returns the staged rows' count and hash and the evaluation sample: the first rows of every
-    chunk in proportion (chunks are independent draws, so this is a random sample).
+    chunk by chunk in `table.workers` processes, each chunk written to staging as it arrives
+    (`stage_chunks`).
     """
     synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
     seed = table.seed if table.seed is not None else secrets.randbelow(2**31 - 1)
@@ -465,18 +464,36 @@ def sample_candidate(
         f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
         f"chunks of {table.sample_chunk_rows}, {workers} worker(s)"
     )
-    share = min(1.0, table.evaluation_rows / num_rows)
+
+    def progress(done: int) -> None:
+        context.log.info(f"Sampled {done}/{num_rows} rows ({done / num_rows:.0%}) in {time.perf_counter() - started:.1f} s")
+
+    chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, workers)
+    row_hash, sample = stage_chunks(writer, chunks, num_rows, table.evaluation_rows, progress)
+    return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
+
+
+def stage_chunks(
+    writer: StagedWriter,
+    chunks: Iterable[pd.DataFrame],
+    num_rows: int,
+    evaluation_rows: int,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[str, pd.DataFrame]:
+    """Writes each chunk to staging as it comes; returns the row hash of all of them and the
+    evaluation sample: the first rows of every chunk in proportion (chunks are independent draws,
+    so this is a random sample of at most about `evaluation_rows`).
+    """
+    share = min(1.0, evaluation_rows / num_rows)
     hashes, kept, dtypes = [], [], None
-    for chunk in sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, workers):
+    for chunk in chunks:
         writer.write(chunk)
         hashes.append(row_hashes(chunk))
         kept.append(chunk.head(math.ceil(len(chunk) * share)).copy())  # a copy: a view would pin the whole chunk
         dtypes = chunk.dtypes if dtypes is None else dtypes
-        elapsed = time.perf_counter() - started
-        context.log.info(f"Sampled {writer.rows}/{num_rows} rows ({writer.rows / num_rows:.0%}) in {elapsed:.1f} s")
-    row_hash = combine_fingerprint(dtypes, np.concatenate(hashes))
-    sample = pd.concat(kept, ignore_index=True)
-    return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
+        if on_chunk:
+            on_chunk(writer.rows)
+    return combine_fingerprint(dtypes, np.concatenate(hashes)), pd.concat(kept, ignore_index=True)
 
 
 def _synthetic_asset(

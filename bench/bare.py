@@ -5,7 +5,6 @@ back, sample in chunks to staging, expectations, quality, privacy, utility, publ
 """
 
 import argparse
-import math
 from pathlib import Path
 
 TABLE = {"name": "adult", "target": "income", "gate_severity": {"quality": "warn", "dcr": "warn", "exact_copies": "warn", "utility": "warn"}}
@@ -19,14 +18,11 @@ def dagster(database: Path, out: Path) -> None:
 
 
 def bare(database: Path, out: Path) -> None:
-    import numpy as np
-    import pandas as pd
-
     from assets.common import model_requirements
     from assets.evaluation import evaluate_quality
     from assets.privacy import evaluate_privacy
-    from assets.stages import combine_fingerprint, fingerprint, row_hashes, split_holdout, to_pandas
-    from assets.table_assets import table_columns
+    from assets.stages import fingerprint, split_holdout, to_pandas
+    from assets.table_assets import stage_chunks, table_columns
     from assets.utility import evaluate_utility
     from expectations.profile import derive_suite, profile_table
     from expectations.runner import validate
@@ -50,13 +46,8 @@ def bare(database: Path, out: Path) -> None:
     loaded = tracker.load_synthesizer("synthpipe-adult", version)
     store = DeltaSnapshotStore(root=str(out / "snapshots"), staging=str(out / "staging"))
     writer = store.stage("adult", "bare")
-    share = min(1.0, table.evaluation_rows / len(data))
-    kept, hashes = [], []
-    for chunk in sample_chunks(loaded, len(data), 1, table.sample_chunk_rows, table.workers):
-        writer.write(chunk)
-        hashes.append(row_hashes(chunk))
-        kept.append(chunk.head(math.ceil(len(chunk) * share)).copy())
-    sample = pd.concat(kept, ignore_index=True)
+    chunks = sample_chunks(loaded, len(data), 1, table.sample_chunk_rows, table.workers)
+    row_hash, sample = stage_chunks(writer, chunks, len(data), table.evaluation_rows)
     real_train, real_holdout = (f.sample(n=min(len(f), table.evaluation_rows), random_state=0) for f in (train, holdout))
     validate(sample, "adult", "adult.derived", derive_suite(profile_table(train), None, [], []))
     table_metadata = metadata.get_table_metadata("adult").to_dict()
@@ -64,7 +55,7 @@ def bare(database: Path, out: Path) -> None:
     evaluate_privacy(sample, real_train, real_holdout, table_columns(table_metadata, "adult"), 1)
     evaluate_utility(real_train, sample, real_holdout, "income", 1)
     tracker.log_metrics(run_id, {"quality_score": quality.score})
-    store.publish_staged("adult", str(writer.folder), {"synthpipe/row_hash": combine_fingerprint(chunk.dtypes, np.concatenate(hashes))})
+    store.publish_staged("adult", str(writer.folder), {"synthpipe/row_hash": row_hash})
     tracker.end_run(run_id)
 
 

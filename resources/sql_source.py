@@ -99,13 +99,7 @@ class SqlSource(SourceResource):
                 available = sorted(sa.inspect(connection).get_table_names(schema=self.db_schema))
                 if table not in available:
                     raise _not_found(table, where, available)
-                # sa.table quotes the name as an identifier for the dialect: never pasted into SQL.
-                source = sa.table(table, schema=self.db_schema)
-            else:
-                source = sa.text(query).columns().subquery("synthpipe_read")
-            statement = sa.select(sa.text("*")).select_from(source)
-            if limit is not None:
-                statement = statement.limit(limit)
+            statement = self._select(table, query, limit)
             try:
                 result = connection.execution_options(stream_results=True).execute(statement)
                 arrow = _fetch_arrow(result, self.batch_rows)
@@ -117,6 +111,16 @@ class SqlSource(SourceResource):
     def describe(self) -> str:
         return self._safe_url()
 
+    def _select(self, table: str, query: str | None, limit: int | None) -> Any:
+        """SELECT * of the table (its name quoted by SQLAlchemy as an identifier, never pasted into
+        SQL) or of `query`, capped at `limit` rows.
+        """
+        import sqlalchemy as sa
+
+        source = sa.table(table, schema=self.db_schema) if query is None else sa.text(query).columns().subquery("synthpipe_read")
+        statement = sa.select(sa.text("*")).select_from(source)
+        return statement if limit is None else statement.limit(limit)
+
     def probe(self, table: str, *, query: str | None = None, limit: int | None = None) -> str | None:
         """On PostgreSQL: row count and the sum of the rows' md5 (order-independent), plus the
         schema. Other databases have no portable row hash: None, and the caller fingerprints a read.
@@ -127,14 +131,7 @@ class SqlSource(SourceResource):
         with self.connect() as connection:
             if connection.dialect.name != "postgresql":
                 return None
-            if query is None:
-                source = sa.table(table, schema=self.db_schema)
-            else:
-                source = sa.text(query).columns().subquery("synthpipe_read")
-            statement = sa.select(sa.text("*")).select_from(source)
-            if limit is not None:
-                statement = statement.limit(limit)
-            rows = statement.subquery("p")
+            rows = self._select(table, query, limit).subquery("p")
             aggregate = sa.select(
                 sa.func.count(),
                 sa.func.coalesce(sa.func.sum(sa.text("('x' || substr(md5(p::text), 1, 15))::bit(60)::bigint")), 0),

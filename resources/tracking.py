@@ -181,14 +181,6 @@ class MlflowTracker(ConfigurableResource):
     def set_alias(self, model_name: str, alias: str, version: str) -> None:
         self._call("alias update", self.client.set_registered_model_alias, model_name, alias, version)
 
-    def alias_version(self, model_name: str, alias: str) -> str | None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return str(self.client.get_model_version_by_alias(model_name, alias).version)
-        except MlflowException:
-            return None
-
     def model_version(self, model_name: str, alias: str) -> Any | None:
         """The registered version an alias points at (tags, run id, source), or None."""
         from mlflow.exceptions import MlflowException
