@@ -5,7 +5,8 @@ evaluation as the nightly gates (quality, exact copies, DCR share against the ho
 when a `target` is set); each is logged as a nested MLflow run under the table's run. The rule:
 candidates that pass every blocking gate come first, then the higher quality score, then the
 shorter fit time. Candidates are started in the configured order until the budget is spent; the
-first always runs, so a table never ends without a model.
+first always runs, so a table never ends without a model. A backend that trains against a time
+budget of its own (TabularARGN) is given at most what is left of this one.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 
 import pandas as pd
 
+from assets.common import log_training_end, progress_logger, training_figures
 from assets.evaluation import evaluate_quality
 from assets.gates import GATES
 from assets.privacy import evaluate_privacy
 from assets.utility import evaluate_utility
 from pipelines.config import TableConfig
-from resources.synthesizers import build_synthesizer, fit_synthesizer, sample_rows
+from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows
 from resources.tracking import MlflowTracker
 
 __all__ = ["Candidate", "choose_synthesizer", "rank"]
@@ -86,16 +88,20 @@ def choose_synthesizer(
         if tried and spent >= table.auto_budget_seconds:
             log.info(f"auto: budget of {table.auto_budget_seconds:.0f} s spent after {len(tried)} candidates; not fitting {name}")
             continue
-        params = table.candidate_params.get(name, {})
+        # A backend with its own training-time budget (TabularARGN) gets what is left of this one.
+        params = cap_time_budget(name, table.candidate_params.get(name, {}), table.auto_budget_seconds - spent)
         run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
         log.info(f"auto: fitting candidate {name} {params or ''} ({spent:.0f} s of {table.auto_budget_seconds:.0f} s spent)")
         synthesizer = build_synthesizer(name, params, metadata, table.name)
-        fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
+        fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(log, f"auto: {name}"))
+        log_training_end(log, f"auto: {name}", synthesizer)
         synthetic = sample_rows(synthesizer, min(len(fit_data), SCORING_ROWS), seed=0)
         figures = _figures(table, fit_data, holdout, synthetic, metadata)
         candidate = Candidate(name, fit_seconds, figures, _passes(table, figures), run_id, synthesizer)
         tracker.log_params(run_id, {"synthesizer": name, **{f"synthesizer.{k}": v for k, v in params.items()}})
-        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, **figures, "gates_passed": float(candidate.gates_passed)})
+        tracker.log_metrics(
+            run_id, {"fit_seconds": fit_seconds, **figures, **training_figures(synthesizer), "gates_passed": float(candidate.gates_passed)}
+        )
         tracker.end_run(run_id)
         log.info(f"auto: {name}: {candidate.summary()}")
         tried.append(candidate)

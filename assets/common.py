@@ -19,12 +19,16 @@ __all__ = [
     "end_run_quietly",
     "fitted_metadata",
     "model_requirements",
+    "log_training_end",
+    "progress_logger",
+    "training_figures",
     "property_metadata",
     "register_candidate",
     "start_model_run",
 ]
 
 _MODEL_REQUIREMENTS = ("sdv", "pandas", "numpy", "torch")
+_ENGINE_REQUIREMENTS = ("mostlyai-engine", "opacus", "transformers", "datasets")
 
 
 def asset_args(spec: dg.AssetSpec) -> dict[str, Any]:
@@ -51,14 +55,55 @@ def drop_excluded(table: Any, arrow: pa.Table) -> pa.Table:
     return arrow.drop_columns(table.exclude_columns) if table.exclude_columns else arrow
 
 
-def model_requirements() -> list[str]:
+def model_requirements(synthesizer: Any = None) -> list[str]:
+    """Pinned requirements of the logged pyfunc: SDV's stack, plus the engine's for TabularARGN."""
     pins = []
-    for name in _MODEL_REQUIREMENTS:
+    engine = _ENGINE_REQUIREMENTS if type(synthesizer).__name__ == "ArgnSynthesizer" else ()
+    for name in (*_MODEL_REQUIREMENTS, *engine):
         try:
             pins.append(f"{name}=={importlib_metadata.version(name).split('+')[0]}")
         except importlib_metadata.PackageNotFoundError:
             continue
     return pins
+
+
+def progress_logger(log: Any, label: str, every_seconds: float = 10.0) -> Any:
+    """A training-progress handler that writes to the Dagster run log: the first report, then
+    at most one every `every_seconds` (an epoch on a small table takes a second or two).
+    """
+    last = [-every_seconds]
+
+    def report(progress: dict[str, Any]) -> None:
+        if progress["elapsed_seconds"] - last[0] < every_seconds:
+            return
+        last[0] = progress["elapsed_seconds"]
+        log.info(f"{label}: {describe_progress(progress)}")
+
+    return report
+
+
+def describe_progress(progress: dict[str, Any]) -> str:
+    validation = progress.get("validation_loss")
+    return (
+        f"epoch {progress['epoch']}, training loss {progress['train_loss']}, "
+        f"validation loss {validation if validation is not None else 'not yet measured'}, "
+        f"{progress['elapsed_seconds']:.0f} s elapsed, {progress['seconds_left']:.0f} s left of the "
+        f"{progress['budget_seconds']:.0f} s budget"
+    )
+
+
+def log_training_end(log: Any, label: str, synthesizer: Any) -> None:
+    """The last progress report of a backend that reports one: where and why training stopped."""
+    report = getattr(synthesizer, "training_report", None)
+    if report:
+        log.info(f"{label}: training ended at {describe_progress(report)}")
+
+
+def training_figures(synthesizer: Any) -> dict[str, float]:
+    """Where training stopped (epoch, validation loss), for backends that report it."""
+    report = getattr(synthesizer, "training_report", None) or {}
+    names = {"epoch": "training_epochs", "validation_loss": "validation_loss", "train_loss": "training_loss"}
+    return {metric: float(report[key]) for key, metric in names.items() if report.get(key) is not None}
 
 
 def end_run_quietly(tracker: MlflowTracker, run_id: str) -> None:
@@ -124,7 +169,7 @@ def register_candidate(
     """Logs the fitted synthesizer as a pyfunc, registers it (with `tags`) and gives it the
     `candidate` alias. Returns the model's artifact URI and its registered version.
     """
-    model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements())
+    model_uri = tracker.log_synthesizer(run_id, synthesizer, model_requirements(synthesizer))
     version = tracker.register(model_name, model_uri, run_id, {keys.TABLE: name, **(tags or {})})
     tracker.set_alias(model_name, "candidate", version)
     return model_uri, version

@@ -25,9 +25,12 @@ from assets.common import (
     drop_excluded,
     end_run_quietly,
     fitted_metadata,
+    log_training_end,
+    progress_logger,
     property_metadata,
     register_candidate,
     start_model_run,
+    training_figures,
 )
 from assets.evaluation import QualityResult, evaluate_quality
 from assets.gates import gate_result, gate_spec
@@ -200,10 +203,12 @@ def fit_and_register(
             backend = table.backend
             synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, context_columns)
             context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
-            fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data)
+            fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(context.log, backend))
+            log_training_end(context.log, backend, synthesizer)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
         tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
-        tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "training_rows": split.training_rows, "fit_rows": len(fit_data)})
+        training = {"fit_seconds": fit_seconds, "training_rows": split.training_rows, "fit_rows": len(fit_data)}
+        tracker.log_metrics(run_id, {**training, **training_figures(synthesizer)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
         fit_tags = {keys.SOURCE_FINGERPRINT: split.fingerprint, keys.FIT_FINGERPRINT: table.fit_fingerprint, keys.SYNTHESIZER: backend}
         model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name, fit_tags)

@@ -276,24 +276,27 @@ class TableConfig(_Evaluated):
     )
     synthesizer: str | None = Field(
         default=None,
-        description="Synthesizer backend: gaussian_copula, ctgan, tvae, copula_gan, or par for sequences. "
-        "Default: gaussian_copula, or par when `sequence` is set.",
+        description="Synthesizer backend: gaussian_copula, ctgan, tvae, copula_gan, argn (TabularARGN, the `argn` "
+        "extra), auto (the best of `auto_candidates`), or par for sequences. Default: gaussian_copula, or par when "
+        "`sequence` is set.",
         examples=["gaussian_copula"],
     )
     auto_candidates: list[str] = Field(
-        default_factory=lambda: ["gaussian_copula", "tvae", "ctgan", "copula_gan"],
-        description="With `synthesizer: auto`: the synthesizers tried, in order, until `auto_budget_seconds` is spent.",
+        default_factory=lambda: _default_candidates(),
+        description="With `synthesizer: auto`: the synthesizers tried, in order, until `auto_budget_seconds` is spent. "
+        "Default: gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan.",
         examples=[["gaussian_copula", "tvae", "ctgan"]],
     )
     auto_budget_seconds: float = Field(
         default=1800.0,
-        description="With `synthesizer: auto`: no new candidate starts after this many seconds of fitting and scoring.",
+        description="With `synthesizer: auto`: no new candidate starts after this many seconds of fitting and scoring; "
+        "a candidate with a training-time budget of its own (argn's `max_training_time`) gets at most what is left.",
         examples=[600],
     )
     candidate_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="With `synthesizer: auto`: constructor arguments per candidate.",
-        examples=[{"tvae": {"epochs": 100}, "ctgan": {"epochs": 50}}],
+        examples=[{"tvae": {"epochs": 100}, "argn": {"max_training_time": 4}}],
     )
     sequence: SequenceConfig | None = Field(
         default=None,
@@ -555,6 +558,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             f"{', '.join(names)}.{closest(table.backend, names)}"
         )
     problems += _auto_problems(table, where, known_synthesizers)
+    problems += _engine_problems(table, where)
     problems += _sequence_problems(table, where)
     problems += _evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
@@ -591,6 +595,24 @@ def _evaluated_problems(settings: "_Evaluated", where: str) -> list[str]:
         if not 0.0 <= value <= 1.0:
             problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
     return problems
+
+
+def _default_candidates() -> list[str]:
+    from resources.argn import engine_available
+
+    return ["gaussian_copula", *(["argn"] if engine_available() else []), "tvae", "ctgan", "copula_gan"]
+
+
+def _engine_problems(table: TableConfig, where: str) -> list[str]:
+    """TabularARGN named without its extra installed: the fix is an install line."""
+    wanted = table.auto_candidates if table.backend == "auto" else [table.backend]
+    if "argn" not in wanted:
+        return []
+    from resources.argn import INSTALL_HINT, engine_available
+
+    if engine_available():
+        return []
+    return [f"{where}: synthesizer 'argn' (TabularARGN) is not installed; {INSTALL_HINT}, or choose another synthesizer."]
 
 
 def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str, ...]) -> list[str]:

@@ -39,7 +39,7 @@ class SynthesizerModel(PythonModel):
         self.synthesizer: Any = None
 
     def load_context(self, context: Any) -> None:
-        from sdv.utils import load_synthesizer
+        from resources.synthesizers import load_synthesizer
 
         self.synthesizer = load_synthesizer(context.artifacts[self.ARTIFACT])
 
@@ -70,7 +70,9 @@ class SynthesizerModel(PythonModel):
 
 
 def save_synthesizer(synthesizer: Any, folder: Path) -> Path:
-    """Writes the synthesizer with SDV's own `save`, returning the file."""
-    path = folder / "synthesizer.pkl"
+    """Writes the synthesizer with its backend's own `save` (SDV's, or TabularARGN's, whose file
+    suffix tells `load_synthesizer` which backend reads it), returning the file.
+    """
+    path = folder / f"synthesizer{getattr(synthesizer, 'FILE_SUFFIX', '.pkl')}"
     synthesizer.save(str(path))
     return path

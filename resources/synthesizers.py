@@ -1,7 +1,8 @@
 """Synthesizer backends behind one small interface, and the MLflow pyfunc that samples rows.
 
-The registry maps a configuration name to an SDV synthesizer class. SDV is imported only when
-a synthesizer is built, so loading Dagster definitions stays fast.
+The registry maps a configuration name to a synthesizer class: SDV's, and TabularARGN
+(`resources.argn`, an optional extra) behind the same calls. Backends are imported only when a
+synthesizer is built, so loading Dagster definitions stays fast.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from pipelines.errors import SynthesizerError, UnsupportedColumnError, closest
 
 __all__ = [
     "SYNTHESIZER_NAMES",
+    "available_synthesizers",
     "build_synthesizer",
+    "cap_time_budget",
     "check_modelable",
     "detect_metadata",
     "fit_synthesizer",
@@ -31,6 +34,7 @@ __all__ = [
     "is_relational",
     "is_sequential",
     "chunk_plan",
+    "load_synthesizer",
     "sample_chunks",
     "sample_rows",
     "sample_sequences",
@@ -44,6 +48,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ctgan": ("sdv.single_table", "CTGANSynthesizer"),
     "tvae": ("sdv.single_table", "TVAESynthesizer"),
     "copula_gan": ("sdv.single_table", "CopulaGANSynthesizer"),
+    "argn": ("resources.argn", "ArgnSynthesizer"),  # TabularARGN; needs the `argn` extra
     "par": ("sdv.sequential", "PARSynthesizer"),
     "hma": ("sdv.multi_table", "HMASynthesizer"),
 }
@@ -59,8 +64,46 @@ def synthesizer_class(name: str) -> type:
         )
     import importlib
 
+    if name == "argn":
+        from resources.argn import engine_available, require_engine
+
+        if not engine_available():
+            require_engine("Synthesizer 'argn'")
     module, cls = _REGISTRY[name]
     return getattr(importlib.import_module(module), cls)
+
+
+def available_synthesizers() -> tuple[str, ...]:
+    """The single-table names whose backend is installed (TabularARGN is an optional extra)."""
+    from resources.argn import engine_available
+
+    return tuple(name for name in SYNTHESIZER_NAMES if name != "argn" or engine_available())
+
+
+def cap_time_budget(name: str, params: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """`params` with the backend's own training-time budget (if it has one) cut to `seconds`,
+    so a candidate of `auto` cannot run past what is left of the budget.
+    """
+    param = getattr(synthesizer_class(name), "TIME_BUDGET_PARAM", None)
+    if param is None:
+        return dict(params)
+    default = inspect.signature(synthesizer_class(name).__init__).parameters[param].default
+    minutes = max(seconds, 1.0) / 60
+    return {**params, param: min(float(params.get(param, default)), minutes)}
+
+
+def load_synthesizer(path: str) -> Any:
+    """Loads a synthesizer saved by its backend's `save` (the file name tells which backend)."""
+    from resources.argn import ArgnSynthesizer
+
+    if path.endswith(ArgnSynthesizer.FILE_SUFFIX):
+        from resources.argn import require_engine
+
+        require_engine(f"Loading the TabularARGN model {path}")
+        return ArgnSynthesizer.load(path)
+    from sdv.utils import load_synthesizer as load_sdv
+
+    return load_sdv(path)
 
 
 def _unsupported_reason(dtype: pa.DataType) -> str | None:
@@ -203,16 +246,27 @@ def build_synthesizer(
         raise SynthesizerError(f"Table {table!r}: synthesizer {name!r} rejected `synthesizer_params` {dict(params)}: {error}") from None
 
 
-def fit_synthesizer(synthesizer: Any, table: str, data: pd.DataFrame) -> float:
-    """Fits in place; returns the seconds it took."""
+def fit_synthesizer(
+    synthesizer: Any, table: str, data: pd.DataFrame, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> float:
+    """Fits in place; returns the seconds it took. Backends that report training progress
+    (TabularARGN: epoch, losses, time left in its budget) pass each report to `on_progress`.
+    """
     started = time.perf_counter()
+    if hasattr(synthesizer, "on_progress"):
+        synthesizer.on_progress = on_progress
     try:
         synthesizer.fit({table: data})
+    except SynthesizerError:
+        raise
     except Exception as error:
         raise SynthesizerError(
             f"Table {table!r}: fitting {type(synthesizer).__name__} on {len(data)} rows failed: {error}. "
             "Check the column overrides in `columns`, or exclude the column named above."
         ) from error
+    finally:
+        if hasattr(synthesizer, "on_progress"):
+            synthesizer.on_progress = None
     return time.perf_counter() - started
 
 
@@ -275,8 +329,9 @@ def chunk_plan(num_rows: int, seed: int, chunk_rows: int) -> list[tuple[int, int
 
 
 def uses_torch(synthesizer: Any) -> bool:
-    """CTGAN, TVAE, CopulaGAN and PAR sample through torch, which is not safe to fork."""
-    return type(synthesizer).__name__ in {"CTGANSynthesizer", "TVAESynthesizer", "CopulaGANSynthesizer", "PARSynthesizer"}
+    """CTGAN, TVAE, CopulaGAN, PAR and TabularARGN sample through torch, which is not safe to fork."""
+    torch_models = {"CTGANSynthesizer", "TVAESynthesizer", "CopulaGANSynthesizer", "PARSynthesizer", "ArgnSynthesizer"}
+    return type(synthesizer).__name__ in torch_models
 
 
 _FORKED: dict[str, Any] = {}  # the synthesizer a forked sampling worker inherits

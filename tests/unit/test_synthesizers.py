@@ -22,13 +22,14 @@ from resources.synthesizers import (
 pytestmark = pytest.mark.unit
 
 
-def test_registry_maps_every_name_to_an_sdv_class():
-    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan", "par")
+def test_registry_maps_every_name_to_a_backend_class():
+    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan", "argn", "par")
     assert [synthesizer_class(n).__name__ for n in SYNTHESIZER_NAMES] == [
         "GaussianCopulaSynthesizer",
         "CTGANSynthesizer",
         "TVAESynthesizer",
         "CopulaGANSynthesizer",
+        "ArgnSynthesizer",
         "PARSynthesizer",
     ]
 

@@ -1,0 +1,367 @@
+"""TabularARGN, the open-source engine of MOSTLY AI (`mostlyai-engine`), as a synthpipe backend.
+
+`ArgnSynthesizer` takes the same SDV metadata as every other backend and answers the calls
+synthpipe makes of an SDV single-table synthesizer (`fit`, `sample`, `get_metadata`,
+`get_parameters`, `save`/`load`, seeded sampling), so it goes through the same stages, checks,
+gates, registry and reproduction. The engine itself is optional (`synthpipe[argn]`); it is
+imported only when a model is fitted or sampled.
+
+What the metadata decides: ID columns (`sdtype: id`) are never learned; they are numbered like
+SDV's formatted IDs. Columns marked `pii` are never learned either; Faker fills them with the
+provider the configuration names, seeded by the sampling seed. Every other column is encoded
+by its sdtype (categorical, numerical, datetime, boolean as categorical).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pickle
+import random
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import SynthesizerError
+
+__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnSynthesizer", "engine_available", "require_engine"]
+
+ENGINE_VERSION = "2.7.3"
+INSTALL_HINT = (
+    'install the extra: `pip install "torch==2.13.0"`, then `pip install "synthpipe[argn]"`, then '
+    f'`pip install --no-deps "mostlyai-engine=={ENGINE_VERSION}"` (`make install` does all three)'
+)
+
+# The files of a trained workspace that generation reads. Optimizer and scheduler states only
+# resume training; `OriginalData` holds the real training rows and never leaves the fit.
+_MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-data/model-weights.pt")
+_MODEL_FOLDERS = ("ModelStore/tgt-stats",)
+
+_MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+
+_ENCODING = {
+    "categorical": "TABULAR_CATEGORICAL",
+    "boolean": "TABULAR_CATEGORICAL",
+    "numerical": "TABULAR_NUMERIC_AUTO",
+    "datetime": "TABULAR_DATETIME",
+}
+
+ProgressHandler = Callable[[dict[str, Any]], None]
+
+
+def engine_available() -> bool:
+    """True when `mostlyai-engine` is installed (looked up without importing it)."""
+    try:
+        return importlib.util.find_spec("mostlyai.engine") is not None
+    except ModuleNotFoundError:  # no `mostlyai` namespace at all
+        return False
+
+
+def require_engine(what: str) -> Any:
+    """Imports the engine, or raises an error that says how to install it."""
+    try:
+        import mostlyai.engine as engine
+    except ImportError as error:
+        raise SynthesizerError(
+            f"{what} needs the TabularARGN engine, which is not installed ({error}); {INSTALL_HINT}."
+        ) from None
+    return engine
+
+
+class ArgnSynthesizer:
+    """TabularARGN behind synthpipe's synthesizer interface.
+
+    Args:
+        metadata: SDV metadata of one table (the same object SDV backends get).
+        model: Engine model size: ``MOSTLY_AI/Small``, ``MOSTLY_AI/Medium`` or ``MOSTLY_AI/Large``.
+        max_training_time: Training budget in minutes (the engine's unit); training stops at the
+            first epoch end past it and keeps the best checkpoint by validation loss.
+        max_epochs: Upper bound on epochs (early stopping usually ends training before).
+        batch_size: Training batch size; ``None`` lets the engine choose.
+        value_protection: Keep rare categories and extreme values out of the model (the engine's
+            privacy protection); on by default.
+        enable_flexible_generation: Train for any column order (needed for conditional
+            generation; off trains a little faster).
+        sampling_temperature: Above 1 spreads samples wider, below 1 sharpens them.
+        sampling_top_p: Nucleus sampling threshold, in (0, 1].
+        random_state: Seed of training (weights, batches, validation split); ``None`` draws one.
+        device: ``cpu`` or ``cuda``.
+
+    Examples:
+        >>> synthesizer = ArgnSynthesizer(metadata, max_training_time=4)  # doctest: +SKIP
+        >>> synthesizer.fit({"adult": frame}); synthesizer.sample(100)["adult"]  # doctest: +SKIP
+    """
+
+    FILE_SUFFIX = ".argn.pkl"
+    TIME_BUDGET_PARAM = "max_training_time"  # minutes; `auto` caps it by what is left of its budget
+
+    def __init__(
+        self,
+        metadata: Any,
+        model: str = "MOSTLY_AI/Medium",
+        max_training_time: float = 10.0,
+        max_epochs: float = 100.0,
+        batch_size: int | None = None,
+        value_protection: bool = True,
+        enable_flexible_generation: bool = True,
+        sampling_temperature: float = 1.0,
+        sampling_top_p: float = 1.0,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        if model not in _MODEL_SIZES:
+            raise ValueError(f"`model` must be one of {', '.join(_MODEL_SIZES)}; got {model!r}")
+        if not max_training_time or max_training_time <= 0:
+            raise ValueError(f"`max_training_time` is in minutes and must be above 0; got {max_training_time!r}")
+        if not max_epochs or max_epochs <= 0:
+            raise ValueError(f"`max_epochs` must be above 0; got {max_epochs!r}")
+        if not 0 < sampling_top_p <= 1 or sampling_temperature <= 0:
+            raise ValueError(
+                f"`sampling_top_p` must be in (0, 1] and `sampling_temperature` above 0; got {sampling_top_p!r}, {sampling_temperature!r}"
+            )
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"`device` must be 'cpu' or 'cuda'; got {device!r}")
+        self._metadata = metadata
+        self._parameters = {
+            "model": model,
+            "max_training_time": float(max_training_time),
+            "max_epochs": float(max_epochs),
+            "batch_size": batch_size,
+            "value_protection": bool(value_protection),
+            "enable_flexible_generation": bool(enable_flexible_generation),
+            "sampling_temperature": float(sampling_temperature),
+            "sampling_top_p": float(sampling_top_p),
+            "random_state": random_state,
+            "device": device,
+        }
+        self.on_progress: ProgressHandler | None = None
+        self.training_report: dict[str, Any] = {}
+        self._model_files: dict[str, bytes] = {}
+        self._dtypes: dict[str, str] = {}
+        self._sample_seed: int | None = None
+        self._workspace: tempfile.TemporaryDirectory | None = None
+
+    # --- the interface synthpipe uses --------------------------------------------------------
+
+    def get_metadata(self) -> Any:
+        return self._metadata
+
+    def get_parameters(self) -> dict[str, Any]:
+        return dict(self._parameters)
+
+    @property
+    def table(self) -> str:
+        return next(iter(self._metadata.tables))
+
+    def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
+        """Trains on `data[table]` within the time budget, reporting each epoch to `on_progress`."""
+        engine = require_engine(f"Table {self.table!r}: synthesizer 'argn'")
+        frame = data[self.table]
+        modelled = self._modelled_columns(frame)
+        if not modelled:
+            raise SynthesizerError(
+                f"Table {self.table!r}: every column is an ID or `pii`, so TabularARGN has nothing to learn."
+            )
+        self._dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
+        params = self._parameters
+        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder, _engine_seed(params["random_state"]):
+            started = time.perf_counter()
+            engine.split(
+                tgt_data=frame[modelled].reset_index(drop=True),
+                tgt_encoding_types=self._encoding_types(modelled),
+                model_type="TABULAR",
+                workspace_dir=folder,
+            )
+            engine.analyze(value_protection=params["value_protection"], workspace_dir=folder)
+            engine.encode(workspace_dir=folder)
+            engine.train(
+                model=params["model"],
+                max_training_time=params["max_training_time"],
+                max_epochs=params["max_epochs"],
+                batch_size=params["batch_size"],
+                enable_flexible_generation=params["enable_flexible_generation"],
+                device=params["device"],
+                workspace_dir=folder,
+                update_progress=self._progress_callback(started),
+            )
+            self._model_files = _read_model_files(Path(folder))
+        self._drop_workspace()
+
+    def _modelled_columns(self, frame: pd.DataFrame) -> list[str]:
+        skipped = set(self._id_columns()) | set(self._pii_columns())
+        return [column for column in frame.columns if column not in skipped]
+
+    def _columns(self) -> Mapping[str, Mapping[str, Any]]:
+        return self._metadata.tables[self.table].columns
+
+    def _id_columns(self) -> list[str]:
+        return [c for c, spec in self._columns().items() if spec.get("sdtype") == "id"]
+
+    def _pii_columns(self) -> dict[str, str]:
+        return {c: spec["sdtype"] for c, spec in self._columns().items() if spec.get("pii")}
+
+    def _encoding_types(self, columns: list[str]) -> dict[str, str]:
+        specs = self._columns()
+        return {c: _ENCODING[specs[c]["sdtype"]] for c in columns if specs.get(c, {}).get("sdtype") in _ENCODING}
+
+    def _progress_callback(self, started: float) -> Callable[..., None]:
+        budget = self._parameters["max_training_time"] * 60
+
+        def update(total: int | None = None, completed: int | None = None, message: Any = None, **_: Any) -> None:
+            if message is None:
+                return
+            values = message if isinstance(message, dict) else message.model_dump(mode="json")
+            elapsed = time.perf_counter() - started
+            report = {
+                "epoch": values.get("epoch"),
+                "train_loss": values.get("trn_loss"),
+                "validation_loss": values.get("val_loss"),
+                "checkpoint": bool(values.get("is_checkpoint")),
+                "elapsed_seconds": round(elapsed, 1),
+                "budget_seconds": round(budget, 1),
+                "seconds_left": round(max(budget - elapsed, 0.0), 1),
+            }
+            self.training_report = report
+            if self.on_progress is not None:
+                self.on_progress(report)
+
+        return update
+
+    def reset_sampling(self) -> None:
+        self._sample_seed = None
+
+    def _set_random_state(self, seed: int) -> None:
+        """The seed of the next `sample` calls (SDV's name for it, so `seed_synthesizer` works)."""
+        self._sample_seed = int(seed)
+
+    def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
+        """`num_rows` synthetic rows as ``{table: frame}``, in the source's columns and dtypes."""
+        engine = require_engine(f"Table {self.table!r}: sampling its 'argn' model")
+        from mostlyai.engine._common import load_generated_data
+
+        seed = self._sample_seed if self._sample_seed is not None else random.SystemRandom().randrange(2**31)
+        folder = self._workspace_dir()
+        with _engine_seed(seed):
+            engine.generate(
+                sample_size=int(num_rows),
+                sampling_temperature=self._parameters["sampling_temperature"],
+                sampling_top_p=self._parameters["sampling_top_p"],
+                device=self._parameters["device"],
+                workspace_dir=folder,
+            )
+            rows = load_generated_data(folder)
+        return {self.table: self._restore_columns(rows.reset_index(drop=True), seed)}
+
+    def _restore_columns(self, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+        for column in self._id_columns():
+            rows[column] = np.arange(len(rows), dtype=np.int64)  # `_number_ids` formats them
+        for column, kind in self._pii_columns().items():
+            rows[column] = _fake(kind, len(rows), seed + sum(map(ord, column)))
+        rows = rows[list(self._dtypes)]
+        return pd.DataFrame({column: _cast(rows[column], dtype) for column, dtype in self._dtypes.items()})
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as handle:
+            pickle.dump(self, handle)
+
+    @classmethod
+    def load(cls, path: str) -> ArgnSynthesizer:
+        with open(path, "rb") as handle:
+            loaded = pickle.load(handle)
+        if not isinstance(loaded, cls):
+            raise SynthesizerError(f"{path} does not hold a TabularARGN model (found {type(loaded).__name__}).")
+        return loaded
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(on_progress=None, _workspace=None, _sample_seed=None)
+        return state
+
+    def _workspace_dir(self) -> str:
+        """A workspace holding the trained model, unpacked once per process."""
+        if not self._model_files:
+            raise SynthesizerError(f"Table {self.table!r}: the TabularARGN model is not fitted; call `fit` first.")
+        if self._workspace is None:
+            self._workspace = tempfile.TemporaryDirectory(prefix="synthpipe-argn-")
+            weakref.finalize(self, self._workspace.cleanup)
+            _write_model_files(Path(self._workspace.name), self._model_files)
+        return self._workspace.name
+
+    def _drop_workspace(self) -> None:
+        if self._workspace is not None:
+            self._workspace.cleanup()
+            self._workspace = None
+
+
+def _read_model_files(folder: Path) -> dict[str, bytes]:
+    files = {name: (folder / name).read_bytes() for name in _MODEL_FILES}
+    for sub in _MODEL_FOLDERS:
+        for path in sorted((folder / sub).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def _write_model_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    for name, content in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+@contextmanager
+def _engine_seed(seed: int | None) -> Iterator[None]:
+    """Seeds the engine (Python's, numpy's and torch's global generators and the variable its
+    worker processes read), then puts every one of them back as it was.
+    """
+    if seed is None:
+        yield
+        return
+    import torch
+    from mostlyai.engine import set_random_state
+
+    saved = random.getstate(), np.random.get_state(), torch.random.get_rng_state(), os.environ.get("MOSTLYAI_ENGINE_SEED")
+    set_random_state(int(seed) % 2**32)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        torch.random.set_rng_state(saved[2])
+        if saved[3] is None:
+            os.environ.pop("MOSTLYAI_ENGINE_SEED", None)
+        else:
+            os.environ["MOSTLYAI_ENGINE_SEED"] = saved[3]
+
+
+def _fake(kind: str, rows: int, seed: int) -> list[Any]:
+    from faker import Faker
+
+    faker = Faker()
+    faker.seed_instance(seed)
+    provider = getattr(faker, kind, None)
+    if provider is None:
+        raise SynthesizerError(f"`pii` kind {kind!r} is not a Faker provider; use one such as name, email or phone_number.")
+    return [provider() for _ in range(rows)]
+
+
+def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    """The engine returns nullable pandas dtypes; synthpipe's stages expect the source's."""
+    try:
+        if dtype.startswith(("int", "uint")) and values.isna().any():
+            return values.astype("float64")
+        if dtype == "object":
+            return values.astype(object).where(values.notna(), None)
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
+
