@@ -91,6 +91,9 @@ class ArgnSynthesizer:
             generation; off trains a little faster).
         sampling_temperature: Above 1 spreads samples wider, below 1 sharpens them.
         sampling_top_p: Nucleus sampling threshold, in (0, 1].
+        rare_category_replacement: With value protection, a category too rare to learn is
+            drawn from the learned ones (``sample``, the default: every value stays a real
+            category) or written as the engine's ``_RARE_`` token (``constant``).
         random_state: Seed of training (weights, batches, validation split); ``None`` draws one.
         device: ``cpu`` or ``cuda``.
 
@@ -113,6 +116,7 @@ class ArgnSynthesizer:
         enable_flexible_generation: bool = True,
         sampling_temperature: float = 1.0,
         sampling_top_p: float = 1.0,
+        rare_category_replacement: str = "sample",
         random_state: int | None = None,
         device: str = "cpu",
     ) -> None:
@@ -126,6 +130,8 @@ class ArgnSynthesizer:
             raise ValueError(
                 f"`sampling_top_p` must be in (0, 1] and `sampling_temperature` above 0; got {sampling_top_p!r}, {sampling_temperature!r}"
             )
+        if rare_category_replacement not in ("sample", "constant"):
+            raise ValueError(f"`rare_category_replacement` must be 'sample' or 'constant'; got {rare_category_replacement!r}")
         if device not in ("cpu", "cuda"):
             raise ValueError(f"`device` must be 'cpu' or 'cuda'; got {device!r}")
         self._metadata = metadata
@@ -138,6 +144,7 @@ class ArgnSynthesizer:
             "enable_flexible_generation": bool(enable_flexible_generation),
             "sampling_temperature": float(sampling_temperature),
             "sampling_top_p": float(sampling_top_p),
+            "rare_category_replacement": rare_category_replacement,
             "random_state": random_state,
             "device": device,
         }
@@ -253,6 +260,7 @@ class ArgnSynthesizer:
                 sample_size=int(num_rows),
                 sampling_temperature=self._parameters["sampling_temperature"],
                 sampling_top_p=self._parameters["sampling_top_p"],
+                rare_category_replacement_method=self._parameters["rare_category_replacement"].upper(),
                 device=self._parameters["device"],
                 workspace_dir=folder,
             )

@@ -12,6 +12,7 @@ from resources.synthesizers import (
     SYNTHESIZER_NAMES,
     chunk_plan,
     build_synthesizer,
+    cap_time_budget,
     detect_metadata,
     fit_synthesizer,
     sample_chunks,
@@ -32,6 +33,19 @@ def test_registry_maps_every_name_to_a_backend_class():
         "ArgnSynthesizer",
         "PARSynthesizer",
     ]
+
+
+@pytest.mark.parametrize(
+    "name, params, seconds, expected",
+    [
+        ("argn", {}, 90, {"max_training_time": 1.5}),  # the default 10 minutes, cut to what is left
+        ("argn", {"max_training_time": 0.5, "random_state": 3}, 90, {"max_training_time": 0.5, "random_state": 3}),
+        ("argn", {"max_training_time": 4}, 0, {"max_training_time": 1 / 60}),  # never zero: the engine needs > 0
+        ("tvae", {"epochs": 20}, 5, {"epochs": 20}),  # no time budget of its own: left alone
+    ],
+)
+def test_auto_caps_a_candidates_own_time_budget_to_what_is_left(name, params, seconds, expected):
+    assert cap_time_budget(name, params, seconds) == pytest.approx(expected)
 
 
 def test_column_override_changes_the_detected_sdtype(adult_slice):
