@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy clean
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy bench-quality bench-expectations clean
 
 install: $(STAMP)
 
@@ -55,14 +55,24 @@ ui: $(STAMP)
 	$(MAKE) --no-print-directory dagster-ui & \
 	wait
 
-# Distance to closest record on 100,000 rows, against SDMetrics on a small sample.
 # Plain SDV against synthpipe's refresh at 50k, 500k and 5M rows, and orchestration overhead.
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m bench.scale $(BENCH_ARGS)
 
+# Distance to closest record on 100,000 rows, against SDMetrics on a small sample.
 bench-privacy: $(STAMP)
 	$(PY) -m bench.privacy
+
+# Great Expectations at 1,000,000 rows with 30 expectations: one context, a fresh one, Data Docs.
+BENCH_EXPECTATIONS_ARGS ?=
+bench-expectations: $(STAMP)
+	$(PY) -m bench.expectations $(BENCH_EXPECTATIONS_ARGS)
+
+# GaussianCopula, TVAE and TabularARGN on Adult with the same CPU training budget.
+BENCH_QUALITY_ARGS ?=
+bench-quality: $(STAMP)
+	$(PY) -m bench.quality $(BENCH_QUALITY_ARGS)
 
 clean:
 	rm -rf $(SYNTHPIPE_HOME)

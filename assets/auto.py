@@ -92,7 +92,7 @@ def choose_synthesizer(
         params = cap_time_budget(name, table.candidate_params.get(name, {}), table.auto_budget_seconds - spent)
         run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
         log.info(f"auto: fitting candidate {name} {params or ''} ({spent:.0f} s of {table.auto_budget_seconds:.0f} s spent)")
-        synthesizer = build_synthesizer(name, params, metadata, table.name)
+        synthesizer = build_synthesizer(name, params, metadata, table.name, constraints=table.enforced_rules)
         fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(log, f"auto: {name}"))
         log_training_end(log, f"auto: {name}", synthesizer)
         synthetic = sample_rows(synthesizer, min(len(fit_data), SCORING_ROWS), seed=0)

@@ -5,6 +5,7 @@ source/<g> ──► synthesizer/<g> ──► synthetic/<g> (+ blocking checks)
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -33,15 +34,22 @@ from assets.table_assets import (
     CHECK_EXPECTATIONS,
     CHECK_QUALITY,
     CHECK_UTILITY,
-    expectations_result,
+    log_user_suites,
+    run_guards,
+    suite_check_result,
+    user_check_name,
+    user_suite_results,
+    user_suite_specs,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from assets.utility import evaluate_utility
 from expectations.profile import derive_suite, profile_table
-from expectations.runner import FailedExpectation, SuiteResult, validate
+from expectations.runner import FailedExpectation, SuiteResult
+from expectations.suites import missing_columns
 from pipelines import metadata_keys as keys
 from pipelines.config import ForeignKeyConfig, GroupConfig
 from pipelines.errors import SynthesizerError, SynthpipeError, closest
+from resources.data_docs import DataDocsFolder
 from resources.relational import (
     OrphanCount,
     build_group_metadata,
@@ -54,7 +62,7 @@ from resources.relational import (
 )
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import SourceResource
-from resources.synthesizers import build_synthesizer, check_modelable
+from resources.synthesizers import add_rules, build_synthesizer, check_modelable
 from resources.tracking import MlflowTracker
 
 __all__ = ["CHECK_INTEGRITY", "build_group_assets"]
@@ -126,11 +134,30 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     return read
 
 
+def _guards(context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSource, docs: DataDocsFolder) -> list[dg.AssetCheckResult]:
+    """Each member's guarding suites on all of its source rows (held-out child rows included)."""
+    results = []
+    site = docs.site(group.name, context.run.run_id)
+    for table in group.tables:
+        if not any(suite.guards for suite in table.suites):
+            continue
+        rows = pd.concat([read.tables[table.name], read.holdout.get(table.name, read.tables[table.name].iloc[:0])], ignore_index=True)
+        label = f"{group.name}/{table.name}"
+        results += run_guards(context, label, table.suites, rows, "every row", site, table.name)
+    return results
+
+
 def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
-    @dg.asset(**asset_args(spec))
-    def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[GroupSource]:
+    @dg.asset(**asset_args(spec), check_specs=[c for t in group.tables for c in user_suite_specs("guard", t.suites, spec.key, t.name)])
+    def source(
+        context: dg.AssetExecutionContext, synthpipe_source: SourceResource, synthpipe_data_docs: DataDocsFolder
+    ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         context.log.info(f"Reading {len(group.tables)} tables of group {group.name!r} from {synthpipe_source.describe()}")
         read = read_group(group, synthpipe_source)
+        problems = [p for t in group.tables for p in missing_columns(t.suites, list(read.tables[t.name].columns), f"{group.name}/{t.name}")]
+        if problems:
+            raise SynthpipeError("\n".join(problems))
+        guards = _guards(context, group, read, synthpipe_data_docs)
         for orphan in read.orphans:
             context.log.warning(f"{orphan.describe()} had no parent; applied `orphans: {group.orphans}`")
         return dg.MaterializeResult(
@@ -147,6 +174,7 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                     [{**fk.model_dump(), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]
                 ),
             },
+            check_results=guards,
         )
 
     return source
@@ -162,6 +190,10 @@ def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: Group
         metadata = build_group_metadata(group, read.tables)
         params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
         synthesizer = build_synthesizer(group.backend, params, metadata, group.name)
+        for table in group.tables:
+            add_rules(synthesizer, table.enforced_rules, f"Group {group.name!r}, table {table.name!r}", group.backend, table.name)
+            for rule in table.enforced_rules:
+                context.log.info(f"Enforcing on {table.name!r}: {rule.describe()}")
         rows = {name: len(frame) for name, frame in read.tables.items()}
         context.log.info(f"Fitting {group.backend} on {rows} with {len(metadata.relationships)} relationships")
         started = time.perf_counter()
@@ -237,20 +269,26 @@ def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         ]
         if group.foreign_keys
         else []
-    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else [])
+    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else []) + [
+        spec for table in group.tables for spec in user_suite_specs("suite", table.suites, synthetic_key, table.name)
+    ]
 
 
-def _group_suites(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> SuiteResult:
-    """Each table's derived suite (key columns get new values, so only their presence is
-    expected; row counts of child tables vary, so only the columns and values are checked).
-    """
+def _group_suites(
+    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, site: Path
+) -> tuple[SuiteResult, list[tuple[str, Any, list, SuiteResult]]]:
+    """Each table's derived suite, as one result (key columns get new values, so only their
+    presence is expected; row counts of child tables vary, so only the columns and values are
+    checked), and each table's user suites, the user's rule winning over the derived one."""
     failures: list[FailedExpectation] = []
     evaluated = 0
+    user: list[tuple[str, Any, list, SuiteResult]] = []
+    members = {table.name: table for table in group.tables}
     for name, real in read.tables.items():
         columns = metadata["tables"][name]["columns"]
         key_columns = [c for c, meta in columns.items() if meta.get("sdtype") == "id"]
-        specs = derive_suite(profile_table(real), None, key_columns)
-        result = validate(sampled[name], name, f"{name}.derived", specs)
+        derived = derive_suite(profile_table(real), None, key_columns)
+        result, user_results, _ = user_suite_results(sampled[name], f"{group.name}/{name}", members[name].suites, real, derived, site)
         evaluated += result.evaluated
         failures += [
             FailedExpectation(
@@ -258,7 +296,8 @@ def _group_suites(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata:
             )
             for f in result.failures
         ]
-    return SuiteResult("group", evaluated, failures)
+        user += [(name, suite, pairs, outcome) for suite, pairs, outcome in user_results]
+    return SuiteResult("group", evaluated, failures), user
 
 
 def _integrity_result(problems: list[str]) -> dg.AssetCheckResult:
@@ -369,7 +408,13 @@ def _synthetic_asset(
         ins={"read": dg.AssetIn(source_key), "fitted": dg.AssetIn(synthesizer_key)},
         check_specs=check_specs(group, spec.key),
     )
-    def synthetic(context: dg.AssetExecutionContext, read: GroupSource, fitted: FittedModel, synthpipe_mlflow: MlflowTracker):
+    def synthetic(
+        context: dg.AssetExecutionContext,
+        read: GroupSource,
+        fitted: FittedModel,
+        synthpipe_mlflow: MlflowTracker,
+        synthpipe_data_docs: DataDocsFolder,
+    ):
         tracker = synthpipe_mlflow
         try:
             synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
@@ -379,13 +424,23 @@ def _synthetic_asset(
             sampled = sample_group(synthesizer, group.scale, seed)
             sample_seconds = time.perf_counter() - started
             context.log.info("Evaluating: per-table suites, referential integrity, multi-table quality")
-            suite = _group_suites(read, sampled, fitted.table_metadata)
+            site = synthpipe_data_docs.site(group.name, context.run.run_id)
+            suite, user = _group_suites(group, read, sampled, fitted.table_metadata, site)
+            docs_uri = tracker.log_folder(fitted.mlflow_run_id, str(site), "data_docs", ignore=("*.gif",)) if site.exists() else None
+            for name in {name for name, *_ in user}:
+                log_user_suites(tracker, fitted.mlflow_run_id, [(s, p, r) for n, s, p, r in user if n == name], prefix=f"{name}.")
             problems = integrity_problems(sampled, primary_keys(synthesizer.get_metadata()), foreign_keys_of(synthesizer.get_metadata()))
             score, diagnostic, properties = _quality(read, sampled, fitted.table_metadata)
             context.log.info("Measuring privacy and utility against the held-out child rows")
             gates, gate_metrics, privacy = _privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
             reports = _reports(context, group, read, sampled, fitted.table_metadata, privacy, fitted, tracker, seed)
-            results = [expectations_result(suite), _integrity_result(problems), _quality_result(group, score, diagnostic, properties), *gates]
+            results = [
+                suite_check_result(CHECK_EXPECTATIONS, suite),
+                *(suite_check_result(user_check_name("suite", s.name, name), r, docs_uri) for name, s, _, r in user),
+                _integrity_result(problems),
+                _quality_result(group, score, diagnostic, properties),
+                *gates,
+            ]
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})
             tracker.log_metrics(

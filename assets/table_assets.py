@@ -10,6 +10,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -48,14 +49,17 @@ from assets.stages import (
     sequence_problems,
     split_sequences,
     split_source,
+    to_pandas,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from assets.utility import evaluate_utility
-from expectations.profile import derive_suite
+from expectations.profile import ExpectationSpec, derive_suite
 from expectations.runner import SuiteResult, validate
+from expectations.suites import UserSuite, merge_suites, missing_columns
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from pipelines.errors import SynthpipeError, closest
+from resources.data_docs import DataDocsFolder
 from resources.published import PublishedTable
 from resources.snapshots import DeltaSnapshotStore, StagedWriter
 from resources.sources import SourceResource
@@ -81,6 +85,8 @@ CHECK_SEQUENCES = "sequences"
 CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
 # Mean synthetic sequence length this far (relative) from the real one raises a warning.
 SEQUENCE_LENGTH_TOLERANCE = 0.5
+# Source guards validate the whole source up to this many rows, else a seeded sample of it.
+GUARD_ROWS = 1_000_000
 
 
 def build_table_assets(
@@ -116,6 +122,7 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
         gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
     ]
+    specs += user_suite_specs("suite", table.suites, synthetic_key)
     if table.target:
         specs.append(gate_spec(CHECK_UTILITY, synthetic_key, table.min_utility_ratio, table.severity(CHECK_UTILITY)))
     if table.sequence:
@@ -136,16 +143,159 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
     return specs
 
 
+def user_check_name(kind: str, suite: str, member: str | None = None) -> str:
+    """`guard_<suite>` / `suite_<suite>`; for a table of a group, `<kind>_<table>_<suite>`."""
+    return f"{kind}_{member}_{suite}" if member else f"{kind}_{suite}"
+
+
+def user_suite_specs(kind: str, suites: Sequence[UserSuite], asset: dg.AssetKey, member: str | None = None) -> list[dg.AssetCheckSpec]:
+    """One blocking check per user suite: `guard` on the source asset (for suites that guard it;
+    it runs before any model fits), `suite` on the synthetic asset."""
+    on = f" on table {member!r}" if member else ""
+    if kind == "guard":
+        what = "the suite's source expectations and rules on the source rows; a failure stops the refresh before fitting and the last published version stays."
+    else:
+        what = "its expectations and business rules on the synthetic candidate; severity `error` blocks, `warn` reports."
+    return [
+        dg.AssetCheckSpec(
+            user_check_name(kind, suite.name, member),
+            asset=asset,
+            blocking=True,
+            description=f"{'Source guard' if kind == 'guard' else 'User suite'} {suite.name!r} ({suite.path}){on}: {what}",
+        )
+        for suite in suites
+        if (suite.guards if kind == "guard" else suite.checks_synthetic)
+    ]
+
+
+def suite_check_result(check_name: str, suite: SuiteResult, mlflow_docs: str | None = None, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
+    """A suite's check: fails on any failed expectation, blocks only on `error` ones, and lists
+    every failure with its observed value; links the suite's Data Docs page."""
+    blocking = suite.blocking_failures
+    rows = [
+        f"| `{f.type}` | {f.column or ''} | {_cell(f.observed)} | {f.unexpected_count if f.unexpected_count is not None else ''} | "
+        f"{_cell(f.unexpected_examples[:3]) if f.unexpected_examples else ''} | {f.severity} | {f.where or 'derived'} |"
+        for f in suite.failures
+    ]
+    table_md = "\n".join(["| expectation | column | observed | unexpected | examples | severity | declared at |", "|---|---|---|---|---|---|---|", *rows])
+    metadata: dict[str, Any] = {
+        keys.EXPECTATIONS_EVALUATED: suite.evaluated,
+        keys.EXPECTATIONS_FAILED: len(suite.failures),
+        keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(table_md if rows else "none"),
+        **(extra or {}),
+    }
+    if suite.docs_url:
+        metadata[keys.DATA_DOCS] = dg.MetadataValue.url(suite.docs_url)
+    if mlflow_docs:
+        metadata[keys.DATA_DOCS_MLFLOW] = dg.MetadataValue.url(mlflow_docs)
+    failed = f"{len(suite.failures)} of {suite.evaluated} expectations failed" + (f" ({len(blocking)} blocking)" if blocking else " (warnings)")
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not suite.failures,
+        severity=dg.AssetCheckSeverity.WARN if suite.failures and not blocking else dg.AssetCheckSeverity.ERROR,
+        description=None if not suite.failures else failed,
+        metadata=metadata,
+    )
+
+
+def log_user_suites(
+    tracker: MlflowTracker, run_id: str, results: Sequence[tuple[UserSuite, list[tuple[ExpectationSpec, str]], SuiteResult]], prefix: str = ""
+) -> None:
+    """Each user suite as run (`expectations/<suite>.json`, with where each entry was declared)
+    and its failure count (`suite.<suite>.failed`)."""
+    for suite, pairs, _ in results:
+        tracker.log_dict(run_id, [{**x.__dict__, "declared_at": w} for x, w in pairs], f"expectations/{prefix}{suite.name}.json")
+    tracker.log_metrics(run_id, {f"suite.{prefix}{suite.name}.failed": len(r.failures) for suite, _, r in results})
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = repr(value)
+    text = text if len(text) <= 120 else text[:117] + "..."
+    return text.replace("|", "\\|")
+
+
+def _guard_frame(arrow: pa.Table, seed: int) -> pd.DataFrame:
+    """The rows the source guards see: every row, or a seeded sample of `GUARD_ROWS`."""
+    if arrow.num_rows <= GUARD_ROWS:
+        return to_pandas(arrow)
+    rows = np.sort(np.random.default_rng(seed).choice(arrow.num_rows, GUARD_ROWS, replace=False))
+    return to_pandas(arrow.take(pa.array(rows)))
+
+
+def run_guards(
+    context: dg.AssetExecutionContext,
+    label: str,
+    suites: Sequence[UserSuite],
+    data: pd.DataFrame,
+    scope: str,
+    site: Path,
+    member: str | None = None,
+) -> list[dg.AssetCheckResult]:
+    """Validates the source rows of one table with each guarding suite; logs why a failure
+    stops the refresh. `label` names the table in messages; `member` is its name in a group."""
+    results = []
+    for suite in suites:
+        if not suite.guards:
+            continue
+        specs = suite.source_specs()
+        name = label.replace("/", ".")
+        outcome = validate(data, name, f"{name}.guard.{suite.name}", [s for s, _ in specs], site, [w for _, w in specs])
+        if outcome.blocking_failures:
+            context.log.error(
+                f"Source guard {suite.name!r} failed on table {label!r} ({scope}): "
+                + "; ".join(f.describe() for f in outcome.blocking_failures)
+                + ". The refresh stops before fitting and the last published version stays. The source itself breaks "
+                f"these rules: fix the load, or correct the expectation in {suite.path} if the rule is wrong."
+            )
+        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, extra={"synthpipe/guard_rows": len(data), "synthpipe/guard_scope": scope}))
+    return results
+
+
+def _run_guards(context: dg.AssetExecutionContext, table: TableConfig, arrow: pa.Table, docs: DataDocsFolder) -> list[dg.AssetCheckResult]:
+    if not any(suite.guards for suite in table.suites):
+        return []
+    data = _guard_frame(arrow, table.split_seed)
+    scope = "every row" if len(data) == arrow.num_rows else f"a seeded sample of {len(data):,} of {arrow.num_rows:,} rows"
+    return run_guards(context, table.name, table.suites, data, scope, docs.site(table.name, context.run.run_id))
+
+
+def user_suite_results(
+    data: pd.DataFrame,
+    label: str,
+    suites: Sequence[UserSuite],
+    fitted_rows: pd.DataFrame,
+    derived: list[ExpectationSpec],
+    site: Path,
+) -> tuple[SuiteResult, list[tuple[UserSuite, list[tuple[ExpectationSpec, str]], SuiteResult]], list[ExpectationSpec]]:
+    """The derived suite (less what a user suite constrains too: the user's rule wins) and each
+    user suite, validated on one table's candidate rows. Returns the derived result, each user
+    suite with its specs and result, and the derived expectations that ran."""
+    user = [(s, s.synthetic_specs(fitted_rows)) for s in suites if s.checks_synthetic]
+    kept, _ = merge_suites(derived, [spec for _, pairs in user for spec, _ in pairs])
+    name = label.replace("/", ".")
+    suite = validate(data, name, f"{name}.derived", kept, site)
+    results = [(s, pairs, validate(data, name, f"{name}.{s.name}", [x for x, _ in pairs], site, [w for _, w in pairs])) for s, pairs in user]
+    return suite, results, kept
+
+
 # --- source -------------------------------------------------------------------------------
 
 
 def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
-    @dg.asset(**asset_args(spec))
-    def source(context: dg.AssetExecutionContext, synthpipe_source: SourceResource) -> dg.MaterializeResult[SourceSplit]:
+    @dg.asset(**asset_args(spec), check_specs=user_suite_specs("guard", table.suites, spec.key))
+    def source(
+        context: dg.AssetExecutionContext, synthpipe_source: SourceResource, synthpipe_data_docs: DataDocsFolder
+    ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         context.log.info(f"Reading {table.source_name!r} from {synthpipe_source.describe()}")
         read = synthpipe_source.read_table(table.source_name, query=table.query, limit=table.row_limit)
         arrow = drop_excluded(table, read)
         check_modelable(table.name, arrow.schema)
+        problems = missing_columns(table.suites, arrow.column_names, table.name)
+        if problems:
+            raise SynthpipeError("\n".join(problems))
+        guards = _run_guards(context, table, arrow, synthpipe_data_docs)
         if table.sequence is not None:
             split = split_sequences(arrow, table.holdout_fraction, table.split_seed, table.sequence.entity_key)
         else:
@@ -169,6 +319,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
                 **({keys.SOURCE_PROBE: probe} if probe else {}),
             },
+            check_results=guards,
         )
 
     return source
@@ -188,8 +339,7 @@ def fit_and_register(
             return reuse_model(context, table, split, tracker, run_id, champion)
         fit_data = split.fit
         sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
-        overrides = {c: o.model_dump() for c, o in table.columns.items()}
-        metadata = detect_metadata(table.name, fit_data, overrides, sequence, table.pii)
+        metadata = detect_metadata(table.name, fit_data, table.metadata_overrides, sequence, table.pii)
         context_columns = table.sequence.context_columns if table.sequence else ()
         selection: list[dict[str, object]] = []
         if table.backend == "auto":
@@ -201,7 +351,9 @@ def fit_and_register(
             context.log.info(f"auto: {backend} wins: {winner.summary()}")
         else:
             backend = table.backend
-            synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, context_columns)
+            synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, context_columns, table.enforced_rules)
+            if table.enforced_rules:
+                context.log.info(f"Enforcing rules while fitting and sampling: {', '.join(r.describe() for r in table.enforced_rules)}")
             context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
             fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(context.log, backend))
             log_training_end(context.log, backend, synthesizer)
@@ -327,23 +479,6 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
 
 
 # --- synthetic + checks ------------------------------------------------------------------------
-
-
-def expectations_result(suite: SuiteResult) -> dg.AssetCheckResult:
-    failed = suite.blocking_failures
-    return dg.AssetCheckResult(
-        check_name=CHECK_EXPECTATIONS,
-        passed=suite.success,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=None if suite.success else f"{len(failed)} of {suite.evaluated} expectations failed",
-        metadata={
-            keys.EXPECTATIONS_EVALUATED: suite.evaluated,
-            keys.EXPECTATIONS_FAILED: len(suite.failures),
-            keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(
-                "\n".join(f"- {f.describe()}" for f in suite.failures) or "none"
-            ),
-        },
-    )
 
 
 def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyResult) -> list[dg.AssetCheckResult]:
@@ -515,6 +650,7 @@ def _synthetic_asset(
         fitted: FittedModel,
         synthpipe_mlflow: MlflowTracker,
         synthpipe_snapshots: DeltaSnapshotStore,
+        synthpipe_data_docs: DataDocsFolder,
     ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         tracker = synthpipe_mlflow
         try:
@@ -530,15 +666,22 @@ def _synthetic_asset(
             # IDs are new by design (numbered past the source's range), like personal columns
             ids = [c for c, spec in table_columns(fitted.table_metadata, table.name).items() if spec.get("sdtype") == "id"]
             generated = list(dict.fromkeys([*table.generated_columns, *ids]))
-            specs = derive_suite(split.profile, None, generated, lenient)
-            suite = validate(data, table.name, f"{table.name}.derived", specs)
+            site = synthpipe_data_docs.site(table.name, context.run.run_id)
+            derived = derive_suite(split.profile, None, generated, lenient)
+            suite, user_results, ran = user_suite_results(data, table.name, table.suites, split.fit, derived, site)
             quality = evaluate_quality(train, data, fitted.table_metadata)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)
             context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
             utility_results, utility_metrics = _utility_results(table, split, data, seed)
+            # GX's site carries 3.3 MB of animated help images the pages do not need.
+            docs_uri = tracker.log_folder(fitted.mlflow_run_id, str(site), "data_docs", ignore=("*.gif",))
+            context.log.info(f"Data Docs: {site / 'index.html'} (MLflow: {docs_uri})")
+            overridden = len(derived) - len(ran)
+            derived_extra = {"synthpipe/overridden_by_user_suites": overridden} if overridden else {}
             results = [
-                expectations_result(suite),
+                suite_check_result(CHECK_EXPECTATIONS, suite, docs_uri, derived_extra),
+                *(suite_check_result(user_check_name("suite", s.name), r, docs_uri) for s, _, r in user_results),
                 *_gate_results(table, quality, privacy),
                 *utility_results,
                 *_sequence_results(table, split, data),
@@ -552,7 +695,8 @@ def _synthetic_asset(
             report = build_report(table.name, label, split.train, data, quality, privacy)
             report_uri = tracker.log_text(fitted.mlflow_run_id, report, f"report/{table.name}.html")
             context.log.info(f"Report: {report_uri}")
-            tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in specs], "expectations/derived_suite.json")
+            tracker.log_dict(fitted.mlflow_run_id, [s.__dict__ for s in ran], "expectations/derived_suite.json")
+            log_user_suites(tracker, fitted.mlflow_run_id, user_results)
             if staged.chunk_rows:  # each chunk's own seed, derived from the recorded seed
                 plan = chunk_plan(staged.rows, seed, staged.chunk_rows)
                 tracker.log_dict(fitted.mlflow_run_id, [{"rows": r, "seed": s, "first_row": f} for r, s, f in plan], "sampling/chunks.json")

@@ -38,10 +38,17 @@ class ExpectationSpec:
     type: str
     kwargs: dict[str, Any]
     severity: str = "error"
+    meta: dict[str, Any] = field(default_factory=dict)  # shown in Data Docs (a rule's wording, a description)
 
     @property
     def column(self) -> str | None:
         return self.kwargs.get("column")
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns whose values the expectation checks (`column`, `column_A`/`column_B`).
+        Table-level lists (`column_list`, `column_set`) are what they check, not columns they read."""
+        return [self.kwargs[k] for k in ("column", "column_A", "column_B") if isinstance(self.kwargs.get(k), str)]
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from expectations.suites import Rule, SuiteError, UserSuite, load_suite
 from pipelines.errors import ConfigError, closest
 
 __all__ = [
@@ -246,7 +247,33 @@ def _settings_hash(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-class TableConfig(_Evaluated):
+class _WithSuites(_Strict):
+    """A table that can carry user expectation suites (`expectation_suites`)."""
+
+    # The parsed `expectation_suites`, attached by `load_config`.
+    _suites: tuple[UserSuite, ...] = PrivateAttr(default=())
+
+    @property
+    def suites(self) -> tuple[UserSuite, ...]:
+        return self._suites
+
+    @property
+    def enforced_rules(self) -> list[Rule]:
+        return [rule for suite in self._suites for rule in suite.enforced_rules]
+
+    @property
+    def metadata_overrides(self) -> dict[str, dict[str, Any]]:
+        """`columns` overrides, plus `categorical` for the columns of an enforced fixed
+        combination that `columns` does not set (SDV combines categories, not numbers)."""
+        overrides = {column: override.model_dump() for column, override in getattr(self, "columns", {}).items()}
+        for rule in self.enforced_rules:
+            if rule.kind == "fixed_combinations":
+                for column in rule.columns:
+                    overrides.setdefault(column, {"sdtype": "categorical"})
+        return overrides
+
+
+class TableConfig(_WithSuites, _Evaluated):
     """One source table that gets a synthetic twin."""
 
     name: str = Field(
@@ -328,6 +355,13 @@ class TableConfig(_Evaluated):
         description="Personal columns, never learned: each maps to the kind of value generated fresh for it "
         "(a Faker provider SDV knows: name, email, phone_number, address, company, ...).",
         examples=[{"customer_name": "name", "contact": "email"}],
+    )
+    expectation_suites: list[str] = Field(
+        default_factory=list,
+        description="User expectation suites (YAML files, relative to `expectations_dir`): GX expectations run on "
+        "the source as blocking guards and on the synthetic candidate as one check per suite, and business rules "
+        "the synthesizer obeys. See README, 'Data contracts'.",
+        examples=[["adult.yaml"]],
     )
     num_rows: int | None = Field(
         default=None,
@@ -420,7 +454,8 @@ class TableConfig(_Evaluated):
         """Hash of every setting that shapes the published table (`refresh` aside): a change
         makes the change sensor refresh an `on_change` table.
         """
-        return _settings_hash(self.model_dump(mode="json", exclude={"refresh"}))
+        suites = [suite.fingerprint for suite in self._suites]
+        return _settings_hash({**self.model_dump(mode="json", exclude={"refresh"}), "suites": suites})
 
     @property
     def fit_fingerprint(self) -> str:
@@ -428,8 +463,10 @@ class TableConfig(_Evaluated):
         out, so changing them reuses the model; with `auto`, whose choice depends on the gates,
         only the sampling settings are.
         """
-        left_out = _SAMPLING_SETTINGS if self.backend == "auto" else _SAMPLING_SETTINGS | _GATE_SETTINGS
-        return _settings_hash(self.model_dump(mode="json", exclude=left_out))
+        # Suites are in `config_fingerprint`; only their enforced rules shape the model.
+        left_out = _SAMPLING_SETTINGS | {"expectation_suites"} | (frozenset() if self.backend == "auto" else _GATE_SETTINGS)
+        rules = [suite.rules_fingerprint for suite in self._suites if suite.rules_fingerprint]
+        return _settings_hash({**self.model_dump(mode="json", exclude=left_out), **({"rules": rules} if rules else {})})
 
 
 class ForeignKeyConfig(_Strict):
@@ -444,7 +481,7 @@ class ForeignKeyConfig(_Strict):
         return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
 
 
-class GroupTableConfig(_Strict):
+class GroupTableConfig(_WithSuites):
     """One table of a relational group."""
 
     name: str = Field(description="Table name in synthpipe (asset key part, Delta folder).", examples=["flights"])
@@ -454,6 +491,11 @@ class GroupTableConfig(_Strict):
     primary_key: str | list[str] | None = Field(default=None, description="Primary key column; default: detected by SDV.", examples=["tailnum"])
     exclude_columns: list[str] = Field(default_factory=list, description="Columns left out.", examples=[["speed"]])
     columns: dict[str, ColumnOverride] = Field(default_factory=dict, description="Per-column SDV metadata overrides.", examples=[{"engines": {"sdtype": "categorical"}}])
+    expectation_suites: list[str] = Field(
+        default_factory=list,
+        description="User expectation suites of this table (YAML files, relative to `expectations_dir`), as for single tables.",
+        examples=[["flights.yaml"]],
+    )
 
     @property
     def source_name(self) -> str:
@@ -533,6 +575,11 @@ class SynthpipeConfig(_Strict):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Retention of published versions.")
+    expectations_dir: str | None = Field(
+        default=None,
+        description="Folder the tables' `expectation_suites` are read from. Default: synthpipe's `expectations/` folder.",
+        examples=["expectations"],
+    )
     tables: list[TableConfig] = Field(default_factory=list, description="Single tables to synthesize.")
     groups: list[GroupConfig] = Field(default_factory=list, description="Groups of related tables to synthesize together.")
 
@@ -867,10 +914,47 @@ def load_config(
             problems += _pydantic_problems(error, raw) + _problems_of_valid_tables(raw, known_synthesizers)
         if problems:
             raise ConfigError(problems)
-    problems = _semantic_problems(config, known_synthesizers)
+    problems = _semantic_problems(config, known_synthesizers) + _attach_suites(config)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def expectations_dir(config: SynthpipeConfig) -> Path:
+    """Where relative `expectation_suites` paths are read from."""
+    if config.expectations_dir is None:
+        return Path(__file__).resolve().parent.parent / "expectations"
+    return Path(config.expectations_dir).expanduser().resolve()
+
+
+def _attach_suites(config: SynthpipeConfig) -> list[str]:
+    """Reads each table's suite files (every problem, with file and entry) and attaches them."""
+    problems: list[str] = []
+    folder = expectations_dir(config)
+    members = [(f"table {t.name!r}", t) for t in config.tables]
+    members += [(f"group {g.name!r}, table {t.name!r}", t) for g in config.groups for t in g.tables]
+    for where, table in members:
+        if table._suites:  # already read: a validated config passed through `load_config` again
+            continue
+        suites = []
+        for name in table.expectation_suites:
+            path = Path(name).expanduser()
+            try:
+                suites.append(load_suite(path if path.is_absolute() else folder / path))
+            except SuiteError as error:
+                problems += [f"{where}: {problem}" for problem in error.problems]
+        names = [suite.name for suite in suites]
+        problems += [f"{where}: two suites are named {n!r}; give each file its own `suite` name." for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += _rule_problems(table, suites, where)
+        table._suites = tuple(suites)
+    return problems
+
+
+def _rule_problems(table: _WithSuites, suites: list[UserSuite], where: str) -> list[str]:
+    enforced = [rule for suite in suites for rule in suite.enforced_rules]
+    if enforced and getattr(table, "sequence", None) is not None:
+        return [f"{where}: rules are enforced by SDV's single-table constraints, not by PAR; set `enforce: false` on {enforced[0].where} to check it only."]
+    return []
 
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:

@@ -63,6 +63,21 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
         f"    MLflow run {adult[keys.MLFLOW_RUN_ID]}, registered model {adult[keys.MODEL_NAME]} "
         f"version {adult[keys.MODEL_VERSION]} (alias champion)",
     ]
+    choice = _metadata(result, "synthesizer", ADULT_TABLE)
+    if "synthpipe/auto_winner" in choice:
+        lines.append(f"    auto chose {choice['synthpipe/auto_winner']} (candidates ranked, as in MLflow's auto/candidates.json):")
+        lines += [f"      {row}" for row in str(choice["synthpipe/auto_candidates"]).splitlines()]
+    for check in result.get_asset_check_evaluations():
+        if check.asset_key.path[-1] == ADULT_TABLE and check.check_name.startswith(("guard_", "suite_")):
+            status = "passed" if check.passed else f"failed ({check.description})"
+            evaluated = check.metadata[keys.EXPECTATIONS_EVALUATED].value
+            lines.append(f"    {check.check_name} on {check.asset_key.to_user_string()}: {status}, {evaluated} expectations")
+    docs = next(
+        (c.metadata[keys.DATA_DOCS].value for c in result.get_asset_check_evaluations() if c.asset_key.path[-1] == ADULT_TABLE and keys.DATA_DOCS in c.metadata),
+        None,
+    )
+    if docs:
+        lines.append(f"    Data Docs: {docs.rsplit('/validations/', 1)[0]}/index.html")
     synthetic = _metadata(result, "synthetic", ADULT_TABLE)
     downstream = _metadata(result, "downstream", ADULT_TABLE)
     lines.append(

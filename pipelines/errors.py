@@ -68,7 +68,10 @@ class TrackingError(SynthpipeError):
 
 def closest(value: str, choices: Iterable[str]) -> str:
     """A 'did you mean' hint for a misspelt name, or an empty string when nothing is close."""
-    matches = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.6)
+    choices = list(choices)
+    matches = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
+    # A shortened name (`min` for `min_value`) is as good a hint as a misspelt one.
+    matches += [c for c in choices if value and c.startswith(value) and c not in matches][: 3 - len(matches)]
     if not matches:
         return ""
     return " Did you mean " + " or ".join(repr(m) for m in matches) + "?"

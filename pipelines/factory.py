@@ -22,6 +22,7 @@ from pipelines.config import (
     load_config,
     resolve_data_dir,
 )
+from resources.data_docs import DataDocsFolder
 from resources.file_source import FileSource
 from resources.published import PublishedTableLoader
 from resources.snapshots import DeltaSnapshotStore
@@ -78,6 +79,7 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
             experiment=_value(config.mlflow.experiment),
             artifact_location=(mlflow_dir / "artifacts").as_uri(),
         ),
+        "synthpipe_data_docs": DataDocsFolder(root=str(data_dir / "data_docs")),
         "io_manager": dg.FilesystemIOManager(base_dir=str(data_dir / "staging")),
     }
 
@@ -159,6 +161,10 @@ def build_synthpipe_defs(
     )
 
 
+def _docs_names(config: SynthpipeConfig) -> list[str]:
+    return [t.name for t in config.tables] + [g.name for g in config.groups]
+
+
 def _published_names(config: SynthpipeConfig) -> list[str]:
     return [t.name for t in config.tables] + [f"{g.name}/{t.name}" for g in config.groups for t in g.tables]
 
@@ -171,8 +177,11 @@ def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
     names = _published_names(config)
 
     @dg.op(name="apply_retention", description="Keep the newest and the pinned versions of every published table.")
-    def apply_retention(context, synthpipe_snapshots: DeltaSnapshotStore):  # noqa: ANN001 - Dagster reads these hints at runtime
+    def apply_retention(context, synthpipe_snapshots: DeltaSnapshotStore, synthpipe_data_docs: DataDocsFolder):  # noqa: ANN001 - Dagster reads these hints at runtime
         outcome = {}
+        # Data Docs sites: one per table (or group) and run; the newest `keep_last` runs stay.
+        docs_removed = sum(len(synthpipe_data_docs.prune(name, retention.keep_last)) for name in _docs_names(config))
+        context.log.info(f"Removed {docs_removed} Data Docs site(s) older than the newest {retention.keep_last} runs")
         for name in names:
             if synthpipe_snapshots.latest_version(name) is None:
                 continue
@@ -181,7 +190,14 @@ def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
             context.log.info(f"{name}: kept {outcome[name]['kept']}, removed the data of {outcome[name]['removed']}")
         stale = synthpipe_snapshots.clean_staging()
         context.log.info(f"Removed the staged chunks of {len(stale)} run(s) that never published")
-        return dg.Output(outcome, metadata={"synthpipe/retention": dg.MetadataValue.json(outcome), "synthpipe/stale_staging_removed": len(stale)})
+        return dg.Output(
+            outcome,
+            metadata={
+                "synthpipe/retention": dg.MetadataValue.json(outcome),
+                "synthpipe/stale_staging_removed": len(stale),
+                "synthpipe/data_docs_removed": docs_removed,
+            },
+        )
 
     @dg.job(name=MAINTENANCE_JOB, description="Retention of published versions.", executor_def=dg.in_process_executor)
     def maintenance() -> None:

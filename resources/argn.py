@@ -15,13 +15,14 @@ by its sdtype (categorical, numerical, datetime, boolean as categorical).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import pickle
 import random
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,10 @@ _MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-da
 _MODEL_FOLDERS = ("ModelStore/tgt-stats",)
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+# Rule enforcement by rejection: at most this many further draws, and none once fewer than this
+# share of the drawn rows obey the rules (the model has not learned them).
+_MAX_REDRAWS = 10
+_MIN_ACCEPTANCE = 0.05
 
 _ENCODING = {
     "categorical": "TABULAR_CATEGORICAL",
@@ -154,6 +159,9 @@ class ArgnSynthesizer:
         self._dtypes: dict[str, str] = {}
         self._sample_seed: int | None = None
         self._workspace: tempfile.TemporaryDirectory | None = None
+        self._rules: list[Any] = []  # business rules (`expectations.suites.Rule`), enforced by rejection
+        self._allowed: dict[int, frozenset[tuple[Any, ...]]] = {}
+        self.rejected_share: float = 0.0  # of the rows the last `sample` drew, the share that broke a rule
 
     # --- the interface synthpipe uses --------------------------------------------------------
 
@@ -166,6 +174,12 @@ class ArgnSynthesizer:
     @property
     def table(self) -> str:
         return next(iter(self._metadata.tables))
+
+    def add_rules(self, rules: Sequence[Any]) -> None:
+        """Business rules the samples must obey. The engine takes no constraints, so a sampled row
+        that breaks one is dropped and more rows are drawn (with seeds derived from the sampling
+        seed, so sampling stays reproducible) until there are enough."""
+        self._rules = list(rules)
 
     def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
         """Trains on `data[table]` within the time budget, reporting each epoch to `on_progress`."""
@@ -199,6 +213,7 @@ class ArgnSynthesizer:
                 update_progress=self._progress_callback(started),
             )
             self._model_files = _read_model_files(Path(folder))
+        self._allowed = {i: r.allowed_combinations(frame) for i, r in enumerate(self._rules) if r.kind == "fixed_combinations"}
         self._drop_workspace()
 
     def _modelled_columns(self, frame: pd.DataFrame) -> list[str]:
@@ -249,11 +264,48 @@ class ArgnSynthesizer:
         self._sample_seed = int(seed)
 
     def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
-        """`num_rows` synthetic rows as ``{table: frame}``, in the source's columns and dtypes."""
+        """`num_rows` synthetic rows as ``{table: frame}``, in the source's columns and dtypes,
+        every one obeying the rules (see `add_rules`)."""
+        seed = self._sample_seed if self._sample_seed is not None else random.SystemRandom().randrange(2**31)
+        rows = self._generate(num_rows, seed)
+        if self._rules:
+            rows = self._enforce_rules(rows, num_rows, seed)
+            for column in self._id_columns():
+                rows[column] = np.arange(len(rows), dtype=rows[column].dtype)
+        return {self.table: rows}
+
+    def _rule_mask(self, rows: pd.DataFrame) -> np.ndarray:
+        held = np.ones(len(rows), dtype=bool)
+        for index, rule in enumerate(self._rules):
+            held &= rule.holds(rows, self._allowed.get(index, frozenset()))
+        return held
+
+    def _enforce_rules(self, rows: pd.DataFrame, num_rows: int, seed: int) -> pd.DataFrame:
+        kept, drawn = [rows[self._rule_mask(rows)]], len(rows)
+        have = len(kept[0])
+        for attempt in range(1, _MAX_REDRAWS + 1):
+            if have >= num_rows:
+                break
+            acceptance = have / drawn
+            if acceptance < _MIN_ACCEPTANCE:
+                break
+            more = self._generate(math.ceil((num_rows - have) / acceptance * 1.1) + 10, seed + attempt)
+            drawn += len(more)
+            kept.append(more[self._rule_mask(more)])
+            have += len(kept[-1])
+        if have < num_rows:
+            rules = ", ".join(repr(r.describe()) for r in self._rules)
+            raise SynthesizerError(
+                f"Table {self.table!r}: only {have:,} of {drawn:,} rows sampled by TabularARGN obey the rules {rules}; the model has "
+                "not learned them. Train longer (`max_training_time`), or set `enforce: false` on the rule to check it only."
+            )
+        self.rejected_share = 1 - have / drawn
+        return pd.concat(kept, ignore_index=True).iloc[:num_rows].reset_index(drop=True)
+
+    def _generate(self, num_rows: int, seed: int) -> pd.DataFrame:
         engine = require_engine(f"Table {self.table!r}: sampling its 'argn' model")
         from mostlyai.engine._common import load_generated_data
 
-        seed = self._sample_seed if self._sample_seed is not None else random.SystemRandom().randrange(2**31)
         folder = self._workspace_dir()
         with _engine_seed(seed):
             engine.generate(
@@ -265,7 +317,7 @@ class ArgnSynthesizer:
                 workspace_dir=folder,
             )
             rows = load_generated_data(folder)
-        return {self.table: self._restore_columns(rows.reset_index(drop=True), seed)}
+        return self._restore_columns(rows.reset_index(drop=True), seed)
 
     def _restore_columns(self, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
         for column in self._id_columns():

@@ -122,8 +122,8 @@ def build_group_metadata(group: GroupConfig, tables: Mapping[str, pd.DataFrame])
             metadata.update_column(column_name=_key(fk.child_key), sdtype="id", table_name=fk.child)
             metadata.add_relationship(fk.parent, fk.child, parent_key, _key(fk.child_key))
         for table in group.tables:
-            for column, override in table.columns.items():
-                values = override.model_dump()
+            for column, override in table.metadata_overrides.items():
+                values = dict(override)
                 metadata.update_column(column_name=column, table_name=table.name, sdtype=values.pop("sdtype"), **values)
         metadata.validate()
     except SynthesizerError:

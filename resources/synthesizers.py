@@ -25,6 +25,7 @@ from pipelines.errors import SynthesizerError, UnsupportedColumnError, closest
 __all__ = [
     "SYNTHESIZER_NAMES",
     "available_synthesizers",
+    "add_rules",
     "build_synthesizer",
     "cap_time_budget",
     "check_modelable",
@@ -223,9 +224,15 @@ def _set_sequence(metadata: Any, table: str, data: pd.DataFrame, entity_key: str
 
 
 def build_synthesizer(
-    name: str, params: Mapping[str, Any], metadata: Any, table: str, context_columns: Sequence[str] = ()
+    name: str,
+    params: Mapping[str, Any],
+    metadata: Any,
+    table: str,
+    context_columns: Sequence[str] = (),
+    constraints: Sequence[Any] = (),
 ) -> Any:
-    """Instantiates the named synthesizer; a wrong parameter names the valid ones."""
+    """Instantiates the named synthesizer; a wrong parameter names the valid ones. `constraints`
+    are business rules (`expectations.suites.Rule`) it must obey, added as SDV constraints."""
     cls = synthesizer_class(name)
     if context_columns:
         params = {**params, "context_columns": list(context_columns)}
@@ -241,9 +248,28 @@ def build_synthesizer(
         with warnings.catch_warnings():
             # SDV recommends saving metadata to JSON; synthpipe logs it to MLflow with every model.
             warnings.filterwarnings("ignore", message=".*save_to_json.*")
-            return cls(metadata, **params)
+            synthesizer = cls(metadata, **params)
     except (TypeError, ValueError) as error:
         raise SynthesizerError(f"Table {table!r}: synthesizer {name!r} rejected `synthesizer_params` {dict(params)}: {error}") from None
+    add_rules(synthesizer, constraints, f"Table {table!r}", name)
+    return synthesizer
+
+
+def add_rules(synthesizer: Any, rules: Sequence[Any], label: str, name: str, table_name: str | None = None) -> None:
+    """Makes `synthesizer` obey business rules (`expectations.suites.Rule`): as SDV constraints
+    (`table_name` for a table of a multi-table model), or, for TabularARGN, which takes none, by
+    drawing again the rows that break one. `label` names the table in errors."""
+    if rules and hasattr(synthesizer, "add_rules"):
+        synthesizer.add_rules(list(rules))
+        return
+    for rule in rules:
+        try:
+            synthesizer.add_constraints([rule.sdv_constraint(table_name)])
+        except Exception as error:  # SDV's ConstraintNotMetError and metadata errors
+            raise SynthesizerError(
+                f"{label}: the rule {rule.describe()!r} ({rule.where}) cannot be enforced by {name!r}: {error}. "
+                "Check the rule's columns and their sdtypes, or set `enforce: false` on it."
+            ) from None
 
 
 def fit_synthesizer(

@@ -128,8 +128,22 @@ class MlflowTracker(ConfigurableResource):
     def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
         """Writes `text` as an artifact of the run; returns the artifact's URI."""
         self._call("artifact logging", self.client.log_text, run_id, text, artifact_file)
+        return self._artifact_uri(run_id, artifact_file)
+
+    def _artifact_uri(self, run_id: str, path: str) -> str:
         run = self._call("run lookup", self.client.get_run, run_id)
-        return f"{run.info.artifact_uri}/{artifact_file}"
+        return f"{run.info.artifact_uri}/{path}"
+
+    def log_folder(self, run_id: str, folder: str, artifact_path: str, ignore: tuple[str, ...] = ()) -> str:
+        """Uploads a folder (a Data Docs site) under `artifact_path`, leaving out the files that
+        match the `ignore` patterns; returns its URI."""
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = shutil.copytree(folder, f"{scratch}/site", ignore=shutil.ignore_patterns(*ignore))
+            self._call("artifact logging", self.client.log_artifacts, run_id, copy, artifact_path)
+        return self._artifact_uri(run_id, artifact_path)
 
     def log_dataset(self, run_id: str, data: Any, name: str, source: str, context: str, targets: str | None = None) -> None:
         """Records a DataFrame as an input dataset of the run (name, digest, schema and source)."""

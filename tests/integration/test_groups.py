@@ -157,3 +157,46 @@ def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_sourc
     [event] = result.asset_materializations_for_node("source__nycflights")
     detected = event.metadata["synthpipe/foreign_keys"].value
     assert detected == [{"parent": "airlines", "parent_key": "carrier", "child": "flights", "child_key": "carrier", "declared": False}]
+
+
+def test_member_suites_guard_the_source_and_their_rules_hold_in_the_set(run_refresh, data_dir, nyc_source, nyc, tmp_path):
+    # Setup: the planes table's contract (a manufacturer makes its own models) and a flights guard
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "planes.yaml").write_text(
+        "suite: fleet\n"
+        "expectations:\n"
+        "  - type: expect_column_values_to_be_between\n"
+        "    kwargs: {column: seats, min_value: 2, max_value: 500}\n"
+        "rules:\n"
+        "  - fixed_combinations: [manufacturer, model]\n"
+    )
+    (folder / "flights.yaml").write_text(
+        "suite: schedule\n"
+        "expectations:\n"
+        "  - type: expect_column_values_to_be_between\n"
+        "    kwargs: {column: hour, min_value: 0, max_value: 12}\n"
+        "    run_on: [source]\n"
+    )
+    config = group_config(data_dir, nyc_source, orphans="drop", seed=5)
+    config["expectations_dir"] = str(folder)
+    tables = config["groups"][0]["tables"]
+    next(t for t in tables if t["name"] == "planes")["expectation_suites"] = ["planes.yaml"]
+
+    # Run: planes' contract alone, then with a flights guard the real data breaks (flights leave after noon)
+    result = run_refresh(config)
+    next(t for t in tables if t["name"] == "flights")["expectation_suites"] = ["flights.yaml"]
+    guarded = run_refresh(config)
+
+    # Assert: the rule held in the published planes; the guard stopped the second run before fitting
+    assert result.success, step_error(result)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["guard_planes_fleet"].passed and checks["suite_planes_fleet"].passed
+    planes = DeltaSnapshotStore(root=str(data_dir / "snapshots")).read("nycflights/planes")
+    real = set(nyc["planes"][["manufacturer", "model"]].dropna().itertuples(index=False, name=None))
+    assert set(planes[["manufacturer", "model"]].dropna().itertuples(index=False, name=None)) <= real
+    assert not guarded.success
+    guard = {e.check_name: e for e in guarded.get_asset_check_evaluations()}["guard_flights_schedule"]
+    assert not guard.passed and "| hour |" in guard.metadata["synthpipe/failed_expectations"].value
+    assert not guarded.asset_materializations_for_node("synthesizer__nycflights")
+    assert [v["version"] for v in DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("nycflights/flights")] == [0]

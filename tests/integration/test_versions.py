@@ -4,6 +4,8 @@ that downstream assets use, on real Delta tables.
 
 from __future__ import annotations
 
+import os
+
 import time
 from datetime import datetime, timezone
 
@@ -96,6 +98,12 @@ def test_retention_keeps_the_newest_and_the_pinned_versions(base_config, data_di
     for night in range(5):
         store.publish("adult", adult_slice.head(100 + night), {"synthpipe/seed": night})
     config = {**base_config, "retention": {"keep_last": 2, "pins": {"adult": {"baseline": 1}}}}
+    # ... and the Data Docs sites of four runs, oldest first
+    docs = data_dir / "data_docs" / "adult"
+    for night in range(4):
+        (docs / f"run-{night}").mkdir(parents=True)
+        (docs / f"run-{night}" / "index.html").write_text("<html></html>")
+        os.utime(docs / f"run-{night}", (1_800_000_000 + night, 1_800_000_000 + night))
 
     # Run: the maintenance job, as its schedule would
     result = build_synthpipe_defs(config).resolve_job_def(MAINTENANCE_JOB).execute_in_process(instance=instance)
@@ -107,3 +115,4 @@ def test_retention_keeps_the_newest_and_the_pinned_versions(base_config, data_di
         with pytest.raises(SnapshotNotFoundError, match=f"Table 'adult' version {gone} can no longer be read"):
             store.read("adult", version=gone)
     assert [entry["version"] for entry in store.history("adult")] == [4, 3, 2, 1, 0]  # the log stays whole
+    assert sorted(p.name for p in docs.iterdir()) == ["run-2", "run-3"]

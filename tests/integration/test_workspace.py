@@ -52,6 +52,8 @@ def test_code_location_declares_stages_checks_job_and_schedule():
     }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == {
+        ("source/adult", "guard_adult_contract"),
+        ("synthetic/adult", "suite_adult_contract"),
         ("synthetic/adult", "expectations"),
         ("synthetic/adult", "quality"),
         ("synthetic/adult", "exact_copies"),
@@ -73,7 +75,7 @@ def test_code_location_declares_stages_checks_job_and_schedule():
     }
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
     assert {spec.name: spec.blocking for spec in synthetic.check_specs} == {
-        "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "utility": True
+        "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "utility": True, "suite_adult_contract": True
     }
     schedule = definitions.resolve_schedule_def("synthpipe_nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"

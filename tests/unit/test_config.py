@@ -165,6 +165,13 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "refresh": ("on_change", lambda t: t.refresh == "on_change" and t.config_fingerprint == TableConfig(name="adult").config_fingerprint),
     "sample_workers": (3, lambda t: t.workers == 3),
     "evaluation_rows": (5000, lambda t: t.evaluation_rows == 5000),
+    # expectations/adult.yaml, the demo's contract
+    "expectation_suites": (
+        ["adult.yaml"],
+        lambda t: [s.name for s in _asset(t, "source").check_specs] == ["guard_adult_contract"]
+        and "suite_adult_contract" in {s.name for s in _asset(t, "synthetic").check_specs}
+        and t.config_fingerprint != TableConfig(name="adult").config_fingerprint,
+    ),
 }
 
 
