@@ -1,58 +1,179 @@
 """`synthesizer: auto`: fit several candidates within a time budget and keep the best.
 
-Each candidate is fitted on the same training rows, sampled, and scored with the same
-evaluation as the nightly gates (quality, exact copies, DCR share against the holdout, utility
-when a `target` is set); each is logged as a nested MLflow run under the table's run. The rule:
-candidates that pass every blocking gate come first, then the higher quality score, then the
-shorter fit time. Candidates are started in the configured order until the budget is spent; the
-first always runs, so a table never ends without a model. A backend that trains against a time
-budget of its own (TabularARGN) is given at most what is left of this one.
+Each candidate is fitted on the same training rows, sampled, and scored with every blocking
+check the synthetic asset runs: the quality, exact-copy, DCR and (with a `target`) utility gates,
+the expectation suite derived from the source profile, and the table's user suites. Each is
+logged as a nested MLflow run under the table's run. The rule: candidates that pass every
+blocking check come first, then the higher quality score, then the shorter fit time; skipped
+candidates come last, with the reason they were skipped.
+
+The budget (`auto_budget_seconds`) covers the whole stage, fitting and scoring, and no
+candidate starts that cannot finish in what is left, with `MARGIN` to spare:
+
+- scoring a candidate is assumed to take as long as the longest scoring so far;
+- a torch-based SDV candidate (ctgan, tvae, copula_gan) is probed first: two timed fits on the
+  fit rows (`PROBE_EPOCHS` epochs, then one) give its fixed cost and its seconds per epoch
+  (`EpochProbe`); its `epochs` are then cut to what fits (`plan_epochs`), and it is skipped if
+  fewer than `MIN_EPOCHS` would;
+- a backend that trains against a time budget of its own (TabularARGN) is given what is left,
+  less the scoring, and is skipped if that is under `MIN_TRAINING_SECONDS`;
+- any other candidate (gaussian_copula) is assumed to fit at least as fast as the fastest fit
+  so far.
+
+The first candidate always runs (sized in the same way, but never skipped), so a table never
+ends without a model; it alone can take the stage past its budget.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from assets.common import log_training_end, progress_logger, training_figures
+from assets.common import end_run_quietly, log_training_end, progress_logger, training_figures
 from assets.evaluation import evaluate_quality
 from assets.gates import GATES
 from assets.privacy import evaluate_privacy
+from assets.stages import SourceSplit
 from assets.utility import evaluate_utility
+from expectations.profile import derive_suite
+from expectations.runner import SuiteResult, validate
+from expectations.suites import merge_suites
 from pipelines.config import TableConfig
-from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows
+from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
 from resources.tracking import MlflowTracker
 
-__all__ = ["Candidate", "choose_synthesizer", "rank"]
+__all__ = ["Candidate", "EpochProbe", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank"]
 
 # Rows sampled per candidate for scoring: enough for stable scores, cheap on large tables.
 SCORING_ROWS = 5_000
+# Plans leave this share of what is left unspent, for timing noise and estimates that run over.
+MARGIN = 1.2
+# SDV candidates trained for a number of epochs, which `auto` sizes to the budget.
+EPOCH_CANDIDATES = ("ctgan", "tvae", "copula_gan")
+EPOCHS_PARAM = "epochs"
+# The longer of the two probe fits; the shorter is one epoch.
+PROBE_EPOCHS = 4
+# Fewer epochs than this teach a GAN or VAE next to nothing: the candidate is skipped instead.
+MIN_EPOCHS = 5
+# TabularARGN with less training time than this is skipped.
+MIN_TRAINING_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class EpochProbe:
+    """Two timed fits of one candidate on the fit rows: `epochs` epochs, then one epoch.
+
+    The longer probe runs first, so that the one-time start-up of torch inflates it (and with it
+    the estimated seconds per epoch, the safe side) rather than the one-epoch probe.
+    """
+
+    epochs: int
+    seconds: float
+    one_epoch_seconds: float
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """The probes' difference per epoch, floored at a quarter of the longer probe's average
+        epoch so that timing noise cannot make epochs look free."""
+        return max((self.seconds - self.one_epoch_seconds) / (self.epochs - 1), self.seconds / self.epochs / 4)
+
+    def predicted_seconds(self, epochs: int) -> float:
+        """Fit seconds of `epochs` epochs: the one-epoch fit (start-up and preprocessing
+        included) and every further epoch."""
+        return self.one_epoch_seconds + (epochs - 1) * self.seconds_per_epoch
+
+
+def plan_epochs(
+    probe: EpochProbe,
+    seconds_left: float,
+    scoring_seconds: float,
+    configured: int,
+    minimum: int = MIN_EPOCHS,
+    margin: float = MARGIN,
+) -> int:
+    """The most epochs, at most `configured`, whose fit and scoring take no more than
+    `seconds_left / margin`; 0 when fewer than `minimum` (or `configured`, if smaller) would.
+
+    Examples:
+        >>> plan_epochs(EpochProbe(4, 4.0, 1.0), seconds_left=120, scoring_seconds=10, configured=300)
+        90
+    """
+    room = seconds_left / margin - scoring_seconds - probe.one_epoch_seconds
+    epochs = 0 if room < 0 else min(configured, 1 + math.floor(room / probe.seconds_per_epoch))
+    return epochs if epochs >= min(minimum, configured) else 0
 
 
 @dataclass
 class Candidate:
+    """One candidate of `auto`: fitted and scored, or skipped (`skipped` says why)."""
+
     name: str
-    fit_seconds: float
-    figures: dict[str, float]
-    gates_passed: bool
-    run_id: str
+    fit_seconds: float = 0.0
+    figures: dict[str, float | None] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    epochs: int | None = None
+    scoring_seconds: float = 0.0
+    skipped: str | None = None
+    probe: EpochProbe | None = None
     synthesizer: Any = field(default=None, repr=False)
 
+    @property
+    def passed(self) -> bool:
+        """Fitted, and passed every blocking check."""
+        return self.skipped is None and not self.failed_checks
+
     def summary(self) -> dict[str, Any]:
-        return {"synthesizer": self.name, "fit_seconds": round(self.fit_seconds, 3), "gates_passed": self.gates_passed, **self.figures}
+        """One row of the candidates table (MLflow's `auto/candidates.json`, the asset metadata):
+        the same keys, in the same order, for every candidate of a table."""
+        return {
+            "synthesizer": self.name,
+            "status": "skipped" if self.skipped else "fitted",
+            "passed": self.passed,
+            "failed_checks": ", ".join(self.failed_checks) or ("-" if self.skipped else "none"),
+            **self.figures,
+            "epochs": self.epochs if self.epochs is not None else "-",
+            "fit_seconds": round(self.fit_seconds, 3),
+            "scoring_seconds": round(self.scoring_seconds, 3),
+            "probe_seconds_per_epoch": round(self.probe.seconds_per_epoch, 4) if self.probe else "-",
+            "skipped": self.skipped or "-",
+        }
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
-    """Best first: passing every blocking gate, then higher quality, then faster fit."""
-    return sorted(candidates, key=lambda c: (not c.gates_passed, -c.figures["quality_score"], c.fit_seconds))
+    """Best first: fitted, passing every blocking check, then higher quality, then faster fit."""
+
+    def key(c: Candidate) -> tuple[bool, bool, float, float]:
+        quality = c.figures.get("quality_score")
+        return (c.skipped is not None, not c.passed, -(quality if quality is not None else -math.inf), c.fit_seconds)
+
+    return sorted(candidates, key=key)
 
 
-def _figures(table: TableConfig, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any) -> dict[str, float]:
-    table_metadata = metadata.to_dict()["tables"][table.name]
-    figures = {"quality_score": evaluate_quality(train, synthetic, table_metadata).score}
+def blocking_failures(table: TableConfig, figures: Mapping[str, float | None], suites: Mapping[str, SuiteResult]) -> list[str]:
+    """The blocking checks a candidate fails, named as the synthetic asset names its checks:
+    gates with severity `error` whose figure misses the threshold, and suites with a failed
+    `error` expectation."""
+    measured = {
+        "quality": (figures["quality_score"], table.quality_threshold),
+        "exact_copies": (figures["exact_copy_share"], table.max_exact_copy_share),
+        "dcr": (figures["dcr_closer_to_training_share"], table.max_dcr_closer_share),
+    }
+    if figures.get("utility_ratio") is not None:
+        measured["utility"] = (figures["utility_ratio"], table.min_utility_ratio)
+    gates = [g for g, (v, t) in measured.items() if table.severity(g) == "error" and not GATES[g].passed(v, t)]
+    return gates + [name for name, result in suites.items() if result.blocking_failures]
+
+
+def _figures(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, table_metadata: dict[str, Any]) -> dict[str, float | None]:
+    train, holdout = split.fit, split.holdout
+    figures: dict[str, float | None] = {"quality_score": evaluate_quality(train, synthetic, table_metadata).score}
     privacy = evaluate_privacy(synthetic, train, holdout, table_metadata["columns"])
     figures.update(exact_copy_share=privacy.exact_copy_share, dcr_closer_to_training_share=privacy.dcr_closer_to_training_share)
     if table.target:
@@ -60,50 +181,174 @@ def _figures(table: TableConfig, train: pd.DataFrame, holdout: pd.DataFrame, syn
     return figures
 
 
-def _passes(table: TableConfig, figures: dict[str, float]) -> bool:
-    measured = {
-        "quality": (figures["quality_score"], table.quality_threshold),
-        "exact_copies": (figures["exact_copy_share"], table.max_exact_copy_share),
-        "dcr": (figures["dcr_closer_to_training_share"], table.max_dcr_closer_share),
-    }
-    if "utility_ratio" in figures:
-        measured["utility"] = (figures["utility_ratio"], table.min_utility_ratio)
-    return all(GATES[g].passed(v, t) for g, (v, t) in measured.items() if table.severity(g) == "error")
+def _suites(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, table_metadata: dict[str, Any]) -> dict[str, SuiteResult]:
+    """The derived expectation suite and each user suite on the candidate's rows, as the
+    synthetic asset runs them (a user suite's rule wins over the derived one), without Data Docs."""
+    from assets.table_assets import CHECK_EXPECTATIONS, user_check_name  # that module imports this one
+
+    ids = [c for c, spec in table_metadata["columns"].items() if spec.get("sdtype") == "id"]
+    derived = derive_suite(split.profile, None, list(dict.fromkeys([*table.generated_columns, *ids])))
+    user = [(s, s.synthetic_specs(split.fit)) for s in table.suites if s.checks_synthetic]
+    kept, _ = merge_suites(derived, [spec for _, pairs in user for spec, _ in pairs])
+    name = table.name.replace("/", ".")
+    results = {CHECK_EXPECTATIONS: validate(synthetic, name, f"{name}.auto.derived", kept)}
+    for suite, pairs in user:
+        results[user_check_name("suite", suite.name)] = validate(
+            synthetic, name, f"{name}.auto.{suite.name}", [x for x, _ in pairs], None, [w for _, w in pairs]
+        )
+    return results
+
+
+class _Clock:
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.started = time.perf_counter()
+
+    @property
+    def spent(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def left(self) -> float:
+        return self.budget - self.spent
+
+
+@dataclass
+class _Stage:
+    """What one `choose_synthesizer` call shares between its candidates."""
+
+    log: Any
+    table: TableConfig
+    split: SourceSplit
+    metadata: Any
+    clock: _Clock
+    scoring_seconds: float = 0.0  # the longest scoring so far
+    fastest_fit: float = 0.0  # the shortest fit so far
+
+    def build(self, name: str, params: Mapping[str, Any]) -> Any:
+        return build_synthesizer(name, params, self.metadata, self.table.name, constraints=self.table.enforced_rules)
+
+    def timed_fit(self, name: str, params: Mapping[str, Any]) -> float:
+        return fit_synthesizer(self.build(name, params), self.table.name, self.split.fit)
+
+    def room(self) -> str:
+        if self.clock.left <= 0:
+            return f"the {self.clock.budget:g} s budget is spent ({self.clock.spent:.1f} s in)"
+        return f"{self.clock.left:.1f} s left of the {self.clock.budget:g} s budget"
+
+
+def _default(name: str, param: str) -> Any:
+    return inspect.signature(synthesizer_class(name).__init__).parameters[param].default
+
+
+def _size_epochs(stage: _Stage, name: str, params: dict[str, Any], first: bool) -> tuple[dict[str, Any], EpochProbe | None, str | None]:
+    """`params` with `epochs` cut to what fits, the probe, and why the candidate is skipped (or None)."""
+    configured = int(params.get(EPOCHS_PARAM, _default(name, EPOCHS_PARAM)))
+    if configured <= PROBE_EPOCHS:  # the probe would cost as much as the fit itself
+        return {**params, EPOCHS_PARAM: configured}, None, None
+    long = stage.timed_fit(name, {**params, EPOCHS_PARAM: PROBE_EPOCHS})
+    if not first and stage.clock.left < MARGIN * (stage.scoring_seconds + long):
+        return params, None, f"its {PROBE_EPOCHS}-epoch probe took {long:.1f} s; {stage.room()}, too little for a fit and its scoring"
+    probe = EpochProbe(PROBE_EPOCHS, long, stage.timed_fit(name, {**params, EPOCHS_PARAM: 1}))
+    epochs = plan_epochs(probe, stage.clock.left, stage.scoring_seconds, configured)
+    stage.log.info(
+        f"auto: {name} probe: {probe.one_epoch_seconds:.1f} s for one epoch, {probe.seconds_per_epoch:.3f} s per further epoch; "
+        f"{stage.room()} -> {epochs or 'no'} of the {configured} configured epochs fit"
+    )
+    if epochs:
+        return {**params, EPOCHS_PARAM: epochs}, probe, None
+    minimum = min(MIN_EPOCHS, configured)
+    if first:
+        stage.log.info(f"auto: {name} is the first candidate and runs anyway, with {minimum} epochs")
+        return {**params, EPOCHS_PARAM: minimum}, probe, None
+    return params, probe, f"{minimum} epochs would take {probe.predicted_seconds(minimum):.1f} s and scoring {stage.scoring_seconds:.1f} s; {stage.room()}"
+
+
+def _plan(stage: _Stage, name: str, first: bool) -> tuple[dict[str, Any], EpochProbe | None, str | None]:
+    """The candidate's parameters within what is left, its probe, and why it is skipped (or None)."""
+    params = dict(stage.table.candidate_params.get(name, {}))
+    left = stage.clock.left
+    if not first and left <= MARGIN * (stage.scoring_seconds + stage.fastest_fit):
+        return params, None, f"{stage.room()}; the fastest fit took {stage.fastest_fit:.1f} s and scoring {stage.scoring_seconds:.1f} s"
+    if name in EPOCH_CANDIDATES:
+        return _size_epochs(stage, name, params, first)
+    if getattr(synthesizer_class(name), "TIME_BUDGET_PARAM", None):
+        training = left / MARGIN - stage.scoring_seconds
+        if training < MIN_TRAINING_SECONDS and not first:
+            return params, None, f"{stage.room()}: {max(training, 0):.1f} s of training after scoring, under the {MIN_TRAINING_SECONDS:.0f} s minimum"
+        return cap_time_budget(name, params, max(training, MIN_TRAINING_SECONDS)), None, None
+    return params, None, None
+
+
+def _fit_and_score(stage: _Stage, name: str, params: dict[str, Any], probe: EpochProbe | None, tracker: MlflowTracker, parent_run_id: str) -> Candidate:
+    table, log = stage.table, stage.log
+    run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
+    try:
+        log.info(f"auto: fitting candidate {name} {params or ''} ({stage.clock.spent:.0f} s of {stage.clock.budget:.0f} s spent)")
+        synthesizer = stage.build(name, params)
+        fit_seconds = fit_synthesizer(synthesizer, table.name, stage.split.fit, progress_logger(log, f"auto: {name}"))
+        log_training_end(log, f"auto: {name}", synthesizer)
+        started = time.perf_counter()
+        table_metadata = stage.metadata.to_dict()["tables"][table.name]
+        synthetic = sample_rows(synthesizer, min(len(stage.split.fit), SCORING_ROWS), seed=0)
+        figures = _figures(table, stage.split, synthetic, table_metadata)
+        failed = blocking_failures(table, figures, _suites(table, stage.split, synthetic, table_metadata))
+        candidate = Candidate(name, fit_seconds, figures, failed, run_id, params.get(EPOCHS_PARAM), time.perf_counter() - started, probe=probe, synthesizer=synthesizer)
+        tracker.log_params(run_id, {"synthesizer": name, **{f"synthesizer.{k}": v for k, v in params.items()}})
+        probed = {"probe_seconds_per_epoch": probe.seconds_per_epoch, "probe_one_epoch_seconds": probe.one_epoch_seconds} if probe else {}
+        numbers = {k: v for k, v in figures.items() if v is not None}
+        tracker.log_metrics(
+            run_id,
+            {"fit_seconds": fit_seconds, "scoring_seconds": candidate.scoring_seconds, **numbers, **training_figures(synthesizer),
+             **probed, "passed": float(candidate.passed), "checks_failed": float(len(failed))},
+        )
+        tracker.set_tags(run_id, {"synthpipe/failed_checks": ",".join(failed) or "none"})
+        tracker.end_run(run_id)
+    except BaseException:
+        end_run_quietly(tracker, run_id)
+        raise
+    return candidate
 
 
 def choose_synthesizer(
     log: Any,
     table: TableConfig,
-    fit_data: pd.DataFrame,
-    holdout: pd.DataFrame,
+    split: SourceSplit,
     metadata: Any,
     tracker: MlflowTracker,
     parent_run_id: str,
 ) -> tuple[Candidate, list[Candidate]]:
-    """Fits the candidates within the budget; returns the winner and every candidate, ranked."""
-    started = time.perf_counter()
+    """Fits the candidates within the budget (module docstring); returns the winner and every
+    candidate, ranked, the skipped ones last.
+
+    Args:
+        log: Where progress and skip reasons are written (the Dagster run log).
+        table: The table's configuration (`auto_candidates`, `auto_budget_seconds`, gates, suites).
+        split: The source rows: `fit` is fitted on, `holdout` and the profile score the candidates.
+        metadata: SDV metadata of the table.
+        tracker: MLflow, for one nested run per fitted candidate.
+        parent_run_id: The table's run.
+    """
+    stage = _Stage(log, table, split, metadata, _Clock(table.auto_budget_seconds))
     tried: list[Candidate] = []
-    for name in table.auto_candidates:
-        spent = time.perf_counter() - started
-        if tried and spent >= table.auto_budget_seconds:
-            log.info(f"auto: budget of {table.auto_budget_seconds:.0f} s spent after {len(tried)} candidates; not fitting {name}")
+    for index, name in enumerate(table.auto_candidates):
+        params, probe, skipped = _plan(stage, name, first=index == 0)
+        if skipped:
+            log.info(f"auto: not fitting {name}: {skipped}")
+            tried.append(Candidate(name, skipped=skipped, probe=probe))
             continue
-        # A backend with its own training-time budget (TabularARGN) gets what is left of this one.
-        params = cap_time_budget(name, table.candidate_params.get(name, {}), table.auto_budget_seconds - spent)
-        run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
-        log.info(f"auto: fitting candidate {name} {params or ''} ({spent:.0f} s of {table.auto_budget_seconds:.0f} s spent)")
-        synthesizer = build_synthesizer(name, params, metadata, table.name, constraints=table.enforced_rules)
-        fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(log, f"auto: {name}"))
-        log_training_end(log, f"auto: {name}", synthesizer)
-        synthetic = sample_rows(synthesizer, min(len(fit_data), SCORING_ROWS), seed=0)
-        figures = _figures(table, fit_data, holdout, synthetic, metadata)
-        candidate = Candidate(name, fit_seconds, figures, _passes(table, figures), run_id, synthesizer)
-        tracker.log_params(run_id, {"synthesizer": name, **{f"synthesizer.{k}": v for k, v in params.items()}})
-        tracker.log_metrics(
-            run_id, {"fit_seconds": fit_seconds, **figures, **training_figures(synthesizer), "gates_passed": float(candidate.gates_passed)}
-        )
-        tracker.end_run(run_id)
+        candidate = _fit_and_score(stage, name, params, probe, tracker, parent_run_id)
+        stage.scoring_seconds = max(stage.scoring_seconds, candidate.scoring_seconds)
+        stage.fastest_fit = min(stage.fastest_fit, candidate.fit_seconds) if stage.fastest_fit else candidate.fit_seconds
         log.info(f"auto: {name}: {candidate.summary()}")
         tried.append(candidate)
+    figure_names = next(c.figures for c in tried if c.skipped is None)
+    for candidate in tried:
+        if candidate.skipped:  # the same columns in every row of the candidates table
+            candidate.figures = {k: None for k in figure_names}
+    spent = stage.clock.spent
+    tracker.log_metrics(parent_run_id, {"auto.seconds": spent, "auto.budget_seconds": table.auto_budget_seconds})
+    fitted = sum(c.skipped is None for c in tried)
+    log.info(f"auto: {fitted} of {len(tried)} candidates fitted and scored in {spent:.1f} s of the {table.auto_budget_seconds:.0f} s budget")
     ranked = rank(tried)
     return ranked[0], ranked

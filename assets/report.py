@@ -2,7 +2,9 @@
 
 One self-contained file (images embedded as PNG), so it opens from MLflow's artifact view or a
 local folder without a network: real against synthetic distributions of the columns that
-scored worst, the column-pair trend heat map, and the DCR histograms.
+scored worst, the column-pair trend heat map (on a wide table, where a heat map of hundreds of
+columns is unreadable and the pairs are a sampled subset, the worst-scoring pairs as a table
+instead), and the DCR histograms.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from assets.privacy import PrivacyResult
 __all__ = ["build_report"]
 
 WORST_SHOWN = 4
+# A heat map is drawn when the scored pairs span at most this many columns; else a table.
+HEATMAP_COLUMNS = 30
+WORST_PAIRS_SHOWN = 25
 
 
 def _png(figure: Any) -> str:
@@ -58,6 +63,8 @@ def _pair_heatmap(pairs: pd.DataFrame) -> str:
     if pairs.empty:
         return "<p>No column pairs were scored.</p>"
     columns = sorted(set(pairs["Column 1"]) | set(pairs["Column 2"]))
+    if len(columns) > HEATMAP_COLUMNS:
+        return _worst_pairs(pairs)
     matrix = pd.DataFrame(np.nan, index=columns, columns=columns)
     for row in pairs.itertuples(index=False):
         matrix.loc[row[0], row[1]] = matrix.loc[row[1], row[0]] = row[2]
@@ -70,6 +77,26 @@ def _pair_heatmap(pairs: pd.DataFrame) -> str:
     figure.colorbar(image, label="pair trend score (1 = same as real)")
     axis.set_title("Column pair trends\n(grey: real association too weak for SDMetrics to score)", fontsize=10)
     return _png(figure)
+
+
+def _worst_pairs(pairs: pd.DataFrame) -> str:
+    scored = pairs.dropna(subset=["Score"]).sort_values("Score").head(WORST_PAIRS_SHOWN)
+    if scored.empty:
+        return "<p>No measured pair had a real association strong enough for SDMetrics to score it.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(a))}</td><td>{html.escape(str(b))}</td><td>{score:.4f}</td></tr>"
+        for a, b, score in scored[["Column 1", "Column 2", "Score"]].itertuples(index=False)
+    )
+    return f"<p>The {len(scored)} lowest-scoring pairs:</p><table><tr><th>column</th><th>column</th><th>score</th></tr>{rows}</table>"
+
+
+def _pairs_note(quality: QualityResult) -> str:
+    if not quality.pairs_sampled:
+        return ""
+    return (
+        f"<p>A wide table: {quality.pairs_measured:,} of its {quality.pairs_total:,} column pairs, a seeded random subset, "
+        "were measured; the pair trend score is their mean.</p>"
+    )
 
 
 def _dcr_histograms(privacy: PrivacyResult) -> str:
@@ -114,7 +141,7 @@ def build_report(
 <p>{len(real)} real training rows, {len(synthetic)} synthetic rows.</p>
 <h2>Scores</h2><table>{rows}</table>
 <h2>Columns that scored worst: real against synthetic</h2>{figures}
-<h2>Column pair trends</h2>{_pair_heatmap(quality.pair_scores)}
+<h2>Column pair trends</h2>{_pairs_note(quality)}{_pair_heatmap(quality.pair_scores)}
 <h2>Distance to closest record</h2>{_dcr_histograms(privacy)}
 </body></html>
 """

@@ -343,7 +343,7 @@ def fit_and_register(
         context_columns = table.sequence.context_columns if table.sequence else ()
         selection: list[dict[str, object]] = []
         if table.backend == "auto":
-            winner, ranked = choose_synthesizer(context.log, table, fit_data, split.holdout, metadata, tracker, run_id)
+            winner, ranked = choose_synthesizer(context.log, table, split, metadata, tracker, run_id)
             synthesizer, fit_seconds, backend = winner.synthesizer, winner.fit_seconds, winner.name
             selection = [c.summary() for c in ranked]
             tracker.log_params(run_id, {"auto.winner": backend, "auto.candidates": ",".join(c.name for c in ranked)})
@@ -669,7 +669,7 @@ def _synthetic_asset(
             site = synthpipe_data_docs.site(table.name, context.run.run_id)
             derived = derive_suite(split.profile, None, generated, lenient)
             suite, user_results, ran = user_suite_results(data, table.name, table.suites, split.fit, derived, site)
-            quality = evaluate_quality(train, data, fitted.table_metadata)
+            quality = evaluate_quality(train, data, fitted.table_metadata, progress=context.log.info)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)
             context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
