@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy bench-quality bench-expectations clean
+.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy bench-quality bench-expectations bench-wide clean
 
 install: $(STAMP)
 
@@ -73,6 +73,11 @@ bench-expectations: $(STAMP)
 BENCH_QUALITY_ARGS ?=
 bench-quality: $(STAMP)
 	$(PY) -m bench.quality $(BENCH_QUALITY_ARGS)
+
+# A 300-column x 1,000-row table (Adult, widened) through the refresh job: stage seconds and load.
+BENCH_WIDE_ARGS ?=
+bench-wide: $(STAMP)
+	$(PY) -m bench.wide $(BENCH_WIDE_ARGS)
 
 clean:
 	rm -rf $(SYNTHPIPE_HOME)
