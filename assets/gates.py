@@ -34,6 +34,9 @@ GATES: dict[str, Gate] = {
     "quality": Gate("quality", "SDMetrics quality score", "min", "quality_threshold"),
     "exact_copies": Gate("exact_copies", "share of synthetic rows that copy a training row", "max", "max_exact_copy_share"),
     "dcr": Gate("dcr", "share of synthetic rows closer to training than to holdout rows (DCR)", "max", "max_dcr_closer_share"),
+    "value_leaks": Gate(
+        "value_leaks", "share of one column's synthetic values that are rare real values", "max", "max_value_leak_share"
+    ),
     "utility": Gate("utility", "synthetic-to-real ratio of the holdout score (train on synthetic, test on real)", "min", "min_utility_ratio"),
 }
 

@@ -24,12 +24,15 @@ from assets.common import (
 )
 from assets.evaluation import evaluate_quality
 from assets.gates import gate_result, gate_spec
+from assets.inspection import free_text_columns, infinite_columns, refuse
+from assets.leaks import combine_leaks, evaluate_value_leaks
 from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
 from assets.report import build_report
 from assets.stages import fingerprint, split_holdout, to_pandas
 from assets.table_assets import (
     CHECK_DCR,
+    CHECK_VALUE_LEAKS,
     CHECK_EXACT_COPIES,
     CHECK_EXPECTATIONS,
     CHECK_QUALITY,
@@ -40,6 +43,7 @@ from assets.table_assets import (
     user_check_name,
     user_suite_results,
     user_suite_specs,
+    value_leak_result,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from assets.utility import evaluate_utility
@@ -50,6 +54,7 @@ from pipelines import metadata_keys as keys
 from pipelines.config import ForeignKeyConfig, GroupConfig
 from pipelines.errors import SynthesizerError, SynthpipeError, closest
 from resources.data_docs import DataDocsFolder
+from resources.protection import protect_tables
 from resources.relational import (
     OrphanCount,
     build_group_metadata,
@@ -123,6 +128,7 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     for table in group.tables:
         arrow = drop_excluded(table, source.read_table(table.source_name, query=table.query, limit=table.row_limit))
         check_modelable(table.name, arrow.schema)
+        refuse(f"{group.name}/{table.name}", infinite_columns(arrow))
         tables[table.name] = to_pandas(arrow)
     combined = "".join(fingerprint(tables[name]) for name in sorted(tables))
     foreign_keys = effective_foreign_keys(group, tables)
@@ -147,6 +153,16 @@ def _guards(context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSo
     return results
 
 
+def _refuse_free_text(group: GroupConfig, read: GroupSource) -> None:
+    """Each member's undeclared free text (`assets.inspection`), refused before the group fits."""
+    metadata = build_group_metadata(group, read.tables)
+    for table in group.tables:
+        columns = metadata.tables[table.name].columns
+        sdtypes = {c: spec.get("sdtype", "") for c, spec in columns.items()}
+        declared = set(table.pii) | set(table.metadata_overrides)
+        refuse(f"{group.name}/{table.name}", free_text_columns(table.name, read.tables[table.name], sdtypes, group.rare_value_min_count, declared))
+
+
 def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition:
     @dg.asset(**asset_args(spec), check_specs=[c for t in group.tables for c in user_suite_specs("guard", t.suites, spec.key, t.name)])
     def source(
@@ -157,6 +173,7 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         problems = [p for t in group.tables for p in missing_columns(t.suites, list(read.tables[t.name].columns), f"{group.name}/{t.name}")]
         if problems:
             raise SynthpipeError("\n".join(problems))
+        _refuse_free_text(group, read)
         guards = _guards(context, group, read, synthpipe_data_docs)
         for orphan in read.orphans:
             context.log.warning(f"{orphan.describe()} had no parent; applied `orphans: {group.orphans}`")
@@ -198,7 +215,7 @@ def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: Group
         context.log.info(f"Fitting {group.backend} on {rows} with {len(metadata.relationships)} relationships")
         started = time.perf_counter()
         try:
-            synthesizer.fit(read.tables)
+            synthesizer.fit(protect_tables(read.tables, metadata, group.rare_value_min_count, group.split_seed))
         except Exception as error:
             raise SynthesizerError(f"Group {group.name!r}: fitting {group.backend} failed: {error}") from error
         fit_seconds = time.perf_counter() - started
@@ -262,6 +279,7 @@ def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
             description="Every primary key is unique and present, every foreign key resolves to a parent row.",
         ),
         gate_spec(CHECK_QUALITY, synthetic_key, group.quality_threshold, group.severity(CHECK_QUALITY)),
+        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS)),
     ] + (
         [
             gate_spec(CHECK_EXACT_COPIES, synthetic_key, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES)),
@@ -329,6 +347,17 @@ def _quality_result(group: GroupConfig, score: float, diagnostic: float, propert
         **property_metadata(properties),
     }
     return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
+
+
+def _value_leaks_result(group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> dg.AssetCheckResult:
+    """`value_leaks` over every table of the group: rare real values of the fitted rows."""
+    per_table = {
+        name: evaluate_value_leaks(sampled[name], real, metadata["tables"][name]["columns"], group.rare_value_min_count)
+        for name, real in read.tables.items()
+    }
+    return value_leak_result(
+        CHECK_VALUE_LEAKS, combine_leaks(per_table), group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS), group.rare_value_min_count
+    )
 
 
 def _non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
@@ -440,6 +469,7 @@ def _synthetic_asset(
                 _integrity_result(problems),
                 _quality_result(group, score, diagnostic, properties),
                 *gates,
+                _value_leaks_result(group, read, sampled, fitted.table_metadata),
             ]
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})

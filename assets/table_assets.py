@@ -35,6 +35,8 @@ from assets.common import (
 )
 from assets.evaluation import QualityResult, evaluate_quality
 from assets.gates import gate_result, gate_spec
+from assets.leaks import LeakResult, evaluate_value_leaks
+from assets.inspection import PersonalHint, check_source_rows, free_text_columns, hint_table, infinite_columns, looks_personal, pii_line, refuse
 from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel, StagedSample
 from assets.report import build_report
@@ -70,6 +72,7 @@ from resources.synthesizers import (
     fit_synthesizer,
     chunk_plan,
     sample_chunks,
+    protection_report,
     sample_sequences,
 )
 from resources.tracking import MlflowTracker
@@ -80,6 +83,7 @@ CHECK_EXPECTATIONS = "expectations"
 CHECK_QUALITY = "quality"
 CHECK_EXACT_COPIES = "exact_copies"
 CHECK_DCR = "dcr"
+CHECK_VALUE_LEAKS = "value_leaks"
 CHECK_UTILITY = "utility"
 CHECK_SEQUENCES = "sequences"
 CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
@@ -121,6 +125,7 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         gate_spec(CHECK_QUALITY, synthetic_key, table.quality_threshold, table.severity(CHECK_QUALITY)),
         gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
         gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
+        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS)),
     ]
     specs += user_suite_specs("suite", table.suites, synthetic_key)
     if table.target:
@@ -295,6 +300,10 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         problems = missing_columns(table.suites, arrow.column_names, table.name)
         if problems:
             raise SynthpipeError("\n".join(problems))
+        refuse(
+            table.name,
+            check_source_rows(table.name, arrow.num_rows, table.holdout_fraction) + infinite_columns(arrow) + _sequence_columns(table, arrow),
+        )
         guards = _run_guards(context, table, arrow, synthpipe_data_docs)
         if table.sequence is not None:
             split = split_sequences(arrow, table.holdout_fraction, table.split_seed, table.sequence.entity_key)
@@ -304,6 +313,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
         if table.refresh == "on_change":  # what the change sensor compares with on its next tick
             probe = synthpipe_source.probe(table.source_name, query=table.query, limit=table.row_limit) or content_probe(split.fingerprint)
             split = dataclasses.replace(split, probe=probe)
+        hints = inspect_columns(context, table, split)
         schema = dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in column_schema(arrow)])
         del arrow, read
         pa.default_memory_pool().release_unused()  # the whole read is no longer needed; give it back
@@ -318,11 +328,42 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.FIT_ROWS: len(split.fit),
                 keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
                 **({keys.SOURCE_PROBE: probe} if probe else {}),
+                keys.LOOKS_PERSONAL: dg.MetadataValue.md(hint_table(hints) if hints else "none"),
             },
             check_results=guards,
         )
 
     return source
+
+
+def _sequence_columns(table: TableConfig, arrow: pa.Table) -> list[str]:
+    if table.sequence is None:
+        return []
+    named = (table.sequence.entity_key, table.sequence.order_by, *table.sequence.context_columns)
+    missing = [c for c in named if c not in arrow.column_names]
+    if not missing:
+        return []
+    hints = "".join(closest(c, arrow.column_names) for c in missing)
+    return [f"`sequence` names columns the source does not have: {missing}.{hints} Columns: {', '.join(arrow.column_names)}."]
+
+
+def inspect_columns(context: dg.AssetExecutionContext, table: TableConfig, split: SourceSplit) -> list[PersonalHint]:
+    """Refuses undeclared free text; warns about columns that look personal (never replaced:
+    only `pii` columns are) with the `pii:` line that would declare them. Returns the hints."""
+    guessed: list[str] = []
+    sequence = (table.sequence.entity_key, table.sequence.order_by) if table.sequence else None
+    metadata = detect_metadata(table.name, split.fit, table.metadata_overrides, sequence, table.pii, guessed)
+    sdtypes = {c: spec.get("sdtype", "") for c, spec in metadata.tables[table.name].columns.items()}
+    declared = set(table.pii) | set(table.metadata_overrides)
+    refuse(table.name, free_text_columns(table.name, split.fit, sdtypes, table.rare_value_min_count, declared))
+    hints = looks_personal(split.fit, declared, guessed)
+    if hints:
+        listed = "; ".join(f"{h.column!r}: {h.reason}" for h in hints)
+        context.log.warning(
+            f"Table {table.name!r}: columns that look personal are learned from their real values, as configured: {listed}. "
+            f"synthpipe replaces only declared columns; to generate these fresh instead, add to the table: {pii_line(hints)}"
+        )
+    return hints
 
 
 # --- synthesizer ----------------------------------------------------------------------------
@@ -355,10 +396,18 @@ def fit_and_register(
             if table.enforced_rules:
                 context.log.info(f"Enforcing rules while fitting and sampling: {', '.join(r.describe() for r in table.enforced_rules)}")
             context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
-            fit_seconds = fit_synthesizer(synthesizer, table.name, fit_data, progress_logger(context.log, backend))
+            fit_seconds = fit_synthesizer(
+                synthesizer, table.name, fit_data, progress_logger(context.log, backend), table.rare_value_min_count, table.split_seed
+            )
             log_training_end(context.log, backend, synthesizer)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
-        tracker.log_params(run_id, {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data)})
+        protected = protection_report(synthesizer)
+        if protected is not None:
+            context.log.info(f"Rare values kept out of the model (seen in fewer than {table.rare_value_min_count} rows): {protected.describe()}")
+        params = {**_fit_params(table, split, synthesizer), "fit_rows": len(fit_data), "rare_value_min_count": table.rare_value_min_count}
+        tracker.log_params(run_id, params)
+        if protected is not None:  # column names may hold characters MLflow keys may not: an artifact
+            tracker.log_dict(run_id, {"min_count": table.rare_value_min_count, "replaced": protected.replaced, "clipped": protected.clipped}, "protection.json")
         training = {"fit_seconds": fit_seconds, "training_rows": split.training_rows, "fit_rows": len(fit_data)}
         tracker.log_metrics(run_id, {**training, **training_figures(synthesizer)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
@@ -481,7 +530,27 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
 # --- synthetic + checks ------------------------------------------------------------------------
 
 
-def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyResult) -> list[dg.AssetCheckResult]:
+def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, severity: str, min_count: int) -> dg.AssetCheckResult:
+    """The `value_leaks` gate: worst column's share, the worst columns with counts (no values)."""
+    metadata = {
+        keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
+        keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()),
+        "synthpipe/value_leak_columns_measured": leaks.measured,
+        "synthpipe/rare_value_min_count": min_count,
+    }
+    result = gate_result(check_name, leaks.share, threshold, severity, metadata)
+    if result.passed:
+        return result
+    why = (
+        f"{result.description}. Rare real values (seen in fewer than {min_count} training rows) were emitted in "
+        f"{leaks.describe()}. Declare such columns in `pii` or `exclude_columns`, or raise `rare_value_min_count`."
+    )
+    return dg.AssetCheckResult(
+        check_name=result.check_name, passed=False, severity=result.severity, description=why, metadata=result.metadata
+    )
+
+
+def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyResult, leaks: LeakResult) -> list[dg.AssetCheckResult]:
     worst = "\n".join(f"- `{c}`: {s:.3f}" for c, s in quality.worst_columns)
     quality_metadata = {
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
@@ -506,6 +575,7 @@ def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRe
         gate_result(
             CHECK_DCR, privacy.dcr_closer_to_training_share, table.max_dcr_closer_share, table.severity(CHECK_DCR), privacy_metadata
         ),
+        value_leak_result(CHECK_VALUE_LEAKS, leaks, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS), table.rare_value_min_count),
     ]
 
 
@@ -672,6 +742,7 @@ def _synthetic_asset(
             quality = evaluate_quality(train, data, fitted.table_metadata, progress=context.log.info)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)
+            leaks = evaluate_value_leaks(data, split.fit, table_columns(fitted.table_metadata, table.name), table.rare_value_min_count)
             context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
             utility_results, utility_metrics = _utility_results(table, split, data, seed)
             # GX's site carries 3.3 MB of animated help images the pages do not need.
@@ -682,7 +753,7 @@ def _synthetic_asset(
             results = [
                 suite_check_result(CHECK_EXPECTATIONS, suite, docs_uri, derived_extra),
                 *(suite_check_result(user_check_name("suite", s.name), r, docs_uri) for s, _, r in user_results),
-                *_gate_results(table, quality, privacy),
+                *_gate_results(table, quality, privacy, leaks),
                 *utility_results,
                 *_sequence_results(table, split, data),
             ]
@@ -690,7 +761,7 @@ def _synthetic_asset(
             # Only checks with ERROR severity block; warnings are reported and published anyway.
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             _log_evaluation(tracker, fitted, table, seed, staged.rows, sample_seconds, evaluation_seconds, suite, quality)
-            tracker.log_metrics(fitted.mlflow_run_id, {**privacy.as_metrics(), **utility_metrics})
+            tracker.log_metrics(fitted.mlflow_run_id, {**privacy.as_metrics(), "value_leak_share": leaks.share, **utility_metrics})
             label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
             report = build_report(table.name, label, split.train, data, quality, privacy)
             report_uri = tracker.log_text(fitted.mlflow_run_id, report, f"report/{table.name}.html")

@@ -224,7 +224,24 @@ class _Evaluated(_Strict):
         "share (gate `dcr`); about 0.5 means the model did not memorise its training rows.",
         examples=[0.55],
     )
-    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "utility"], Literal["error", "warn"]] = Field(
+    rare_value_min_count: int = Field(
+        default=5,
+        ge=1,
+        description="A value seen in fewer than this many training rows of a column is rare: no backend learns "
+        "it (rare categories are replaced by learned common ones before fitting, numbers and dates are clipped "
+        "to the `rare_value_min_count`-th smallest and largest values) and the `value_leaks` gate blocks a "
+        "candidate that emits one. Text columns where most values are rare are refused at the source step.",
+        examples=[10],
+    )
+    max_value_leak_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Most synthetic values of any one column that may be rare real values (seen in fewer than "
+        "`rare_value_min_count` training rows), as a share (gate `value_leaks`).",
+        examples=[0.0],
+    )
+    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "value_leaks", "utility"], Literal["error", "warn"]] = Field(
         default_factory=dict,
         description="Per gate, `error` (blocks publication; the default) or `warn` (reports only). The `dcr` "
         "gate of a sequential table defaults to `warn`.",
@@ -239,7 +256,7 @@ _SAMPLING_SETTINGS = frozenset(
     {"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
 )
 _GATE_SETTINGS = frozenset(
-    {"quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
+    {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
 )
 
 
@@ -491,6 +508,11 @@ class GroupTableConfig(_WithSuites):
     primary_key: str | list[str] | None = Field(default=None, description="Primary key column; default: detected by SDV.", examples=["tailnum"])
     exclude_columns: list[str] = Field(default_factory=list, description="Columns left out.", examples=[["speed"]])
     columns: dict[str, ColumnOverride] = Field(default_factory=dict, description="Per-column SDV metadata overrides.", examples=[{"engines": {"sdtype": "categorical"}}])
+    pii: dict[str, str] = Field(
+        default_factory=dict,
+        description="Personal columns and the Faker provider that generates them fresh (never learned), as for single tables.",
+        examples=[{"name": "company"}],
+    )
     expectation_suites: list[str] = Field(
         default_factory=list,
         description="User expectation suites of this table (YAML files, relative to `expectations_dir`), as for single tables.",

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "EmptyTableError",
     "SourceError",
+    "SourceInputError",
     "SnapshotNotFoundError",
     "SourceTableNotFoundError",
     "SynthpipeError",
@@ -40,6 +41,11 @@ class ConfigError(SynthpipeError):
 
 class SourceError(SynthpipeError):
     """The source could not be read."""
+
+
+class SourceInputError(SourceError):
+    """The source's rows cannot be synthesized as they are (too few rows, infinite numbers,
+    undeclared free text); every problem of the table is listed at once."""
 
 
 class SourceTableNotFoundError(SourceError):

@@ -107,7 +107,12 @@ def build_group_metadata(group: GroupConfig, tables: Mapping[str, pd.DataFrame])
     """SDV metadata for the group: detected, then the declared keys and relationships applied."""
     from sdv.metadata import Metadata
 
+    from resources.synthesizers import set_pii, undo_personal_guesses
+
     metadata = Metadata.detect_from_dataframes(dict(tables))
+    for table in group.tables:  # only declared columns are replaced; SDV's name-based guesses are learned
+        if table.name in tables:
+            undo_personal_guesses(metadata, table.name, tables[table.name], keep=set(table.metadata_overrides) | set(table.pii))
     if group.foreign_keys:
         for relation in list(metadata.relationships):
             metadata.remove_relationship(relation["parent_table_name"], relation["child_table_name"])
@@ -125,6 +130,8 @@ def build_group_metadata(group: GroupConfig, tables: Mapping[str, pd.DataFrame])
             for column, override in table.metadata_overrides.items():
                 values = dict(override)
                 metadata.update_column(column_name=column, table_name=table.name, sdtype=values.pop("sdtype"), **values)
+            for column, kind in table.pii.items():
+                set_pii(metadata, table.name, tables[table.name], column, kind)
         metadata.validate()
     except SynthesizerError:
         raise

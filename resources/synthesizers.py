@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.types as pat
 
 from pipelines.errors import SynthesizerError, UnsupportedColumnError, closest
+from resources.id_formats import learn_id_regex, number_in_shape
+from resources.protection import DEFAULT_MIN_COUNT, ProtectionReport, protect_rare_values
 
 __all__ = [
     "SYNTHESIZER_NAMES",
@@ -30,20 +32,26 @@ __all__ = [
     "cap_time_budget",
     "check_modelable",
     "detect_metadata",
+    "modelled_sdtype",
+    "undo_personal_guesses",
     "fit_synthesizer",
     "global_seed",
     "is_relational",
     "is_sequential",
     "chunk_plan",
     "load_synthesizer",
+    "protection_report",
     "sample_chunks",
     "sample_rows",
     "sample_sequences",
     "seed_synthesizer",
+    "set_pii",
     "synthesizer_class",
 ]
 
 # name in configuration -> (module, class) of the SDV single-table synthesizer
+PROTECTION_ATTRIBUTE = "synthpipe_protection"
+
 _REGISTRY: dict[str, tuple[str, str]] = {
     "gaussian_copula": ("sdv.single_table", "GaussianCopulaSynthesizer"),
     "ctgan": ("sdv.single_table", "CTGANSynthesizer"),
@@ -143,9 +151,12 @@ def detect_metadata(
     overrides: Mapping[str, Mapping[str, Any]],
     sequence: tuple[str, str] | None = None,
     pii: Mapping[str, str] | None = None,
+    guessed: list[str] | None = None,
 ) -> Any:
     """Detects SDV metadata for one table, applies the per-column overrides and, for a
     sequential table, sets the (entity key, order column) pair as sequence key and index.
+    Columns SDV guessed personal from their names are learned as their real type instead
+    (`undo_personal_guesses`) and appended to `guessed` when it is given.
     """
     from sdv.metadata import Metadata
 
@@ -157,30 +168,71 @@ def detect_metadata(
             f"Columns: {', '.join(data.columns)}."
         )
     metadata = Metadata.detect_from_dataframes({table: data})
+    undone = undo_personal_guesses(metadata, table, data, keep=set(overrides) | set(pii or {}))
+    if guessed is not None:
+        guessed.extend(undone)
     for column, override in overrides.items():
         values = dict(override)
         sdtype = values.pop("sdtype")
+        if sdtype != "id" and metadata.tables[table].primary_key == column:  # declared not to be a key
+            metadata.remove_primary_key(table)
         try:
             metadata.update_column(column_name=column, sdtype=sdtype, table_name=table, **values)
         except Exception as error:  # SDV raises several types for bad column metadata
             raise SynthesizerError(f"Table {table!r}, column {column!r}: override {dict(override)} rejected by SDV: {error}") from None
     _set_id_formats(metadata, table, data, set(overrides))
     for column, kind in (pii or {}).items():
-        _set_pii(metadata, table, data, column, kind)
+        set_pii(metadata, table, data, column, kind)
     if sequence is not None:
         _set_sequence(metadata, table, data, *sequence)
     metadata.validate()
     return metadata
 
 
+MODELLED_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
+
+
+def modelled_sdtype(values: pd.Series) -> str:
+    """The sdtype a column is learned as from its pandas type alone (never from its name)."""
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values):
+        return "numerical"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    present = values.dropna()
+    if len(present) and present.map(type).isin([bool]).all():
+        return "boolean"  # booleans with nulls come as objects
+    return "categorical"
+
+
+def undo_personal_guesses(metadata: Any, table: str, data: pd.DataFrame, keep: set[str]) -> list[str]:
+    """SDV guesses personal columns from their names (`city`, `state`, `first name`) and would
+    replace their values with Faker's. synthpipe replaces only what `pii` declares: every
+    guessed column not in `keep` is learned as its real type instead. Returns the guessed
+    columns, which the source step reports as looking personal.
+    """
+    guessed = []
+    for column, spec in list(metadata.tables[table].columns.items()):
+        if column in keep or spec.get("sdtype") in MODELLED_SDTYPES:
+            continue
+        guessed.append(column)
+        if metadata.tables[table].primary_key == column:  # a key must be an ID or personal: not any more
+            metadata.remove_primary_key(table)
+        metadata.update_column(column_name=column, sdtype=modelled_sdtype(data[column]), table_name=table)
+    return guessed
+
+
 def _set_id_formats(metadata: Any, table: str, data: pd.DataFrame, overridden: set[str]) -> None:
     """Gives every detected ID column a regex format of its own shape. Without one, SDV makes a
     primary key's values with Faker, one row at a time: half the sampling time of a table with
-    an ID measured here. Integers keep their digit count (no leading zero); strings their length.
+    an ID measured here. Integers keep their digit count (no leading zero); strings their
+    positional shape (`resources.id_formats`: `17-293535` gives `[0-9]{2}-[0-9]{6}`), or their
+    length when the values share no shape.
     """
     columns = metadata.tables[table].columns
     for column, spec in columns.items():
-        if spec.get("sdtype") != "id" or column in overridden or "regex_format" in spec:
+        if spec.get("sdtype") != "id" or "regex_format" in spec:
             continue
         values = data[column].dropna()
         if pd.api.types.is_integer_dtype(values):
@@ -189,13 +241,13 @@ def _set_id_formats(metadata: Any, table: str, data: pd.DataFrame, overridden: s
             regex = f"[1-9][0-9]{{{digits - 1}}}"
         elif pd.api.types.is_string_dtype(values) or values.dtype == object:
             length = int(values.astype(str).str.len().max()) if len(values) else 8
-            regex = f"[A-Z0-9]{{{min(max(length, 1), 40)}}}"
+            regex = learn_id_regex(values) or f"[A-Z0-9]{{{min(max(length, 1), 40)}}}"
         else:
             continue
         metadata.update_column(column_name=column, table_name=table, sdtype="id", regex_format=regex)
 
 
-def _set_pii(metadata: Any, table: str, data: pd.DataFrame, column: str, kind: str) -> None:
+def set_pii(metadata: Any, table: str, data: pd.DataFrame, column: str, kind: str) -> None:
     """Marks a column personal: SDV generates it fresh with Faker and never learns its values."""
     if column not in data.columns:
         raise SynthesizerError(
@@ -273,14 +325,24 @@ def add_rules(synthesizer: Any, rules: Sequence[Any], label: str, name: str, tab
 
 
 def fit_synthesizer(
-    synthesizer: Any, table: str, data: pd.DataFrame, on_progress: Callable[[dict[str, Any]], None] | None = None
+    synthesizer: Any,
+    table: str,
+    data: pd.DataFrame,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    min_value_count: int = DEFAULT_MIN_COUNT,
+    seed: int = 0,
 ) -> float:
-    """Fits in place; returns the seconds it took. Backends that report training progress
-    (TabularARGN: epoch, losses, time left in its budget) pass each report to `on_progress`.
+    """Fits in place on `data` with its rare values protected (`resources.protection`: no
+    backend learns a value seen in fewer than `min_value_count` rows); returns the seconds it
+    took. Backends that report training progress (TabularARGN: epoch, losses, time left in its
+    budget) pass each report to `on_progress`. What was protected is in `protection_report`.
     """
     started = time.perf_counter()
     if hasattr(synthesizer, "on_progress"):
         synthesizer.on_progress = on_progress
+    columns = synthesizer.get_metadata().tables[table].columns
+    data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed)
+    setattr(synthesizer, PROTECTION_ATTRIBUTE, report)  # small; travels with the saved model
     try:
         synthesizer.fit({table: data})
     except SynthesizerError:
@@ -363,6 +425,11 @@ def uses_torch(synthesizer: Any) -> bool:
 _FORKED: dict[str, Any] = {}  # the synthesizer a forked sampling worker inherits
 
 
+def protection_report(synthesizer: Any) -> ProtectionReport | None:
+    """What `fit_synthesizer` replaced or clipped before fitting `synthesizer`."""
+    return getattr(synthesizer, PROTECTION_ATTRIBUTE, None)
+
+
 _INTEGER_ID = re.compile(r"^\[1-9\]\[0-9\]\{(\d+)\}$")
 _STRING_ID = re.compile(r"^\[A-Z0-9\]\{(\d+)\}$")
 
@@ -388,6 +455,8 @@ def _number_ids(chunk: pd.DataFrame, columns: Mapping[str, Any], start: int) -> 
             chunk[column] = (10 ** int(match.group(1)) + numbers).astype(chunk[column].dtype)
         elif match := _STRING_ID.match(regex):
             chunk[column] = pd.Series(numbers).astype(str).str.zfill(int(match.group(1))).to_numpy()
+        elif regex and (shaped := number_in_shape(regex, numbers)) is not None:
+            chunk[column] = shaped
     return chunk
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -26,6 +27,8 @@ FOREIGN_KEYS = [
     {"parent": "airports", "parent_key": "faa", "child": "flights", "child_key": "dest"},
 ]
 PRIMARY_KEYS = {"airlines": "carrier", "airports": "faa", "planes": "tailnum"}
+# Unique names: generated fresh, or the group would be refused as free text
+PII = {"airlines": {"name": "company"}, "airports": {"name": "company"}}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ def group_config(data_dir: Path, database: str, **group: Any) -> dict[str, Any]:
         "groups": [
             {
                 "name": "nycflights",
-                "tables": [{"name": n, "primary_key": PRIMARY_KEYS.get(n)} for n in ("airlines", "airports", "planes", "flights")],
+                "tables": [{"name": n, "primary_key": PRIMARY_KEYS.get(n), "pii": PII.get(n, {})} for n in ("airlines", "airports", "planes", "flights")],
                 "foreign_keys": FOREIGN_KEYS,
                 "quality_threshold": 0.5,
                 **group,
@@ -72,7 +75,11 @@ def test_orphaned_keys_stop_the_run_with_counts_and_the_fix(run_refresh, data_di
 
 
 @pytest.mark.slow
-def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_source):
+def evaluations_passed(result: dg.ExecuteInProcessResult, check: str) -> bool:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}[check]
+
+
+def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_source, nyc):
     # Run
     result = run_refresh(
         group_config(data_dir, nyc_source, orphans="drop", seed=5, target={"table": "flights", "column": "arr_delay"},
@@ -93,11 +100,14 @@ def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_sou
     foreign_keys = [ForeignKeyConfig(**fk) for fk in FOREIGN_KEYS]
     assert integrity_problems(published, PRIMARY_KEYS, foreign_keys) == []
     assert len(published["flights"]) > 100
+    # declared personal columns are generated fresh; the rest of the group learns only common values
+    assert not published["airports"]["name"].isin(set(nyc["airports"]["name"])).any()
+    assert evaluations_passed(result, "value_leaks")
 
     # Assert: the checks ran and passed; MLflow has the model with the champion alias
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert {n: e.passed for n, e in evaluations.items() if n not in ("utility", "dcr")} == {
-        "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True
+        "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True, "value_leaks": True
     }
     assert evaluations["dcr"].metadata["synthpipe/worst_table"].text == "flights"
     assert 0.3 < evaluations["dcr"].metadata["synthpipe/value"].value < 0.7
@@ -145,7 +155,7 @@ def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_sourc
     from pipelines.factory import build_synthpipe_defs
 
     config = group_config(data_dir, nyc_source)
-    config["groups"][0].update(tables=[{"name": "airlines"}, {"name": "flights"}], foreign_keys=[])
+    config["groups"][0].update(tables=[{"name": "airlines", "pii": PII["airlines"]}, {"name": "flights"}], foreign_keys=[])
 
     # Run: only the source stage
     definitions = build_synthpipe_defs(config)

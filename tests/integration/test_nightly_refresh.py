@@ -47,7 +47,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert v0["seed"] == str(_materialization(first, "published__adult")[keys.SEED])
     assert int(v0["rows"]) == SLICE_ROWS
     assert float(v0["quality_score"]) >= 0.6
-    assert v0["checks_passed"] == "dcr,exact_copies,expectations,quality"
+    assert v0["checks_passed"] == "dcr,exact_copies,expectations,quality,value_leaks"
 
     # Assert: the snapshot has the source's columns, types and row count
     snapshot = store.read("adult", version=0)

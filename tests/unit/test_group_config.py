@@ -80,6 +80,8 @@ GROUP_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "min_utility_ratio": (0.7, lambda g: g.min_utility_ratio == 0.7),
     "max_exact_copy_share": (0.0, lambda g: any(s.name == "exact_copies" and "at most 0.0" in s.description for s in _assets(g)[2].check_specs)),
     "max_dcr_closer_share": (0.55, lambda g: any(s.name == "dcr" and "at most 0.55" in s.description for s in _assets(g)[2].check_specs)),
+    "max_value_leak_share": (0.01, lambda g: any(s.name == "value_leaks" and "at most 0.01" in s.description for s in _assets(g)[2].check_specs)),
+    "rare_value_min_count": (10, lambda g: g.rare_value_min_count == 10),
     "gate_severity": ({"dcr": "warn"}, lambda g: {s.name: s.blocking for s in _assets(g)[2].check_specs}["dcr"] is False),
     "model_name": ("nyc-twin", lambda g: g.registered_model_name == "nyc-twin"),
 }
@@ -99,6 +101,6 @@ def test_group_checks_are_blocking_and_published_assets_are_per_table():
     source, _, synthetic, published = _assets(load_config(group()).groups[0])
     assert source.key == dg.AssetKey(["source", "nyc"])
     assert {s.name: s.blocking for s in synthetic.check_specs} == {
-        "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True, "dcr": True
+        "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True, "dcr": True, "value_leaks": True
     }
     assert set(published.keys) == {dg.AssetKey(["published", "nyc", "planes"]), dg.AssetKey(["published", "nyc", "flights"])}
