@@ -5,7 +5,7 @@ check the synthetic asset runs: the quality, exact-copy, DCR and (with a `target
 the expectation suite derived from the source profile, and the table's user suites. Each is
 logged as a nested MLflow run under the table's run. The rule: candidates that pass every
 blocking check come first, then the higher quality score, then the shorter fit time; skipped
-candidates come last, with the reason they were skipped.
+and stopped candidates come last, with the reason.
 
 The budget (`auto_budget_seconds`) covers the whole stage, fitting and scoring, and no
 candidate starts that cannot finish in what is left, with `MARGIN` to spare:
@@ -20,8 +20,13 @@ candidate starts that cannot finish in what is left, with `MARGIN` to spare:
 - any other candidate (gaussian_copula) is assumed to fit at least as fast as the fastest fit
   so far.
 
-The first candidate always runs (sized in the same way, but never skipped), so a table never
-ends without a model; it alone can take the stage past its budget.
+Estimates can still run over (another process takes the cores: a CTGAN fit sized at 58 s took
+193 s here with the load at 3 on 2 cores), so a torch-based SDV fit or probe also has a deadline,
+`OVERRUN` times the budget less the scoring: past it, the fit is stopped at its next optimizer
+step, and the candidate is dropped as `stopped` (SDV cannot keep a fit that was cut short).
+
+The first candidate always runs (sized in the same way, but never skipped or stopped), so a
+table never ends without a model; it alone can take the stage past its budget.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,15 +51,18 @@ from expectations.profile import derive_suite
 from expectations.runner import SuiteResult, validate
 from expectations.suites import merge_suites
 from pipelines.config import TableConfig
+from pipelines.errors import SynthesizerError
 from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
 from resources.tracking import MlflowTracker
 
-__all__ = ["Candidate", "EpochProbe", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank"]
+__all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank", "stop_at"]
 
 # Rows sampled per candidate for scoring: enough for stable scores, cheap on large tables.
 SCORING_ROWS = 5_000
 # Plans leave this share of what is left unspent, for timing noise and estimates that run over.
 MARGIN = 1.2
+# No torch-based SDV fit (after the first candidate's) runs past this multiple of the budget.
+OVERRUN = 1.1
 # SDV candidates trained for a number of epochs, which `auto` sizes to the budget.
 EPOCH_CANDIDATES = ("ctgan", "tvae", "copula_gan")
 EPOCHS_PARAM = "epochs"
@@ -111,7 +120,8 @@ def plan_epochs(
 
 @dataclass
 class Candidate:
-    """One candidate of `auto`: fitted and scored, or skipped (`skipped` says why)."""
+    """One candidate of `auto`: `fitted` and scored, `skipped` before it started or `stopped` at
+    the stage's deadline (`reason` says why)."""
 
     name: str
     fit_seconds: float = 0.0
@@ -120,38 +130,40 @@ class Candidate:
     run_id: str | None = None
     epochs: int | None = None
     scoring_seconds: float = 0.0
-    skipped: str | None = None
+    status: str = "fitted"
+    reason: str | None = None
     probe: EpochProbe | None = None
     synthesizer: Any = field(default=None, repr=False)
 
     @property
     def passed(self) -> bool:
         """Fitted, and passed every blocking check."""
-        return self.skipped is None and not self.failed_checks
+        return self.status == "fitted" and not self.failed_checks
 
     def summary(self) -> dict[str, Any]:
         """One row of the candidates table (MLflow's `auto/candidates.json`, the asset metadata):
         the same keys, in the same order, for every candidate of a table."""
         return {
             "synthesizer": self.name,
-            "status": "skipped" if self.skipped else "fitted",
+            "status": self.status,
             "passed": self.passed,
-            "failed_checks": ", ".join(self.failed_checks) or ("-" if self.skipped else "none"),
+            "failed_checks": ", ".join(self.failed_checks) or ("none" if self.status == "fitted" else "-"),
             **self.figures,
             "epochs": self.epochs if self.epochs is not None else "-",
             "fit_seconds": round(self.fit_seconds, 3),
             "scoring_seconds": round(self.scoring_seconds, 3),
             "probe_seconds_per_epoch": round(self.probe.seconds_per_epoch, 4) if self.probe else "-",
-            "skipped": self.skipped or "-",
+            "reason": self.reason or "-",
         }
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
-    """Best first: fitted, passing every blocking check, then higher quality, then faster fit."""
+    """Best first: fitted, passing every blocking check, then higher quality, then faster fit;
+    skipped and stopped candidates last."""
 
     def key(c: Candidate) -> tuple[bool, bool, float, float]:
         quality = c.figures.get("quality_score")
-        return (c.skipped is not None, not c.passed, -(quality if quality is not None else -math.inf), c.fit_seconds)
+        return (c.status != "fitted", not c.passed, -(quality if quality is not None else -math.inf), c.fit_seconds)
 
     return sorted(candidates, key=key)
 
@@ -199,6 +211,36 @@ def _suites(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, tab
     return results
 
 
+class PastDeadline(Exception):
+    """Raised from torch's optimizer-step hook to cut a fit short."""
+
+
+class _Stopped(Exception):
+    def __init__(self, seconds: float):
+        super().__init__(f"stopped after {seconds:.1f} s")
+        self.seconds = seconds
+
+
+@contextmanager
+def stop_at(deadline: float | None) -> Iterator[None]:
+    """Stops every torch training loop at its first optimizer step past `deadline`
+    (`perf_counter` time): SDV's GAN and VAE fits have no time limit of their own."""
+    if deadline is None:
+        yield
+        return
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    def check(optimizer: Any, args: Any, kwargs: Any) -> None:
+        if time.perf_counter() > deadline:
+            raise PastDeadline
+
+    handle = register_optimizer_step_post_hook(check)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 class _Clock:
     def __init__(self, budget: float):
         self.budget = budget
@@ -228,8 +270,26 @@ class _Stage:
     def build(self, name: str, params: Mapping[str, Any]) -> Any:
         return build_synthesizer(name, params, self.metadata, self.table.name, constraints=self.table.enforced_rules)
 
-    def timed_fit(self, name: str, params: Mapping[str, Any]) -> float:
-        return fit_synthesizer(self.build(name, params), self.table.name, self.split.fit)
+    def deadline(self, name: str, first: bool) -> float | None:
+        """When a torch-based SDV fit of this candidate must have ended (`perf_counter` time):
+        `OVERRUN` times the budget, less the longest scoring; None for the first candidate."""
+        if first or name not in EPOCH_CANDIDATES:
+            return None
+        return self.clock.started + OVERRUN * self.clock.budget - self.scoring_seconds
+
+    def fit(self, synthesizer: Any, deadline: float | None, on_progress: Any = None) -> float:
+        """`fit_synthesizer`, stopped at `deadline`; raises `_Stopped` then."""
+        started = time.perf_counter()
+        try:
+            with stop_at(deadline):
+                return fit_synthesizer(synthesizer, self.table.name, self.split.fit, on_progress)
+        except SynthesizerError as error:
+            if isinstance(error.__cause__, PastDeadline):
+                raise _Stopped(time.perf_counter() - started) from None
+            raise
+
+    def timed_fit(self, name: str, params: Mapping[str, Any], first: bool) -> float:
+        return self.fit(self.build(name, params), self.deadline(name, first))
 
     def room(self) -> str:
         if self.clock.left <= 0:
@@ -246,10 +306,10 @@ def _size_epochs(stage: _Stage, name: str, params: dict[str, Any], first: bool) 
     configured = int(params.get(EPOCHS_PARAM, _default(name, EPOCHS_PARAM)))
     if configured <= PROBE_EPOCHS:  # the probe would cost as much as the fit itself
         return {**params, EPOCHS_PARAM: configured}, None, None
-    long = stage.timed_fit(name, {**params, EPOCHS_PARAM: PROBE_EPOCHS})
+    long = stage.timed_fit(name, {**params, EPOCHS_PARAM: PROBE_EPOCHS}, first)
     if not first and stage.clock.left < MARGIN * (stage.scoring_seconds + long):
         return params, None, f"its {PROBE_EPOCHS}-epoch probe took {long:.1f} s; {stage.room()}, too little for a fit and its scoring"
-    probe = EpochProbe(PROBE_EPOCHS, long, stage.timed_fit(name, {**params, EPOCHS_PARAM: 1}))
+    probe = EpochProbe(PROBE_EPOCHS, long, stage.timed_fit(name, {**params, EPOCHS_PARAM: 1}, first))
     epochs = plan_epochs(probe, stage.clock.left, stage.scoring_seconds, configured)
     stage.log.info(
         f"auto: {name} probe: {probe.one_epoch_seconds:.1f} s for one epoch, {probe.seconds_per_epoch:.3f} s per further epoch; "
@@ -280,13 +340,27 @@ def _plan(stage: _Stage, name: str, first: bool) -> tuple[dict[str, Any], EpochP
     return params, None, None
 
 
-def _fit_and_score(stage: _Stage, name: str, params: dict[str, Any], probe: EpochProbe | None, tracker: MlflowTracker, parent_run_id: str) -> Candidate:
+def _stopped(name: str, seconds: float, epochs: int | None, probe: EpochProbe | None) -> Candidate:
+    predicted = f" (its probe predicted {probe.predicted_seconds(epochs):.1f} s)" if probe and epochs else ""
+    reason = f"stopped after {seconds:.1f} s of fitting{predicted} at the stage's deadline: {OVERRUN:.1f} x the budget, less scoring"
+    return Candidate(name, seconds, epochs=epochs, status="stopped", reason=reason, probe=probe)
+
+
+def _fit_and_score(
+    stage: _Stage, name: str, params: dict[str, Any], probe: EpochProbe | None, first: bool, tracker: MlflowTracker, parent_run_id: str
+) -> Candidate:
     table, log = stage.table, stage.log
     run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
     try:
-        log.info(f"auto: fitting candidate {name} {params or ''} ({stage.clock.spent:.0f} s of {stage.clock.budget:.0f} s spent)")
+        log.info(f"auto: fitting candidate {name} {params or ''} ({stage.clock.spent:.0f} s of {stage.clock.budget:g} s spent)")
         synthesizer = stage.build(name, params)
-        fit_seconds = fit_synthesizer(synthesizer, table.name, stage.split.fit, progress_logger(log, f"auto: {name}"))
+        try:
+            fit_seconds = stage.fit(synthesizer, stage.deadline(name, first), progress_logger(log, f"auto: {name}"))
+        except _Stopped as stopped:
+            candidate = _stopped(name, stopped.seconds, params.get(EPOCHS_PARAM), probe)
+            tracker.set_tags(run_id, {"synthpipe/stopped": candidate.reason})
+            tracker.end_run(run_id, "KILLED")
+            return candidate
         log_training_end(log, f"auto: {name}", synthesizer)
         started = time.perf_counter()
         table_metadata = stage.metadata.to_dict()["tables"][table.name]
@@ -319,7 +393,7 @@ def choose_synthesizer(
     parent_run_id: str,
 ) -> tuple[Candidate, list[Candidate]]:
     """Fits the candidates within the budget (module docstring); returns the winner and every
-    candidate, ranked, the skipped ones last.
+    candidate, ranked, the skipped and stopped ones last.
 
     Args:
         log: Where progress and skip reasons are written (the Dagster run log).
@@ -332,23 +406,32 @@ def choose_synthesizer(
     stage = _Stage(log, table, split, metadata, _Clock(table.auto_budget_seconds))
     tried: list[Candidate] = []
     for index, name in enumerate(table.auto_candidates):
-        params, probe, skipped = _plan(stage, name, first=index == 0)
+        try:
+            params, probe, skipped = _plan(stage, name, first=index == 0)
+        except _Stopped as stopped:  # in its probe
+            tried.append(_stopped(name, stopped.seconds, None, None))
+            log.info(f"auto: not fitting {name}: its probe was {tried[-1].reason}")
+            continue
         if skipped:
             log.info(f"auto: not fitting {name}: {skipped}")
-            tried.append(Candidate(name, skipped=skipped, probe=probe))
+            tried.append(Candidate(name, status="skipped", reason=skipped, probe=probe))
             continue
-        candidate = _fit_and_score(stage, name, params, probe, tracker, parent_run_id)
+        candidate = _fit_and_score(stage, name, params, probe, index == 0, tracker, parent_run_id)
+        if candidate.status == "stopped":
+            log.info(f"auto: {name} {candidate.reason}")
+            tried.append(candidate)
+            continue
         stage.scoring_seconds = max(stage.scoring_seconds, candidate.scoring_seconds)
         stage.fastest_fit = min(stage.fastest_fit, candidate.fit_seconds) if stage.fastest_fit else candidate.fit_seconds
         log.info(f"auto: {name}: {candidate.summary()}")
         tried.append(candidate)
-    figure_names = next(c.figures for c in tried if c.skipped is None)
+    figure_names = next(c.figures for c in tried if c.status == "fitted")
     for candidate in tried:
-        if candidate.skipped:  # the same columns in every row of the candidates table
+        if candidate.status != "fitted":  # the same columns in every row of the candidates table
             candidate.figures = {k: None for k in figure_names}
     spent = stage.clock.spent
     tracker.log_metrics(parent_run_id, {"auto.seconds": spent, "auto.budget_seconds": table.auto_budget_seconds})
-    fitted = sum(c.skipped is None for c in tried)
-    log.info(f"auto: {fitted} of {len(tried)} candidates fitted and scored in {spent:.1f} s of the {table.auto_budget_seconds:.0f} s budget")
+    fitted = sum(c.status == "fitted" for c in tried)
+    log.info(f"auto: {fitted} of {len(tried)} candidates fitted and scored in {spent:.1f} s of the {table.auto_budget_seconds:g} s budget")
     ranked = rank(tried)
     return ranked[0], ranked

@@ -4,13 +4,17 @@ check (the derived expectation suite included), torch candidates sized to the bu
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mlflow import MlflowClient
 
+from assets.auto import PastDeadline, stop_at
+from pipelines.errors import SynthesizerError
 from resources.snapshots import DeltaSnapshotStore
+from resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer
 from tests.conftest import with_table
 
 pytestmark = pytest.mark.integration
@@ -67,7 +71,7 @@ def test_auto_stops_starting_candidates_when_the_budget_is_spent(run_refresh, ba
     parent, ranked, children = _parent_and_ranking(data_dir)
     assert parent.data.params["auto.winner"] == "gaussian_copula" and list(children) == ["gaussian_copula"]
     assert [(c["synthesizer"], c["status"]) for c in ranked] == [("gaussian_copula", "fitted"), ("tvae", "skipped"), ("ctgan", "skipped")]
-    assert all("the 0.001 s budget is spent" in c["skipped"] for c in ranked[1:])
+    assert all("the 0.001 s budget is spent" in c["reason"] for c in ranked[1:])
     assert "auto.seconds" in parent.data.metrics
 
 
@@ -114,7 +118,7 @@ def test_a_small_budget_cuts_a_torch_candidates_epochs_or_skips_it(run_refresh, 
     # Run
     result = run_refresh(config)
 
-    # Assert: TVAE either fitted with the epochs its probe sized, or skipped with the reason
+    # Assert: TVAE fitted with the epochs its probe sized, or skipped or stopped with the reason
     assert result.success
     _, ranked, children = _parent_and_ranking(data_dir)
     [tvae] = [c for c in ranked if c["synthesizer"] == "tvae"]
@@ -122,4 +126,16 @@ def test_a_small_budget_cuts_a_torch_candidates_epochs_or_skips_it(run_refresh, 
         assert 0 < tvae["epochs"] < 100_000 and tvae["probe_seconds_per_epoch"] > 0
         assert children["tvae"].data.params["synthesizer.epochs"] == str(tvae["epochs"])
     else:
-        assert "tvae" not in children and ("epochs would take" in tvae["skipped"] or "probe took" in tvae["skipped"])
+        assert tvae["status"] in ("skipped", "stopped") and tvae["reason"].startswith(("5 epochs would take", "its 4-epoch probe took", "stopped after"))
+
+
+def test_a_torch_fit_past_its_deadline_stops_at_its_next_optimizer_step(adult_slice):
+    # Setup: TVAE asked for 10,000 epochs, with a deadline that has already passed
+    synthesizer = build_synthesizer("tvae", {"epochs": 10_000}, detect_metadata("adult", adult_slice, {}), "adult")
+
+    # Run
+    with pytest.raises(SynthesizerError) as raised, stop_at(time.perf_counter()):
+        fit_synthesizer(synthesizer, "adult", adult_slice)
+
+    # Assert: cut short by the deadline, not failed for another reason
+    assert isinstance(raised.value.__cause__, PastDeadline)

@@ -16,7 +16,7 @@ def candidate(name: str, quality: float, seconds: float, failed: tuple[str, ...]
 
 
 def skipped(name: str) -> Candidate:
-    return Candidate(name, figures={"quality_score": None}, skipped="budget spent")
+    return Candidate(name, figures={"quality_score": None}, status="skipped", reason="budget spent")
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,7 @@ def skipped(name: str) -> Candidate:
         ([candidate("a", 0.85, 50), candidate("b", 0.85, 5)], ["b", "a"]),  # time breaks a tie
         ([candidate("a", 0.60, 5, ("dcr",)), candidate("b", 0.50, 5, ("expectations",))], ["a", "b"]),  # none pass: best quality
         ([skipped("a"), candidate("b", 0.50, 5, ("expectations", "quality"))], ["b", "a"]),  # skipped ones last
+        ([Candidate("a", 60.0, {"quality_score": None}, status="stopped", reason="deadline"), candidate("b", 0.5, 5, ("dcr",))], ["b", "a"]),
     ],
 )
 def test_rank(candidates, order):
@@ -114,7 +115,7 @@ def test_summary_has_the_same_columns_for_fitted_and_skipped_candidates():
     # Setup
     fitted = Candidate("tvae", 3.0, dict(FIGURES), ["expectations"], "run", epochs=40, probe=EpochProbe(4, 4.0, 1.0))
     passed = Candidate("gaussian_copula", 1.0, dict(FIGURES), [], "run")
-    not_fitted = Candidate("ctgan", figures={k: None for k in FIGURES}, skipped="5 epochs would take 60.0 s")
+    not_fitted = Candidate("ctgan", figures={k: None for k in FIGURES}, status="skipped", reason="5 epochs would take 60.0 s")
 
     # Run
     rows = [c.summary() for c in (fitted, passed, not_fitted)]
@@ -123,4 +124,4 @@ def test_summary_has_the_same_columns_for_fitted_and_skipped_candidates():
     assert list(rows[0]) == list(rows[1]) == list(rows[2])
     assert rows[0]["failed_checks"] == "expectations" and rows[0]["passed"] is False and rows[0]["epochs"] == 40
     assert rows[1]["failed_checks"] == "none" and rows[1]["passed"] is True
-    assert rows[2]["status"] == "skipped" and rows[2]["skipped"] == "5 epochs would take 60.0 s"
+    assert rows[2]["status"] == "skipped" and rows[2]["reason"] == "5 epochs would take 60.0 s"
