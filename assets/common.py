@@ -9,6 +9,7 @@ import pyarrow as pa
 from assets.records import FittedModel
 from pipelines import metadata_keys as keys
 from pipelines.errors import SynthpipeError
+from resources.run_storage import IN_PROGRESS
 from resources.tracking import MlflowTracker
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "block_run",
     "commit_metadata",
     "drop_excluded",
+    "end_abandoned_runs",
     "end_run_quietly",
     "fitted_metadata",
     "model_requirements",
@@ -107,6 +109,7 @@ def training_figures(synthesizer: Any) -> dict[str, float]:
 
 
 def end_run_quietly(tracker: MlflowTracker, run_id: str) -> None:
+    """Marks the run FAILED after an error; a failure to do so must not hide that error."""
     try:
         tracker.end_run(run_id, "FAILED")
     except SynthpipeError:
@@ -114,10 +117,39 @@ def end_run_quietly(tracker: MlflowTracker, run_id: str) -> None:
 
 
 def start_model_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, name: str, fingerprint: str) -> str:
-    """Opens the one MLflow run of this table (or group) in this Dagster run."""
+    """Opens the one MLflow run of this table (or group) in this Dagster run, after ending the
+    table's runs that a killed Dagster run left RUNNING."""
+    end_abandoned_runs(context, tracker, name)
     return tracker.start_run(
         name, tags={keys.TABLE: name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: fingerprint}
     )
+
+
+def _dagster_run_state(instance: dg.DagsterInstance, run_id: str | None) -> str | None:
+    """None while the Dagster run is in progress; else its status, or why it is unknown."""
+    if not run_id:
+        return "unknown (the MLflow run names no Dagster run)"
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        return "unknown to this Dagster instance"
+    return None if run.status in IN_PROGRESS else run.status.value
+
+
+def end_abandoned_runs(context: dg.AssetExecutionContext, tracker: MlflowTracker, name: str) -> list[str]:
+    """Sets KILLED the MLflow runs of table `name` still RUNNING whose Dagster run is over (or
+    unknown): a process killed mid-run never ends its MLflow run. Returns their ids.
+    """
+    ended = []
+    for run in tracker.running_runs({keys.TABLE: name}):
+        dagster_run_id = run.data.tags.get(keys.DAGSTER_RUN_ID)
+        state = _dagster_run_state(context.instance, dagster_run_id)
+        if state is None:
+            continue  # a concurrent run of the same table: it ends its own MLflow run
+        reason = f"its Dagster run {dagster_run_id} is {state}; ended when Dagster run {context.run.run_id} started"
+        tracker.kill_run(run.info.run_id, reason)
+        context.log.warning(f"MLflow run {run.info.run_id} of {name!r} was still RUNNING, but {reason}; set it KILLED")
+        ended.append(run.info.run_id)
+    return ended
 
 
 def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pipelines.config import (
 from resources.data_docs import DataDocsFolder
 from resources.file_source import FileSource
 from resources.published import PublishedTableLoader
+from resources.run_storage import RunScopedIOManager, remove_stale_runs
 from resources.snapshots import DeltaSnapshotStore
 from resources.sources import DuckDBSource, SourceResource
 from resources.sql_source import SqlSource
@@ -34,16 +35,33 @@ __all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_maintenance
 
 REFRESH_JOB = "synthpipe_nightly_refresh"
 MAINTENANCE_JOB = "synthpipe_maintenance"
+# Staged chunks and intermediate values untouched for this long belong to runs that are over.
+STALE_STAGING_HOURS = 24.0
 
 
-def _value(value: str | EnvValue) -> str | dg.EnvVar:
-    """A literal, or a Dagster `EnvVar` read when the run starts (never stored in definitions)."""
-    return dg.EnvVar(value.env) if isinstance(value, EnvValue) else value
+def _settings(**values: str | EnvValue) -> dict[str, Any]:
+    """Resource arguments for settings that may be `{env: NAME}`: a literal as it is, a variable
+    by its name, listed in `from_env` so that the resource reads it when the run starts.
+
+    Dagster's own `EnvVar` is resolved before any resource runs and fails with a bare config
+    traceback when the variable is unset; reading it in the resource names the setting and the
+    fix instead. Either way the value never enters the definitions.
+    """
+    arguments: dict[str, Any] = {}
+    from_env = []
+    for field, value in values.items():
+        if isinstance(value, EnvValue):
+            arguments[field] = value.env
+            from_env.append(field)
+        else:
+            arguments[field] = value
+    return {**arguments, "from_env": from_env}
 
 
-def _local_path(value: str | EnvValue, data_dir: Path) -> str | dg.EnvVar:
+def _local_path(value: str | EnvValue, data_dir: Path) -> str | EnvValue:
+    """A literal path resolved against the data folder; a variable is read as it is."""
     if isinstance(value, EnvValue):
-        return dg.EnvVar(value.env)
+        return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else data_dir / path)
 
@@ -52,35 +70,36 @@ def build_source(source: SourceConfig, data_dir: Path) -> SourceResource:
     """The source resource for the configured kind; validated configuration guarantees its setting."""
     if source.kind == "duckdb":
         assert source.database is not None
-        return DuckDBSource(database=_local_path(source.database, data_dir))
+        return DuckDBSource(**_settings(database=_local_path(source.database, data_dir)))
     if source.kind == "sql":
         assert source.url is not None
-        return SqlSource(url=_value(source.url), db_schema=source.db_schema)
+        return SqlSource(**_settings(url=source.url), db_schema=source.db_schema)
     assert source.path is not None
     is_url = isinstance(source.path, str) and "://" in source.path
-    return FileSource(path=source.path if is_url else _local_path(source.path, data_dir), format=source.kind)
+    return FileSource(**_settings(path=source.path if is_url else _local_path(source.path, data_dir)), format=source.kind)
+
+
+def run_storage_dir(data_dir: Path) -> Path:
+    """Where the intermediate values of each run live: `<data folder>/staging/runs/<run id>`."""
+    return data_dir / "staging" / "runs"
 
 
 def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     """The resources the assets use, with local defaults under the data folder."""
     data_dir = resolve_data_dir(config.data_dir)
     mlflow_dir = data_dir / "mlflow"
-    tracking_uri = (
-        _value(config.mlflow.tracking_uri)
-        if config.mlflow.tracking_uri is not None
-        else f"sqlite:///{mlflow_dir / 'mlflow.db'}"
-    )
+    tracking_uri = config.mlflow.tracking_uri if config.mlflow.tracking_uri is not None else f"sqlite:///{mlflow_dir / 'mlflow.db'}"
     return {
         "synthpipe_source": build_source(config.source, data_dir),
         "synthpipe_snapshots": DeltaSnapshotStore(root=str(data_dir / "snapshots"), staging=str(data_dir / "staging" / "chunks")),
         "synthpipe_published": PublishedTableLoader(root=str(data_dir / "snapshots")),
         "synthpipe_mlflow": MlflowTracker(
-            tracking_uri=tracking_uri,
-            experiment=_value(config.mlflow.experiment),
+            **_settings(tracking_uri=tracking_uri, experiment=config.mlflow.experiment),
             artifact_location=(mlflow_dir / "artifacts").as_uri(),
         ),
         "synthpipe_data_docs": DataDocsFolder(root=str(data_dir / "data_docs")),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(data_dir / "staging")),
+        # Per run, so that two refreshes of one table running at once never share a value.
+        "io_manager": RunScopedIOManager(base_dir=str(run_storage_dir(data_dir))),
     }
 
 
@@ -171,10 +190,12 @@ def _published_names(config: SynthpipeConfig) -> list[str]:
 
 def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
     """Applies retention to every published table: the last `keep_last` versions and the pinned
-    ones keep their data; older versions' files are removed.
+    ones keep their data; older versions' files are removed. Also removes what runs left in
+    staging: chunks never published and intermediate values nobody will load again.
     """
     retention = config.retention
     names = _published_names(config)
+    run_storage = run_storage_dir(resolve_data_dir(config.data_dir))
 
     @dg.op(name="apply_retention", description="Keep the newest and the pinned versions of every published table.")
     def apply_retention(context, synthpipe_snapshots: DeltaSnapshotStore, synthpipe_data_docs: DataDocsFolder):  # noqa: ANN001 - Dagster reads these hints at runtime
@@ -188,13 +209,19 @@ def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
             pinned = set(retention.pins.get(name, {}).values())
             outcome[name] = synthpipe_snapshots.apply_retention(name, retention.keep_last, pinned)
             context.log.info(f"{name}: kept {outcome[name]['kept']}, removed the data of {outcome[name]['removed']}")
-        stale = synthpipe_snapshots.clean_staging()
+        stale = synthpipe_snapshots.clean_staging(STALE_STAGING_HOURS)
         context.log.info(f"Removed the staged chunks of {len(stale)} run(s) that never published")
+        stale_runs = remove_stale_runs(run_storage, context.instance, STALE_STAGING_HOURS)
+        context.log.info(
+            f"Removed the intermediate values of {len(stale_runs)} run(s) older than {STALE_STAGING_HOURS:g} h "
+            "(kept: runs in progress and each asset's last materialization)"
+        )
         return dg.Output(
             outcome,
             metadata={
                 "synthpipe/retention": dg.MetadataValue.json(outcome),
                 "synthpipe/stale_staging_removed": len(stale),
+                "synthpipe/stale_run_values_removed": len(stale_runs),
                 "synthpipe/data_docs_removed": docs_removed,
             },
         )

@@ -8,24 +8,69 @@ files implement the same two methods.
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import BaseModel, Field
 
 from pipelines.errors import (
+    ConfigError,
     EmptyTableError,
     SourceError,
     SourceTableNotFoundError,
     closest,
 )
 
-__all__ = ["DuckDBSource", "SourceResource", "quote_identifier", "signature"]
+__all__ = ["FROM_ENV_DESCRIPTION", "DuckDBSource", "SourceResource", "quote_identifier", "read_from_env", "signature"]
+
+M = TypeVar("M", bound=BaseModel)
+FROM_ENV_DESCRIPTION = (
+    "Fields whose value is the name of an environment variable ({env: NAME} in the configuration), "
+    "read when the run starts; the value itself never enters the definitions."
+)
+
+
+def read_from_env(resource: M, fields: Sequence[str], settings: Mapping[str, str]) -> M:
+    """A copy of `resource` whose `fields` hold the values of the environment variables they
+    name, for the run that is starting. Every unset (or empty) variable is reported at once.
+
+    Args:
+        resource: A resource whose `fields` hold variable names.
+        fields: The fields to read from the environment.
+        settings: Field name to its setting in the configuration (`url` to `source.url`), for
+            the message.
+
+    Raises:
+        ConfigError: A variable is unset; the message names the setting, the variable and the
+            export line, never a value.
+
+    Examples:
+        >>> read_from_env(SqlSource(url="WAREHOUSE_URL", from_env=["url"]), ["url"], {"url": "source.url"})  # doctest: +SKIP
+    """
+    values: dict[str, Any] = {}
+    problems = []
+    for field in fields:
+        variable = getattr(resource, field)
+        value = os.environ.get(variable)
+        setting = settings.get(field, field)
+        if value:
+            values[field] = value
+        else:
+            problems.append(
+                f"`{setting}` is read from the environment variable {variable!r}, which is "
+                f"{'empty' if value == '' else 'not set'} where this run executes. Set it for the process that "
+                f"runs Dagster (export {variable}=...) and run again, or give `{setting}` a literal value."
+            )
+    if problems:
+        raise ConfigError(problems, heading="Settings read from the environment are missing; nothing ran")
+    return resource.model_copy(update=values)
 
 
 def quote_identifier(name: str) -> str:
@@ -42,6 +87,15 @@ def quote_identifier(name: str) -> str:
 
 class SourceResource(ConfigurableResource, ABC):
     """The interface every source implements: read one table (or a query) as Arrow."""
+
+    from_env: list[str] = Field(default_factory=list, description=FROM_ENV_DESCRIPTION, examples=[["url"]])
+
+    # The configuration setting of each field that may come from the environment.
+    SETTINGS: ClassVar[dict[str, str]] = {"database": "source.database", "url": "source.url", "path": "source.path"}
+
+    def create_resource(self, context: InitResourceContext) -> SourceResource:
+        """The source the run uses: settings given as `{env: NAME}` are read now, at run start."""
+        return read_from_env(self, self.from_env, self.SETTINGS) if self.from_env else self
 
     @abstractmethod
     def read_table(self, table: str, *, query: str | None = None, limit: int | None = None) -> pa.Table:

@@ -1,31 +1,117 @@
 """The MLflow resource: an explicit, typed surface over `MlflowClient`.
 
 One client per resource instance and no fluent (global) run state, so parallel steps never
-share an active run. Every call is retried with backoff; a store that stays unreachable raises
-`TrackingError` naming the (redacted) URI and what to check.
+share an active run. Every call is tried `max_attempts` times with backoff, each failed attempt
+logged; a store that stays unreachable raises `TrackingError` naming the (redacted) URI and what
+to check. MLflow's own HTTP retries are bounded, so an unreachable server fails in seconds, not
+in the quarter of an hour MLflow's defaults allow.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
 from pipelines.errors import TrackingError
+from resources.sources import FROM_ENV_DESCRIPTION, read_from_env
 
-__all__ = ["MlflowTracker", "redact_uri"]
+__all__ = ["HTTP_REQUEST_BOUNDS", "MlflowTracker", "redact_uri"]
 
 T = TypeVar("T")
 MODEL_ARTIFACT_PATH = "model"
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/]+)@")
+# MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) spend about 254 s on one call to
+# a closed port before they raise: 13 minutes over synthpipe's three attempts, without a word.
+# One quick retry of MLflow's own, a 30 s timeout per request, and synthpipe's logged attempts
+# around them are enough for a blip.
+HTTP_REQUEST_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def bound_http_requests() -> None:
+    """Bounds MLflow's own HTTP retries and timeout, unless the operator set them.
+
+    MLflow reads these variables from the environment at every request and offers no
+    per-client setting, so they are set in the environment of the process. That is fine: they
+    change only how long MLflow's REST calls wait and retry, a synthpipe run's process makes no
+    MLflow calls but synthpipe's, and a value already set (by the operator) is left as it is.
+    """
+    for name, value in HTTP_REQUEST_BOUNDS.items():
+        os.environ.setdefault(name, value)
+
+
+@contextmanager
+def _store_creation_lock(uri: str) -> Iterator[None]:
+    """Holds an exclusive lock on a local SQLite store while a client opens it.
+
+    A client creates or migrates the store's tables when it opens it; two runs that open a new
+    store at once both run the migrations, and one fails ("duplicate column name"). Other
+    stores (a tracking server, a database server) order this themselves.
+    """
+    if not uri.startswith("sqlite:///") or uri == "sqlite:///:memory:":
+        yield
+        return
+    import fcntl
+
+    database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's first line, credentials hidden, at most about 300 characters; a connection
+    error's cause (`[Errno 111] Connection refused`) is kept even when it sits further on."""
+    text = redact_uri(str(error)).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    cause = _OS_ERROR.search(text)
+    if cause and cause.group() not in line[:300]:
+        return f"{line[:200]}... {cause.group().strip()}"
+    return line[:300]
+
+
+def _tolerate_existing(create: Callable[..., Any]) -> Callable[..., Any]:
+    """`create`, quiet when the thing exists already (another run created it a moment before)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return create(*args, **kwargs)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return None
+
+    return call
+
+
+def _quoted(value: str) -> str:
+    """A value for an MLflow search filter: single quotes doubled."""
+    return value.replace("'", "''")
 
 
 def redact_uri(uri: str) -> str:
@@ -44,6 +130,10 @@ class MlflowTracker(ConfigurableResource):
     Examples:
         >>> tracker = MlflowTracker(tracking_uri="sqlite:///mlflow.db", experiment="synthpipe")  # doctest: +SKIP
         >>> run_id = tracker.start_run("adult", tags={"synthpipe/table": "adult"})  # doctest: +SKIP
+
+        A URI with credentials comes from the environment when the run starts:
+
+        >>> MlflowTracker(tracking_uri="MLFLOW_TRACKING_URI", from_env=["tracking_uri"])  # doctest: +SKIP
     """
 
     tracking_uri: str = Field(description="MLflow tracking URI; also the registry URI.")
@@ -54,47 +144,73 @@ class MlflowTracker(ConfigurableResource):
     )
     max_attempts: int = Field(default=3, ge=1, description="Attempts per MLflow call before giving up.")
     backoff_seconds: float = Field(default=0.5, description="First retry delay; doubles on each attempt.")
+    from_env: list[str] = Field(default_factory=list, description=FROM_ENV_DESCRIPTION, examples=[["tracking_uri"]])
+
+    SETTINGS: ClassVar[dict[str, str]] = {"tracking_uri": "mlflow.tracking_uri", "experiment": "mlflow.experiment"}
 
     _experiment_id: str | None = PrivateAttr(default=None)
+
+    def create_resource(self, context: InitResourceContext) -> MlflowTracker:
+        """The tracker the run uses: settings given as `{env: NAME}` are read now, at run start."""
+        return read_from_env(self, self.from_env, self.SETTINGS) if self.from_env else self
 
     @cached_property
     def client(self) -> Any:
         from mlflow import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        if self.tracking_uri.startswith(("http://", "https://")):
+            bound_http_requests()
+        with _store_creation_lock(self.tracking_uri):
+            return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    @property
+    def log(self) -> logging.Logger:
+        """Dagster captures this logger: inside a run, its lines are in the run's log."""
+        return get_dagster_logger("synthpipe.mlflow")
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         from mlflow.exceptions import MlflowException
 
         delay = self.backoff_seconds
+        where = redact_uri(self.tracking_uri)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return fn(*args, **kwargs)
             except (MlflowException, OSError, ConnectionError) as error:
                 last = error
+                then = f"retrying in {delay:g} s" if attempt < self.max_attempts else "giving up"
+                self.log.warning(
+                    f"MLflow {what} against {where!r} failed (attempt {attempt} of {self.max_attempts}): "
+                    f"{_first_line(error)}; {then}"
+                )
                 if attempt < self.max_attempts:
                     time.sleep(delay)
                     delay *= 2
-        message = redact_uri(str(last)).splitlines()[0][:300]
         raise TrackingError(
-            f"MLflow {what} failed after {self.max_attempts} attempts against {redact_uri(self.tracking_uri)!r}: "
-            f"{message}. Check `mlflow.tracking_uri` (or the environment variable it names) and that the store "
+            f"MLflow {what} failed after {self.max_attempts} attempts against {where!r}: "
+            f"{_first_line(last)}. Check `mlflow.tracking_uri` (or the environment variable it names) and that the store "
             "is reachable and writable; nothing was published."
         ) from None
 
     def experiment_id(self) -> str:
         if self._experiment_id is None:
             found = self._call("experiment lookup", self.client.get_experiment_by_name, self.experiment)
-            if found is not None:
-                self._experiment_id = found.experiment_id
-            else:
-                self._experiment_id = self._call(
-                    "experiment creation",
-                    self.client.create_experiment,
-                    self.experiment,
-                    artifact_location=self.artifact_location,
-                )
+            if found is None:
+                found = self._create_experiment()
+            self._experiment_id = found.experiment_id
         return self._experiment_id
+
+    def _create_experiment(self) -> Any:
+        """Creates the experiment; one a concurrent run created first is as good."""
+        create = _tolerate_existing(self.client.create_experiment)
+        self._call("experiment creation", create, self.experiment, artifact_location=self.artifact_location)
+        found = self._call("experiment lookup", self.client.get_experiment_by_name, self.experiment)
+        if found is None:
+            raise TrackingError(
+                f"MLflow experiment {self.experiment!r} was created but cannot be found in {redact_uri(self.tracking_uri)!r}. "
+                "Check `mlflow.experiment` and that the store is writable."
+            )
+        return found
 
     def start_run(self, run_name: str, tags: Mapping[str, str]) -> str:
         run = self._call("run creation", self.client.create_run, self.experiment_id(), run_name=run_name, tags=dict(tags))
@@ -102,6 +218,17 @@ class MlflowTracker(ConfigurableResource):
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self._call("run update", self.client.set_terminated, run_id, status=status)
+
+    def running_runs(self, tags: Mapping[str, str]) -> list[Any]:
+        """The runs of the experiment still RUNNING that carry every one of `tags`."""
+        conditions = [f"tags.`{key}` = '{_quoted(value)}'" for key, value in tags.items()]
+        query = " AND ".join([*conditions, "attributes.status = 'RUNNING'"])
+        return list(self._call("run search", self.client.search_runs, [self.experiment_id()], filter_string=query, max_results=1000))
+
+    def kill_run(self, run_id: str, reason: str) -> None:
+        """Ends a run that nobody will end any more as KILLED, with `reason` in its tags."""
+        self.set_tags(run_id, {"synthpipe/ended_because": reason})
+        self.end_run(run_id, "KILLED")
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
@@ -181,7 +308,8 @@ class MlflowTracker(ConfigurableResource):
         try:
             self.client.get_registered_model(model_name)
         except MlflowException:
-            self._call("model registration", self.client.create_registered_model, model_name)
+            # one a concurrent run registered first is as good
+            self._call("model registration", _tolerate_existing(self.client.create_registered_model), model_name)
         version = self._call(
             "model version creation",
             self.client.create_model_version,
