@@ -61,6 +61,7 @@ def test_narrow_tables_score_exactly_as_sdmetrics_quality_report():
     rng = np.random.default_rng(0)
     adult["interviewed"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(adult["age"] * 5 + rng.integers(0, 30, len(adult)), unit="D")
     adult.loc[rng.random(len(adult)) < 0.1, "hours-per-week"] = np.nan
+    adult.loc[rng.random(len(adult)) < 0.05, "interviewed"] = pd.NaT
     real, other = adult.iloc[:1_000].reset_index(drop=True), adult.iloc[1_000:].reset_index(drop=True)
     metadata = metadata_of(real)
     report = QualityReport()
