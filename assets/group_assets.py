@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
 from assets.common import (
     asset_args,
@@ -29,7 +30,7 @@ from assets.leaks import combine_leaks, evaluate_value_leaks
 from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
 from assets.report import build_report
-from assets.stages import fingerprint, split_holdout, to_pandas
+from assets.stages import fingerprint, publishable_schema, split_holdout, to_pandas
 from assets.table_assets import (
     CHECK_DCR,
     CHECK_VALUE_LEAKS,
@@ -86,11 +87,16 @@ class GroupSource:
         self.orphans = orphans
         self.foreign_keys = foreign_keys
         self.holdout: dict[str, pd.DataFrame] = {}
+        self.schemas: dict[str, pa.Schema] = {}  # each table's source schema, which its twin is cast back to
 
 
 class GroupCandidate:
-    def __init__(self, tables: dict[str, pd.DataFrame], seed: int, model: FittedModel, checks: dict[str, bool], quality: float):
+    def __init__(
+        self, tables: dict[str, pd.DataFrame], seed: int, model: FittedModel, checks: dict[str, bool], quality: float,
+        schemas: dict[str, pa.Schema] | None = None,
+    ):
         self.tables = tables
+        self.schemas = schemas or {}
         self.seed = seed
         self.model = model
         self.checks = checks
@@ -124,16 +130,18 @@ def build_group_assets(
 
 def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     """Reads every table of the group and applies the orphan policy."""
-    tables = {}
+    tables, schemas = {}, {}
     for table in group.tables:
         arrow = drop_excluded(table, source.read_table(table.source_name, query=table.query, limit=table.row_limit))
         check_modelable(table.name, arrow.schema)
         refuse(f"{group.name}/{table.name}", infinite_columns(arrow))
+        schemas[table.name] = publishable_schema(arrow.schema)
         tables[table.name] = to_pandas(arrow)
     combined = "".join(fingerprint(tables[name]) for name in sorted(tables))
     foreign_keys = effective_foreign_keys(group, tables)
     tables, orphans = resolve_orphans(group, tables, foreign_keys)
     read = GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys)
+    read.schemas = schemas
     # Child rows are held out (seeded); parents stay whole so every kept child still resolves.
     for child in sorted({fk.child for fk in foreign_keys}):
         read.tables[child], read.holdout[child] = split_holdout(tables[child], group.holdout_fraction, group.split_seed)
@@ -484,7 +492,7 @@ def _synthetic_asset(
             raise
         block_run(context, tracker, fitted, checks)
         return dg.MaterializeResult(
-            value=GroupCandidate(sampled, seed, fitted, checks, score),
+            value=GroupCandidate(sampled, seed, fitted, checks, score, read.schemas),
             metadata={
                 "dagster/row_count": sum(len(f) for f in sampled.values()),
                 **{f"synthpipe/rows/{n}": len(f) for n, f in sampled.items()},
@@ -520,7 +528,7 @@ def _published_asset(group: GroupConfig, specs: list[dg.AssetSpec], synthetic_ke
             "synthpipe/scale": group.scale,
         }
         per_table = {name: {keys.ROWS: len(data), keys.ROW_HASH: fingerprint(data)} for name, data in candidate.tables.items()}
-        versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit, per_table)
+        versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit, per_table, candidate.schemas)
         context.log.info(f"Published group {group.name!r}: {versions}")
         synthpipe_mlflow.set_alias(model.model_name, "champion", model.model_version)
         synthpipe_mlflow.set_tags(model.mlflow_run_id, {f"{keys.SNAPSHOT_VERSION}/{n}": v for n, v in versions.items()})

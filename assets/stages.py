@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["SourceSplit", "column_schema", "combine_fingerprint", "content_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "split_sequences", "split_source", "to_pandas"]
+from pipelines.errors import UnsupportedColumnError
+from resources.types import case_clashes, to_model_frame
+
+__all__ = ["SourceSplit", "column_schema", "publishable_schema", "combine_fingerprint", "content_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "split_sequences", "split_source", "to_pandas"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class SourceSplit:
     """The real rows of one table, split once into training and holdout rows; only what later
     stages use travels on: `fit` (the rows the synthesizer learns from), `train` and `holdout`
     (seeded samples of each side that the candidate is compared with) and the profile of every
-    training row. Sequential tables keep every row on each side (whole sequences).
+    training row. Sequential tables keep every row on each side (whole sequences). `schema` is
+    the source's Arrow schema, which every sampled chunk is cast back to before it is staged.
     """
 
     fit: pd.DataFrame
@@ -31,6 +35,7 @@ class SourceSplit:
     training_rows: int
     holdout_rows: int
     probe: str = ""  # the source's cheap change signature, for `refresh: on_change` tables
+    schema: pa.Schema | None = None
 
 
 # Rows converted to pandas at a time while hashing and profiling a large source.
@@ -47,6 +52,7 @@ def split_source(
     """
     from expectations.profile import merge_profiles, profile_table
 
+    schema = publishable_schema(arrow.schema)
     arrow = _stable_types(arrow)
     dtypes, all_hashes = _hashes(arrow)
     n = len(all_hashes)
@@ -77,6 +83,7 @@ def split_source(
         source_rows=n,
         training_rows=len(train_rows),
         holdout_rows=len(holdout_rows),
+        schema=schema,
     )
 
 
@@ -84,12 +91,31 @@ def split_sequences(arrow: pa.Table, fraction: float, seed: int, entity_key: str
     """A sequential table, in memory: whole entities go to one side; every row is kept."""
     from expectations.profile import profile_table
 
+    schema = publishable_schema(arrow.schema)
     data = to_pandas(arrow)
     train, holdout = split_holdout(data, fraction, seed, entity_key)
     return SourceSplit(
         fit=train, train=train, holdout=holdout, profile=profile_table(train), fingerprint=content_fingerprint(arrow),
-        source_rows=len(data), training_rows=len(train), holdout_rows=len(holdout),
+        source_rows=len(data), training_rows=len(train), holdout_rows=len(holdout), schema=schema,
     )
+
+
+def publishable_schema(schema: pa.Schema) -> pa.Schema:
+    """The source's schema, once it is known that Delta can hold its column names.
+
+    Raises:
+        UnsupportedColumnError: Two columns differ only in case (`Amount`, `amount`): Delta
+            column names are case-insensitive, so they would become one column.
+    """
+    clashes = case_clashes(schema.names)
+    if clashes:
+        listed = "; ".join(" and ".join(repr(name) for name in group) for group in clashes)
+        raise UnsupportedColumnError(
+            f"Columns {listed} differ only in case; Delta Lake column names are case-insensitive, so the twin "
+            "cannot keep them apart. Rename one in the source (a view or `query` with `AS`), or leave it out "
+            "with `exclude_columns`."
+        )
+    return schema
 
 
 def content_fingerprint(arrow: pa.Table) -> str:
@@ -123,15 +149,10 @@ def _batches(arrow: pa.Table) -> Iterator[pd.DataFrame]:
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow to pandas, once: dictionary columns become plain values, decimals become floats."""
-    columns = []
-    for column in table.columns:
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        if pa.types.is_decimal(column.type):
-            column = column.cast(pa.float64())
-        columns.append(column)
-    return pa.table(columns, names=table.column_names).to_pandas()
+    """Arrow to the pandas frame the synthesizers model, once (`resources.types.to_model_frame`):
+    dictionary columns become plain values, decimals floats, dates and timestamps naive
+    nanosecond datetimes (tz-aware ones in UTC)."""
+    return to_model_frame(table)
 
 
 def _row_hashes(data: pd.DataFrame) -> np.ndarray:

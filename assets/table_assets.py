@@ -659,7 +659,7 @@ def sample_candidate(
     """
     synthesizer = tracker.load_synthesizer(fitted.model_name, fitted.model_version)
     seed = table.seed if table.seed is not None else secrets.randbelow(2**31 - 1)
-    writer = store.stage(table.name, context.run.run_id)
+    writer = store.stage(table.name, context.run.run_id, schema=split.schema)
     started = time.perf_counter()
     if table.sequence is not None:
         entity = table.sequence.entity_key

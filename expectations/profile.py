@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["ColumnProfile", "ExpectationSpec", "TableProfile", "derive_suite", "profile_table"]
@@ -71,7 +72,7 @@ class TableProfile:
 
 
 def _family(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series) or _is_nullable_boolean(series):
         return "boolean"
     if pd.api.types.is_integer_dtype(series):
         return "integer"
@@ -80,6 +81,14 @@ def _family(series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
     return "string"
+
+
+def _is_nullable_boolean(series: pd.Series) -> bool:
+    """Booleans with nulls come from Arrow as `object` (True, False, None): still booleans, not text."""
+    if series.dtype != object:
+        return False
+    present = series.dropna()
+    return bool(len(present)) and bool(present.map(type).isin([bool, np.bool_]).all())
 
 
 def _python(value: Any) -> Any:

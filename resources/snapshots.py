@@ -21,6 +21,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.errors import SnapshotNotFoundError
+from resources.types import to_source_arrow
 
 __all__ = ["DeltaSnapshotStore", "SnapshotVersion", "StagedWriter"]
 
@@ -41,11 +42,16 @@ def _return_free_memory() -> None:
 
 
 class StagedWriter:
-    """Writes a candidate's chunks as numbered Parquet files with one schema."""
+    """Writes a candidate's chunks as numbered Parquet files with one schema.
 
-    def __init__(self, folder: Path) -> None:
+    With `source_schema`, every chunk is cast back to the source's types as Delta stores them
+    (`resources.types.to_source_arrow`); without, the first chunk's inferred schema is kept.
+    """
+
+    def __init__(self, folder: Path, source_schema: pa.Schema | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self.source_schema = source_schema
         self.schema: pa.Schema | None = None
         self.files = 0
         self.rows = 0
@@ -53,7 +59,10 @@ class StagedWriter:
     def write(self, chunk: pd.DataFrame) -> None:
         import pyarrow.parquet as pq
 
-        arrow = pa.Table.from_pandas(chunk, preserve_index=False)
+        if self.source_schema is not None:
+            arrow = to_source_arrow(chunk, self.source_schema)
+        else:
+            arrow = pa.Table.from_pandas(chunk, preserve_index=False)
         if self.schema is None:
             self.schema = arrow.schema
         elif arrow.schema != self.schema:
@@ -81,14 +90,15 @@ class DeltaSnapshotStore(ConfigurableResource):
         description="Local folder for sampled chunks not yet published; default: synthpipe-staging in the system temp folder.",
     )
 
-    def stage(self, table: str, run_id: str) -> StagedWriter:
+    def stage(self, table: str, run_id: str, schema: pa.Schema | None = None) -> StagedWriter:
         """A writer for the chunks of a candidate version: Parquet files outside the Delta table,
-        which no reader sees; `publish_staged` commits them as one version.
+        which no reader sees; `publish_staged` commits them as one version. With the source's
+        `schema`, every chunk is cast back to it (as Delta stores it) before it is written.
         """
         base = Path(self.staging) if self.staging else Path(tempfile.gettempdir()) / "synthpipe-staging"
         folder = base / table / run_id
         shutil.rmtree(folder, ignore_errors=True)
-        return StagedWriter(folder)
+        return StagedWriter(folder, schema)
 
     def publish_staged(self, table: str, folder: str, metadata: Mapping[str, Any]) -> int:
         """Streams the staged chunks into the table's next version (one commit), then removes them."""
@@ -161,16 +171,20 @@ class DeltaSnapshotStore(ConfigurableResource):
         tables: Mapping[str, pd.DataFrame],
         metadata: Mapping[str, Any],
         table_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+        schemas: Mapping[str, pa.Schema] | None = None,
     ) -> dict[str, int]:
         """Publishes every table of a group, or none: if one write fails, the tables already
-        written in this call are restored to the version they had before it.
+        written in this call are restored to the version they had before it. A table with a
+        source schema in `schemas` is cast back to it first, as `stage` does.
         """
         from deltalake import DeltaTable
 
         before = {name: self.latest_version(f"{group}/{name}") for name in tables}
         written: dict[str, int] = {}
         try:
-            for name, data in tables.items():
+            for name, frame in tables.items():
+                schema = (schemas or {}).get(name)
+                data = to_source_arrow(frame, schema) if schema is not None else frame
                 written[name] = self.publish(
                     f"{group}/{name}", data, {**metadata, **(table_metadata or {}).get(name, {}), "synthpipe/group_table": name}
                 )

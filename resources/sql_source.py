@@ -100,9 +100,10 @@ class SqlSource(SourceResource):
                 if table not in available:
                     raise _not_found(table, where, available)
             statement = self._select(table, query, limit)
+            declared = self._declared_types(connection, table) if query is None else {}
             try:
                 result = connection.execution_options(stream_results=True).execute(statement)
-                arrow = _fetch_arrow(result, self.batch_rows)
+                arrow = _fetch_arrow(result, self.batch_rows, declared)
             except DBAPIError as error:
                 reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
                 raise SourceError(f"Table {table!r}: reading from {where} failed: {reason}. Check `source_table` or `query`.") from None
@@ -110,6 +111,15 @@ class SqlSource(SourceResource):
 
     def describe(self) -> str:
         return self._safe_url()
+
+    def _declared_types(self, connection: Any, table: str) -> dict[str, pa.DataType]:
+        """The Arrow type of each column as the database declares it (`arrow_type`), so that
+        `NUMERIC(18,4)` keeps its precision and an all-empty column its type; rows of a `query`
+        have no declaration, and their types are read from the values."""
+        import sqlalchemy as sa
+
+        columns = sa.inspect(connection).get_columns(table, schema=self.db_schema)
+        return {c["name"]: kind for c in columns if (kind := arrow_type(c["type"])) is not None}
 
     def _select(self, table: str, query: str | None, limit: int | None) -> Any:
         """SELECT * of the table (its name quoted by SQLAlchemy as an identifier, never pasted into
@@ -151,10 +161,55 @@ def _is_connect_error(error: Exception) -> bool:
     return isinstance(error, (OperationalError, InterfaceError))
 
 
-def _fetch_arrow(result: Any, batch_rows: int) -> pa.Table:
+def arrow_type(declared: Any) -> pa.DataType | None:
+    """The Arrow type of a SQLAlchemy column type, or None to read it from the values.
+
+    Examples:
+        >>> import sqlalchemy as sa
+        >>> arrow_type(sa.Numeric(18, 4))
+        Decimal128Type(decimal128(18, 4))
+    """
+    import sqlalchemy as sa
+
+    if isinstance(declared, sa.Boolean):
+        return pa.bool_()
+    if isinstance(declared, sa.SmallInteger):
+        return pa.int16()
+    if isinstance(declared, sa.BigInteger):
+        return pa.int64()
+    if isinstance(declared, sa.Integer):
+        return pa.int32()
+    if isinstance(declared, sa.REAL):
+        return pa.float32()
+    if isinstance(declared, sa.Float):
+        return pa.float64()
+    if isinstance(declared, sa.Numeric):
+        precision, scale = declared.precision, declared.scale or 0
+        return pa.decimal128(precision, scale) if precision and precision <= 38 else None
+    if isinstance(declared, sa.DateTime):
+        return pa.timestamp("us", tz="UTC" if declared.timezone else None)
+    if isinstance(declared, sa.Date):
+        return pa.date32()
+    if isinstance(declared, (sa.String, sa.Enum)):
+        return pa.string()
+    return None
+
+
+def _fetch_arrow(result: Any, batch_rows: int, declared: dict[str, pa.DataType] | None = None) -> pa.Table:
     names = list(result.keys())
     columns: list[list[Any]] = [[] for _ in names]
     while rows := result.fetchmany(batch_rows):
         for values, column in zip(zip(*rows, strict=True), columns, strict=True):
             column.extend(values)
-    return pa.table([pa.array(column) for column in columns], names=names)
+    return pa.table([_array(values, (declared or {}).get(name)) for name, values in zip(names, columns, strict=True)], names=names)
+
+
+def _array(values: list[Any], declared: pa.DataType | None) -> pa.Array:
+    """The column as its declared type; read from the values when they do not fit it (SQLite
+    stores any value in any column)."""
+    if declared is not None:
+        try:
+            return pa.array(values, type=declared)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    return pa.array(values)

@@ -116,20 +116,26 @@ def load_synthesizer(path: str) -> Any:
 
 
 def _unsupported_reason(dtype: pa.DataType) -> str | None:
+    """None for a type synthpipe models (`resources.types` maps it to Delta), else its name.
+    Extension types (DuckDB's and Parquet's UUID) are refused whatever their storage type; of
+    the temporal types only dates and timestamps are modelled (times, durations and intervals
+    are refused)."""
+    if isinstance(dtype, pa.ExtensionType):
+        return str(dtype)
     supported = (
         pat.is_integer(dtype)
         or pat.is_floating(dtype)
         or pat.is_boolean(dtype)
         or pat.is_string(dtype)
         or pat.is_large_string(dtype)
+        or pat.is_string_view(dtype)
         or pat.is_decimal(dtype)
-        or pat.is_temporal(dtype)
+        or pat.is_date(dtype)
+        or pat.is_timestamp(dtype)
         or (pat.is_dictionary(dtype) and _unsupported_reason(dtype.value_type) is None)
         or pat.is_null(dtype)
     )
-    if supported and not pat.is_duration(dtype) and not pat.is_time(dtype):
-        return None
-    return str(dtype)
+    return None if supported else str(dtype)
 
 
 def check_modelable(table: str, schema: pa.Schema) -> None:
