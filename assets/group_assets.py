@@ -161,13 +161,18 @@ def _guards(context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSo
     return results
 
 
+def _columns_of(key: str | list[str]) -> list[str]:
+    return [key] if isinstance(key, str) else list(key)
+
+
 def _refuse_free_text(group: GroupConfig, read: GroupSource) -> None:
     """Each member's undeclared free text (`assets.inspection`), refused before the group fits."""
     metadata = build_group_metadata(group, read.tables)
     for table in group.tables:
         columns = metadata.tables[table.name].columns
         sdtypes = {c: spec.get("sdtype", "") for c, spec in columns.items()}
-        declared = set(table.pii) | set(table.metadata_overrides)
+        keys_of_table = {c for fk in read.foreign_keys if fk.child == table.name for c in _columns_of(fk.child_key)}
+        declared = set(table.pii) | set(table.metadata_overrides) | keys_of_table
         refuse(f"{group.name}/{table.name}", free_text_columns(table.name, read.tables[table.name], sdtypes, group.rare_value_min_count, declared))
 
 
@@ -223,7 +228,8 @@ def fit_group(context: dg.AssetExecutionContext, group: GroupConfig, read: Group
         context.log.info(f"Fitting {group.backend} on {rows} with {len(metadata.relationships)} relationships")
         started = time.perf_counter()
         try:
-            synthesizer.fit(protect_tables(read.tables, metadata, group.rare_value_min_count, group.split_seed))
+            rules = {table.name: table.enforced_rules for table in group.tables}
+            synthesizer.fit(protect_tables(read.tables, metadata, group.rare_value_min_count, group.split_seed, rules))
         except Exception as error:
             raise SynthesizerError(f"Group {group.name!r}: fitting {group.backend} failed: {error}") from error
         fit_seconds = time.perf_counter() - started
@@ -312,8 +318,9 @@ def _group_suites(
     members = {table.name: table for table in group.tables}
     for name, real in read.tables.items():
         columns = metadata["tables"][name]["columns"]
-        key_columns = [c for c, meta in columns.items() if meta.get("sdtype") == "id"]
-        derived = derive_suite(profile_table(real), None, key_columns)
+        # keys and declared personal columns get new values by design: only their presence is expected
+        generated = [c for c, meta in columns.items() if meta.get("sdtype") == "id" or meta.get("pii")]
+        derived = derive_suite(profile_table(real), None, generated)
         result, user_results, _ = user_suite_results(sampled[name], f"{group.name}/{name}", members[name].suites, real, derived, site)
         evaluated += result.evaluated
         failures += [

@@ -397,7 +397,8 @@ def fit_and_register(
                 context.log.info(f"Enforcing rules while fitting and sampling: {', '.join(r.describe() for r in table.enforced_rules)}")
             context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
             fit_seconds = fit_synthesizer(
-                synthesizer, table.name, fit_data, progress_logger(context.log, backend), table.rare_value_min_count, table.split_seed
+                synthesizer, table.name, fit_data, progress_logger(context.log, backend), table.rare_value_min_count, table.split_seed,
+                table.enforced_rules,
             )
             log_training_end(context.log, backend, synthesizer)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")

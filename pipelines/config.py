@@ -226,7 +226,6 @@ class _Evaluated(_Strict):
     )
     rare_value_min_count: int = Field(
         default=5,
-        ge=1,
         description="A value seen in fewer than this many training rows of a column is rare: no backend learns "
         "it (rare categories are replaced by learned common ones before fitting, numbers and dates are clipped "
         "to the `rare_value_min_count`-th smallest and largest values) and the `value_leaks` gate blocks a "
@@ -235,8 +234,6 @@ class _Evaluated(_Strict):
     )
     max_value_leak_share: float = Field(
         default=0.0,
-        ge=0.0,
-        le=1.0,
         description="Most synthetic values of any one column that may be rare real values (seen in fewer than "
         "`rare_value_min_count` training rows), as a share (gate `value_leaks`).",
         examples=[0.0],
@@ -659,10 +656,15 @@ def _evaluated_problems(settings: "_Evaluated", where: str) -> list[str]:
             f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {settings.holdout_fraction}. "
             "0.2 holds out a fifth of the rows for evaluation."
         )
-    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "min_utility_ratio"):
+    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "max_value_leak_share", "min_utility_ratio"):
         value = getattr(settings, setting)
         if not 0.0 <= value <= 1.0:
             problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
+    if settings.rare_value_min_count < 1:
+        problems.append(
+            f"{where}: `rare_value_min_count` must be at least 1; got {settings.rare_value_min_count}. "
+            "1 treats no value as rare (no protection); the default 5 keeps values seen in fewer than 5 rows out of the model."
+        )
     return problems
 
 

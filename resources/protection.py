@@ -14,7 +14,7 @@ learned, so they are left alone. The `value_leaks` gate measures the result on t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +66,11 @@ def rare_share(values: pd.Series, min_count: int) -> float:
 
 
 def protect_rare_values(
-    data: pd.DataFrame, sdtypes: Mapping[str, str], min_count: int = DEFAULT_MIN_COUNT, seed: int = 0
+    data: pd.DataFrame,
+    sdtypes: Mapping[str, str],
+    min_count: int = DEFAULT_MIN_COUNT,
+    seed: int = 0,
+    rules: Sequence[Any] = (),
 ) -> tuple[pd.DataFrame, ProtectionReport]:
     """`data` with every rare value out of reach of the model that learns from it.
 
@@ -76,6 +80,10 @@ def protect_rare_values(
             dates) are protected.
         min_count: A value seen in fewer rows than this is rare.
         seed: Seeds the draw of replacement categories, so a refit on the same rows is the same.
+        rules: Business rules (`expectations.suites.Rule`) the rows obey and must still obey:
+            the columns of a `fixed_combinations` rule are protected together (a rare
+            combination is replaced by a drawn common one); after clipping, the columns of an
+            `inequality` or `range` rule are put back in order within each row.
 
     Returns:
         The protected copy (the input is not changed) and what was replaced or clipped.
@@ -84,15 +92,53 @@ def protect_rare_values(
     protected = data.copy()
     replaced: dict[str, int] = {}
     clipped: dict[str, int] = {}
+    if min_count <= 1:
+        return protected, ProtectionReport(replaced, clipped)
+    joint = set()
+    for rule in rules:
+        if rule.kind == "fixed_combinations" and all(c in protected.columns for c in rule.columns):
+            hits = _replace_rare_combinations(protected, list(rule.columns), min_count, rng)
+            replaced.update({c: replaced.get(c, 0) + hits for c in rule.columns})
+            joint.update(rule.columns)
     for column, sdtype in sdtypes.items():
-        if column not in protected.columns or min_count <= 1:
+        if column not in protected.columns or column in joint:
             continue
         values = protected[column]
         if sdtype in LEARNED_CATEGORY_SDTYPES:
             protected[column], replaced[column] = _replace_rare(values, min_count, rng)
         elif sdtype in LEARNED_RANGE_SDTYPES:
             protected[column], clipped[column] = _clip_extremes(values, min_count)
+    for rule in rules:
+        if rule.kind in ("inequality", "range") and any(clipped.get(c) for c in rule.columns):
+            _restore_order(protected, list(rule.columns))
     return protected, ProtectionReport(replaced, clipped)
+
+
+def _replace_rare_combinations(data: pd.DataFrame, columns: list[str], min_count: int, rng: np.random.Generator) -> int:
+    """Replaces, in place, the rows whose combination of `columns` is rare by a drawn common one."""
+    keys = pd.Series(list(zip(*(data[c].astype(object).where(data[c].notna(), None) for c in columns))), index=data.index)
+    counts = keys.value_counts()
+    common = counts[counts >= min_count]
+    is_rare = keys.map(counts) < min_count
+    hits = int(is_rare.sum())
+    if not hits or common.empty:
+        return 0
+    draws = rng.choice(np.arange(len(common)), size=hits, p=(common / common.sum()).to_numpy())
+    chosen = [common.index[i] for i in draws]
+    for position, column in enumerate(columns):
+        values = data[column].astype(object).copy()
+        values[is_rare] = [combo[position] for combo in chosen]
+        data[column] = values.astype(data[column].dtype) if data[column].dtype != object else values
+    return hits
+
+
+def _restore_order(data: pd.DataFrame, columns: list[str]) -> None:
+    """Sorts each complete row's `columns` (low <= ... <= high), in place, after clipping."""
+    complete = data[columns].notna().all(axis=1)
+    if complete.any():
+        ordered = np.sort(data.loc[complete, columns].to_numpy(), axis=1)
+        for position, column in enumerate(columns):
+            data.loc[complete, column] = ordered[:, position]
 
 
 def _replace_rare(values: pd.Series, min_count: int, rng: np.random.Generator) -> tuple[pd.Series, int]:
@@ -124,11 +170,17 @@ def _clip_extremes(values: pd.Series, min_count: int) -> tuple[pd.Series, int]:
 
 
 def protect_tables(
-    tables: Mapping[str, pd.DataFrame], metadata: Any, min_count: int = DEFAULT_MIN_COUNT, seed: int = 0
+    tables: Mapping[str, pd.DataFrame],
+    metadata: Any,
+    min_count: int = DEFAULT_MIN_COUNT,
+    seed: int = 0,
+    rules: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """`protect_rare_values` for every table of a multi-table `metadata` (keys are IDs: untouched)."""
+    """`protect_rare_values` for every table of a multi-table `metadata` (keys are IDs: untouched),
+    with each table's business rules."""
     protected = {}
     for offset, (name, frame) in enumerate(tables.items()):
         columns = metadata.tables[name].columns
-        protected[name], _ = protect_rare_values(frame, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_count, seed + offset)
+        sdtypes = {c: spec.get("sdtype", "") for c, spec in columns.items()}
+        protected[name], _ = protect_rare_values(frame, sdtypes, min_count, seed + offset, (rules or {}).get(name, ()))
     return protected

@@ -337,17 +337,19 @@ def fit_synthesizer(
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     min_value_count: int = DEFAULT_MIN_COUNT,
     seed: int = 0,
+    rules: Sequence[Any] = (),
 ) -> float:
     """Fits in place on `data` with its rare values protected (`resources.protection`: no
     backend learns a value seen in fewer than `min_value_count` rows); returns the seconds it
     took. Backends that report training progress (TabularARGN: epoch, losses, time left in its
-    budget) pass each report to `on_progress`. What was protected is in `protection_report`.
+    budget) pass each report to `on_progress`. What was protected is in `protection_report`;
+    `rules` (the business rules the model must obey) are protected jointly.
     """
     started = time.perf_counter()
     if hasattr(synthesizer, "on_progress"):
         synthesizer.on_progress = on_progress
     columns = synthesizer.get_metadata().tables[table].columns
-    data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed)
+    data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed, rules)
     setattr(synthesizer, PROTECTION_ATTRIBUTE, report)  # small; travels with the saved model
     try:
         synthesizer.fit({table: data})

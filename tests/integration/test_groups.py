@@ -89,7 +89,8 @@ def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_sou
     )
 
     # Assert: every table published in the same run, from the same model and seed
-    assert result.success
+    failed = {e.check_name: (e.description, e.metadata.get("synthpipe/failed_expectations")) for e in result.get_asset_check_evaluations() if not e.passed}
+    assert result.success, failed
     store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
     published = {name: store.read(f"nycflights/{name}") for name in ("airlines", "airports", "planes", "flights")}
     heads = {name: store.history(f"nycflights/{name}")[0] for name in published}
@@ -155,7 +156,10 @@ def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_sourc
     from pipelines.factory import build_synthpipe_defs
 
     config = group_config(data_dir, nyc_source)
-    config["groups"][0].update(tables=[{"name": "airlines", "pii": PII["airlines"]}, {"name": "flights"}], foreign_keys=[])
+    # (without `planes`, a flight's `tailnum` is no key but near-unique text: left out)
+    config["groups"][0].update(
+        tables=[{"name": "airlines", "pii": PII["airlines"]}, {"name": "flights", "exclude_columns": ["tailnum"]}], foreign_keys=[]
+    )
 
     # Run: only the source stage
     definitions = build_synthpipe_defs(config)
@@ -188,7 +192,8 @@ def test_member_suites_guard_the_source_and_their_rules_hold_in_the_set(run_refr
         "    kwargs: {column: hour, min_value: 0, max_value: 12}\n"
         "    run_on: [source]\n"
     )
-    config = group_config(data_dir, nyc_source, orphans="drop", seed=5)
+    # the DCR share of this small group sits near the bar (see above); this test is about suites
+    config = group_config(data_dir, nyc_source, orphans="drop", seed=5, gate_severity={"dcr": "warn"})
     config["expectations_dir"] = str(folder)
     tables = config["groups"][0]["tables"]
     next(t for t in tables if t["name"] == "planes")["expectation_suites"] = ["planes.yaml"]

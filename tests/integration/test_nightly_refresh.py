@@ -86,7 +86,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
 
     # Assert: both blocking checks ran and passed, with their numbers in metadata
     evaluations = {e.check_name: e for e in first.get_asset_check_evaluations()}
-    assert set(evaluations) == {"expectations", "quality", "exact_copies", "dcr"}
+    assert set(evaluations) == {"expectations", "quality", "exact_copies", "dcr", "value_leaks"}
     assert all(e.passed for e in evaluations.values())
     assert evaluations["expectations"].metadata[keys.EXPECTATIONS_EVALUATED].value > 40
     assert evaluations["quality"].metadata["synthpipe/diagnostic_score"].value > 0.9

@@ -58,11 +58,13 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         ("synthetic/adult", "quality"),
         ("synthetic/adult", "exact_copies"),
         ("synthetic/adult", "dcr"),
+        ("synthetic/adult", "value_leaks"),
         ("synthetic/adult", "utility"),
         ("synthetic/plane_flights", "expectations"),
         ("synthetic/plane_flights", "quality"),
         ("synthetic/plane_flights", "exact_copies"),
         ("synthetic/plane_flights", "dcr"),
+        ("synthetic/plane_flights", "value_leaks"),
         ("synthetic/plane_flights", "utility"),
         ("synthetic/plane_flights", "sequences"),
         ("synthetic/plane_flights", "sequence_lengths"),
@@ -71,11 +73,12 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         ("synthetic/nycflights", "quality"),
         ("synthetic/nycflights", "exact_copies"),
         ("synthetic/nycflights", "dcr"),
+        ("synthetic/nycflights", "value_leaks"),
         ("synthetic/nycflights", "utility"),
     }
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["synthetic", "adult"]))
     assert {spec.name: spec.blocking for spec in synthetic.check_specs} == {
-        "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "utility": True, "suite_adult_contract": True
+        "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "value_leaks": True, "utility": True, "suite_adult_contract": True
     }
     schedule = definitions.resolve_schedule_def("synthpipe_nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
