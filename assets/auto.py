@@ -44,6 +44,7 @@ import pandas as pd
 from assets.common import end_run_quietly, log_training_end, progress_logger, training_figures
 from assets.evaluation import evaluate_quality
 from assets.gates import GATES
+from assets.leaks import evaluate_value_leaks
 from assets.privacy import evaluate_privacy
 from assets.stages import SourceSplit
 from assets.utility import evaluate_utility
@@ -176,6 +177,7 @@ def blocking_failures(table: TableConfig, figures: Mapping[str, float | None], s
         "quality": (figures["quality_score"], table.quality_threshold),
         "exact_copies": (figures["exact_copy_share"], table.max_exact_copy_share),
         "dcr": (figures["dcr_closer_to_training_share"], table.max_dcr_closer_share),
+        "value_leaks": (figures["value_leak_share"], table.max_value_leak_share),
     }
     if figures.get("utility_ratio") is not None:
         measured["utility"] = (figures["utility_ratio"], table.min_utility_ratio)
@@ -188,6 +190,7 @@ def _figures(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, ta
     figures: dict[str, float | None] = {"quality_score": evaluate_quality(train, synthetic, table_metadata).score}
     privacy = evaluate_privacy(synthetic, train, holdout, table_metadata["columns"])
     figures.update(exact_copy_share=privacy.exact_copy_share, dcr_closer_to_training_share=privacy.dcr_closer_to_training_share)
+    figures["value_leak_share"] = evaluate_value_leaks(synthetic, train, table_metadata["columns"], table.rare_value_min_count).share
     if table.target:
         figures["utility_ratio"] = evaluate_utility(train, synthetic, holdout, table.target).ratio
     return figures
@@ -282,7 +285,10 @@ class _Stage:
         started = time.perf_counter()
         try:
             with stop_at(deadline):
-                return fit_synthesizer(synthesizer, self.table.name, self.split.fit, on_progress)
+                return fit_synthesizer(
+                    synthesizer, self.table.name, self.split.fit, on_progress, self.table.rare_value_min_count, self.table.split_seed,
+                    self.table.enforced_rules,
+                )
         except SynthesizerError as error:
             if isinstance(error.__cause__, PastDeadline):
                 raise _Stopped(time.perf_counter() - started) from None

@@ -84,7 +84,7 @@ def failing_suite(severity: str) -> SuiteResult:
     return SuiteResult("adult.auto.derived", 40, [failure])
 
 
-FIGURES = {"quality_score": 0.8, "exact_copy_share": 0.0, "dcr_closer_to_training_share": 0.5}
+FIGURES = {"quality_score": 0.8, "exact_copy_share": 0.0, "dcr_closer_to_training_share": 0.5, "value_leak_share": 0.0}
 
 
 @pytest.mark.parametrize(
@@ -98,6 +98,7 @@ FIGURES = {"quality_score": 0.8, "exact_copy_share": 0.0, "dcr_closer_to_trainin
         ({"quality_threshold": 0.9, "gate_severity": {"quality": "warn"}}, FIGURES, {}, []),
         ({"max_dcr_closer_share": 0.4}, FIGURES, {"expectations": failing_suite("error")}, ["dcr", "expectations"]),
         ({"target": "income", "min_utility_ratio": 0.9}, {**FIGURES, "utility_ratio": 0.5}, {}, ["utility"]),
+        ({}, {**FIGURES, "value_leak_share": 0.2}, {}, ["value_leaks"]),  # a candidate that copies rare values loses
     ],
 )
 def test_blocking_failures(settings, figures, suites, failed):
