@@ -1,5 +1,6 @@
 """Helpers shared by the single-table and the group asset factories."""
 
+import dataclasses
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -15,6 +16,7 @@ from resources.tracking import MlflowTracker
 __all__ = [
     "asset_args",
     "block_run",
+    "claim_model_run",
     "commit_metadata",
     "drop_excluded",
     "end_abandoned_runs",
@@ -150,6 +152,21 @@ def end_abandoned_runs(context: dg.AssetExecutionContext, tracker: MlflowTracker
         context.log.warning(f"MLflow run {run.info.run_id} of {name!r} was still RUNNING, but {reason}; set it KILLED")
         ended.append(run.info.run_id)
     return ended
+
+
+def claim_model_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, fitted: FittedModel) -> FittedModel:
+    """The fitted model with an MLflow run of this Dagster run. A run that samples without
+    fitting (only `synthetic/<t>` and `published/<t>` selected) reads a model fitted by an
+    earlier run, whose MLflow run is over: tonight's seed, scores and outcome go to a new one
+    that points at it, as when a champion is reused."""
+    tags = tracker.run_tags(fitted.mlflow_run_id)
+    if tags.get(keys.DAGSTER_RUN_ID) == context.run.run_id:
+        return fitted
+    run_id = start_model_run(context, tracker, fitted.table, fitted.source_fingerprint)
+    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", "synthpipe/fitted_by_run": fitted.mlflow_run_id})
+    tracker.log_params(run_id, {"table": fitted.table, "synthesizer": fitted.synthesizer, "reused_model_version": fitted.model_version})
+    context.log.info(f"Sampling {fitted.model_name} v{fitted.model_version}, fitted by an earlier run; logging to MLflow run {run_id}")
+    return dataclasses.replace(fitted, mlflow_run_id=run_id, reused_from=fitted.reused_from or fitted.mlflow_run_id)
 
 
 def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from assets.auto import choose_synthesizer
 from assets.common import (
     asset_args,
     block_run,
+    claim_model_run,
     commit_metadata,
     drop_excluded,
     end_run_quietly,
@@ -724,6 +725,7 @@ def _synthetic_asset(
         synthpipe_data_docs: DataDocsFolder,
     ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         tracker = synthpipe_mlflow
+        fitted = claim_model_run(context, tracker, fitted)
         try:
             staged = sample_candidate(context, table, split, fitted, tracker, synthpipe_snapshots)
             data, seed, sample_seconds = staged.sample, staged.seed, staged.sample_seconds
@@ -739,7 +741,9 @@ def _synthetic_asset(
             generated = list(dict.fromkeys([*table.generated_columns, *ids]))
             site = synthpipe_data_docs.site(table.name, context.run.run_id)
             derived = derive_suite(split.profile, None, generated, lenient)
+            context.log.info(f"Validating the candidate: {len(derived)} derived expectations and {len(table.suites)} user suite(s)")
             suite, user_results, ran = user_suite_results(data, table.name, table.suites, split.fit, derived, site)
+            context.log.info(f"Validated: {len(suite.failures)} of {suite.evaluated} derived expectations failed")
             quality = evaluate_quality(train, data, fitted.table_metadata, progress=context.log.info)
             context.log.info("Measuring privacy: exact copies and distance to closest record")
             privacy = evaluate_privacy(data, train, holdout, table_columns(fitted.table_metadata, table.name), seed)

@@ -225,6 +225,10 @@ class MlflowTracker(ConfigurableResource):
         query = " AND ".join([*conditions, "attributes.status = 'RUNNING'"])
         return list(self._call("run search", self.client.search_runs, [self.experiment_id()], filter_string=query, max_results=1000))
 
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        """The tags of one run."""
+        return dict(self._call("run lookup", self.client.get_run, run_id).data.tags)
+
     def kill_run(self, run_id: str, reason: str) -> None:
         """Ends a run that nobody will end any more as KILLED, with `reason` in its tags."""
         self.set_tags(run_id, {"synthpipe/ended_because": reason})

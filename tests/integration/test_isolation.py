@@ -87,9 +87,9 @@ def test_concurrent_refreshes_publish_their_own_versions(base_config, data_dir, 
 
 
 def test_a_partial_run_loads_its_inputs_from_the_last_run_that_made_them(run_refresh, base_config, data_dir, instance):
-    # Setup: a full refresh stores the split and the fitted model of its run. The seed is fixed:
-    # the partial run samples into the fitted model's MLflow run, which already holds `seed`.
-    config = with_table(base_config, synthesizer="gaussian_copula", num_rows=300, seed=11)
+    # Setup: a full refresh stores the split and the fitted model of its run (a new seed each
+    # night: the partial run logs its own seed, to an MLflow run of its own)
+    config = with_table(base_config, synthesizer="gaussian_copula", num_rows=300)
     full = run_refresh(config)
     assert full.success, step_error(full)
 
@@ -107,7 +107,11 @@ def test_a_partial_run_loads_its_inputs_from_the_last_run_that_made_them(run_ref
     assert partial.success, step_error(partial)
     newest, oldest = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("adult")
     assert newest["dagster_run_id"] == partial.run_id and oldest["dagster_run_id"] == full.run_id
-    assert newest["mlflow_run_id"] == oldest["mlflow_run_id"]
+    assert newest["model_version"] == oldest["model_version"] and newest["mlflow_run_id"] != oldest["mlflow_run_id"]
+    uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+    sampled = MlflowClient(tracking_uri=uri).get_run(newest["mlflow_run_id"])
+    assert sampled.info.status == "FINISHED" and sampled.data.tags["synthpipe/fitted_by_run"] == oldest["mlflow_run_id"]
+    assert sampled.data.tags["synthpipe/dagster_run_id"] == partial.run_id
     runs_dir = data_dir / "staging" / "runs"
     assert (runs_dir / partial.run_id / "synthetic" / "adult").is_file()
     assert not (runs_dir / partial.run_id / "source").exists()
