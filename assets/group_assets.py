@@ -25,7 +25,7 @@ from assets.common import (
 )
 from assets.evaluation import evaluate_quality
 from assets.gates import gate_result, gate_spec
-from assets.inspection import free_text_columns, infinite_columns, refuse
+from assets.inspection import free_text_columns, infinite_columns, name_clashes, refuse
 from assets.leaks import combine_leaks, evaluate_value_leaks
 from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
@@ -134,7 +134,7 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     for table in group.tables:
         arrow = drop_excluded(table, source.read_table(table.source_name, query=table.query, limit=table.row_limit))
         check_modelable(table.name, arrow.schema)
-        refuse(f"{group.name}/{table.name}", infinite_columns(arrow))
+        refuse(f"{group.name}/{table.name}", name_clashes(arrow.schema) + infinite_columns(arrow))
         schemas[table.name] = publishable_schema(arrow.schema)
         tables[table.name] = to_pandas(arrow)
     combined = "".join(fingerprint(tables[name]) for name in sorted(tables))

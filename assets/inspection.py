@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from pipelines.errors import SourceInputError
 from resources.protection import rare_share
+from resources.types import case_clashes
 
 __all__ = [
     "FREE_TEXT_RARE_SHARE",
@@ -36,6 +37,7 @@ __all__ = [
     "hint_table",
     "infinite_columns",
     "looks_personal",
+    "name_clashes",
     "pii_line",
     "refuse",
 ]
@@ -110,6 +112,16 @@ def check_source_rows(table: str, rows: int, holdout_fraction: float) -> list[st
             f"{MIN_HOLDOUT_ROWS}. Set `holdout_fraction: {math.ceil(needed * 100) / 100}` or more."
         ]
     return []
+
+
+def name_clashes(schema: pa.Schema) -> list[str]:
+    """Column names that differ only in case: Delta Lake column names are case-insensitive."""
+    return [
+        f"columns {' and '.join(repr(name) for name in group)} differ only in case; Delta Lake column names are "
+        "case-insensitive, so the twin cannot keep them apart. Rename one in the source (a view or `query` with `AS`), "
+        f"or leave it out with `exclude_columns: [{group[-1]!r}]`."
+        for group in case_clashes(schema.names)
+    ]
 
 
 def infinite_columns(arrow: pa.Table) -> list[str]:

@@ -37,7 +37,17 @@ from assets.common import (
 from assets.evaluation import QualityResult, evaluate_quality
 from assets.gates import gate_result, gate_spec
 from assets.leaks import LeakResult, evaluate_value_leaks
-from assets.inspection import PersonalHint, check_source_rows, free_text_columns, hint_table, infinite_columns, looks_personal, pii_line, refuse
+from assets.inspection import (
+    PersonalHint,
+    check_source_rows,
+    free_text_columns,
+    hint_table,
+    infinite_columns,
+    looks_personal,
+    name_clashes,
+    pii_line,
+    refuse,
+)
 from assets.privacy import PrivacyResult, evaluate_privacy
 from assets.records import Candidate, FittedModel, StagedSample
 from assets.report import build_report
@@ -303,7 +313,10 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
             raise SynthpipeError("\n".join(problems))
         refuse(
             table.name,
-            check_source_rows(table.name, arrow.num_rows, table.holdout_fraction) + infinite_columns(arrow) + _sequence_columns(table, arrow),
+            check_source_rows(table.name, arrow.num_rows, table.holdout_fraction)
+            + name_clashes(arrow.schema)
+            + infinite_columns(arrow)
+            + _sequence_columns(table, arrow),
         )
         guards = _run_guards(context, table, arrow, synthpipe_data_docs)
         if table.sequence is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.types as pat
@@ -243,7 +244,9 @@ def _set_id_formats(metadata: Any, table: str, data: pd.DataFrame, overridden: s
         values = data[column].dropna()
         if pd.api.types.is_integer_dtype(values):
             digits = max(len(str(int(values.abs().max()))) if len(values) else 1, 1)
-            digits = min(max(digits + 1, 6), 18)  # room for more IDs than the source has, within int64
+            # room for more IDs than the source has, within the column's integer type
+            widest = len(str(np.iinfo(getattr(values.dtype, "numpy_dtype", values.dtype)).max)) - 1
+            digits = min(max(digits + 1, 6), 18, widest)
             regex = f"[1-9][0-9]{{{digits - 1}}}"
         elif pd.api.types.is_string_dtype(values) or values.dtype == object:
             length = int(values.astype(str).str.len().max()) if len(values) else 8

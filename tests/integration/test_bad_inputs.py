@@ -123,7 +123,7 @@ REJECTED: dict[str, Rejected] = {
         ("'wait' (duration[s])", "'blob' (binary)", "exclude_columns: ['wait', 'blob']"),
     ),
     "names_differing_only_in_case": Rejected(
-        _with("Age", lambda n: list(range(n))), ("'Age'", "'age'", "differ only in case", "Delta Lake column names are case-insensitive", "exclude_columns")
+        _with("Age", lambda n: list(range(n))), ("Table 'people'", "columns 'age' and 'Age' differ only in case", "Delta Lake column names are case-insensitive", "exclude_columns: ['Age']")
     ),
     # settings that name what the source does not have
     "exclude_unknown_column": Rejected(_rows(ROWS), ("`exclude_columns`", "'agee'", "Source columns"), {"exclude_columns": ["agee"]}),
