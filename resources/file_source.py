@@ -56,6 +56,13 @@ class FileSource(SourceResource):
                 "(or the environment variable it names), the credentials and that the storage is reachable."
             ) from None
         if info.type == fs.FileType.NotFound:
+            if filesystem.get_file_info(root).type == fs.FileType.File:
+                folder = root.rsplit("/", 1)[0] or "/"
+                raise SourceError(
+                    f"Table {table!r}: `source.path` {redact_uri(self.path)!r} is a file; it must be the folder that holds "
+                    f"one file per table (`<table>.{self.format}`). Set `source.path` to {folder!r} and name the table "
+                    "after the file."
+                )
             listing = filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True))
             available = sorted(info.base_name.removesuffix(f".{self.format}") for info in listing)
             raise _not_found(table, where, available)

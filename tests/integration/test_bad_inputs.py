@@ -73,6 +73,7 @@ class Rejected:
     says: tuple[str, ...]
     table: dict[str, Any] = field(default_factory=dict)  # table settings
     source: str = "parquet"
+    source_settings: dict[str, Any] = field(default_factory=dict)  # replace the source's
 
 
 def _customers(rows: int) -> list[str]:
@@ -130,6 +131,9 @@ REJECTED: dict[str, Rejected] = {
     "pii_unknown_column": Rejected(_rows(ROWS), ("`pii` names column 'customer'",), {"pii": {"customer": "name"}}),
     "pii_unknown_provider": Rejected(_rows(ROWS), ("column 'workclass'", "`pii` kind 'not_a_provider'", "Faker provider"), {"pii": {"workclass": "not_a_provider"}}),
     "override_unknown_column": Rejected(_rows(ROWS), ("`columns` overrides name columns that are not in the source", "'agee'"), {"columns": {"agee": {"sdtype": "numerical"}}}),
+    "path_names_the_file_not_its_folder": Rejected(
+        _rows(ROWS), ("Table 'people'", "`source.path`", "is a file", "Set `source.path` to"), source_settings={"path": "sources/people.parquet"}
+    ),
     "missing_source_table": Rejected(_rows(ROWS), ("'nobody'",), {"source_table": "nobody"}),
     "sequence_columns_missing": Rejected(_rows(ROWS), ("`sequence` names columns the source does not have", "'person'"), {"sequence": {"entity_key": "person", "order_by": "age"}, "synthesizer": "par"}),
 }
@@ -157,7 +161,7 @@ def test_rejected_clearly_and_the_published_version_stays(case, run_refresh, dat
     store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
     earlier = _adult(60)
     store.publish(TABLE, earlier, {"synthpipe/seed": 1})
-    source = _write(data_dir, spec.build(), spec.source)
+    source = {**_write(data_dir, spec.build(), spec.source), **spec.source_settings}
 
     # Run
     result = run_refresh(_config(data_dir, source, **spec.table))
