@@ -71,7 +71,8 @@ class TableProfile:
         return [c.name for c in self.columns]
 
 
-def _family(series: pd.Series) -> str:
+def column_family(series: pd.Series) -> str:
+    """The value family of a column by its pandas type: boolean, integer, float, datetime or string."""
     if pd.api.types.is_bool_dtype(series) or _is_nullable_boolean(series):
         return "boolean"
     if pd.api.types.is_integer_dtype(series):
@@ -103,7 +104,7 @@ def profile_table(data: pd.DataFrame) -> TableProfile:
     columns = []
     for name in data.columns:
         series = data[name]
-        family = _family(series)
+        family = column_family(series)
         present = series.dropna()
         profile: dict[str, Any] = {"name": name, "family": family, "null_fraction": float(series.isna().mean())}
         if family in ("integer", "float", "datetime") and len(present):

@@ -201,16 +201,10 @@ MODELLED_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
 
 def modelled_sdtype(values: pd.Series) -> str:
     """The sdtype a column is learned as from its pandas type alone (never from its name)."""
-    if pd.api.types.is_bool_dtype(values):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(values):
-        return "numerical"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "datetime"
-    present = values.dropna()
-    if len(present) and present.map(type).isin([bool]).all():
-        return "boolean"  # booleans with nulls come as objects
-    return "categorical"
+    from expectations.profile import column_family
+
+    family = column_family(values)
+    return {"integer": "numerical", "float": "numerical", "string": "categorical"}.get(family, family)
 
 
 def undo_personal_guesses(metadata: Any, table: str, data: pd.DataFrame, keep: set[str]) -> list[str]:

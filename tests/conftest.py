@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.demo_data import load_adult, write_duckdb_table
 from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+from resources.snapshots import DeltaSnapshotStore
 
 # Small enough to keep each refresh to a few seconds on two cores, large enough for SDMetrics.
 SLICE_ROWS = 1_200
@@ -83,3 +84,23 @@ def step_error(result: dg.ExecuteInProcessResult) -> str:
                 messages.append(error.message)
                 error = error.cause
     return "\n".join(messages)
+
+
+@pytest.fixture
+def store(data_dir: Path) -> DeltaSnapshotStore:
+    return DeltaSnapshotStore(root=str(data_dir / "snapshots"))
+
+
+@pytest.fixture
+def published_before(store: DeltaSnapshotStore, adult_slice: pd.DataFrame) -> pd.DataFrame:
+    """A version published by an earlier night, which a failed run must leave untouched."""
+    earlier = adult_slice.head(100)
+    store.publish("adult", earlier, {"synthpipe/seed": 1})
+    return earlier
+
+
+def assert_unchanged(store: DeltaSnapshotStore, earlier: pd.DataFrame) -> None:
+    """The version published before a failed run is still the only one, unchanged."""
+    assert store.latest_version("adult") == 0
+    assert len(store.history("adult")) == 1
+    pd.testing.assert_frame_equal(store.read("adult"), earlier, check_dtype=False)

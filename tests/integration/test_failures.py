@@ -16,28 +16,9 @@ from mlflow import MlflowClient
 from pipelines.errors import ConfigError
 from pipelines.factory import build_synthpipe_defs
 from resources.snapshots import DeltaSnapshotStore
-from tests.conftest import step_error, with_table
+from tests.conftest import assert_unchanged, step_error, with_table
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(data_dir: Path) -> DeltaSnapshotStore:
-    return DeltaSnapshotStore(root=str(data_dir / "snapshots"))
-
-
-@pytest.fixture
-def published_before(store: DeltaSnapshotStore, adult_slice: pd.DataFrame) -> pd.DataFrame:
-    """A version published by an earlier night, which a failed run must leave untouched."""
-    earlier = adult_slice.head(100)
-    store.publish("adult", earlier, {"synthpipe/seed": 1})
-    return earlier
-
-
-def _assert_unchanged(store: DeltaSnapshotStore, earlier: pd.DataFrame) -> None:
-    assert store.latest_version("adult") == 0
-    assert len(store.history("adult")) == 1
-    pd.testing.assert_frame_equal(store.read("adult"), earlier, check_dtype=False)
 
 
 def _published(result: dg.ExecuteInProcessResult) -> list[object]:
@@ -85,7 +66,7 @@ def test_privacy_gate_blocks_and_says_by_how_much(run_refresh, base_config, stor
         "share of synthetic rows closer to training than to holdout rows (DCR) "
         f"{measured:.4f} is {measured:.4f} above the threshold 0.0 (`max_dcr_closer_share`)"
     )
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 def test_warn_severity_reports_a_miss_and_still_publishes(run_refresh, base_config, store):
@@ -111,7 +92,7 @@ def test_missing_source_table_names_it_and_keeps_the_last_version(
     assert "Source table 'adults' was not found" in message
     assert "Did you mean 'adult'?" in message
     assert "Fix `source_table`" in message
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 def test_empty_source_table_is_refused(run_refresh, base_config, source_db, store, published_before):
@@ -126,7 +107,7 @@ def test_empty_source_table_is_refused(run_refresh, base_config, source_db, stor
     assert not result.success
     assert "Source table 'empty_adult'" in step_error(result)
     assert "has no rows" in step_error(result)
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 def test_unmodelable_column_is_named_with_the_fix(run_refresh, base_config, source_db, store, published_before):
@@ -142,7 +123,7 @@ def test_unmodelable_column_is_named_with_the_fix(run_refresh, base_config, sour
     message = step_error(result)
     assert "'scan' (binary)" in message
     assert "exclude_columns: ['scan']" in message
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 def test_excluded_column_is_left_out(base_config, source_db, instance):
@@ -182,7 +163,7 @@ def test_unreachable_mlflow_store_fails_clearly_without_leaking_credentials(
     assert "Check `mlflow.tracking_uri`" in message
     every_event = "\n".join(str(event) for event in result.all_events)
     assert "s3cr3t-token" not in message and "s3cr3t-token" not in every_event
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 def test_yaml_typo_is_reported_with_the_fix(tmp_path):

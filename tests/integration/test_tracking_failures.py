@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from pipelines import metadata_keys as keys
 from resources.snapshots import DeltaSnapshotStore
 from resources.tracking import HTTP_REQUEST_BOUNDS
-from tests.conftest import step_error, with_table
+from tests.conftest import assert_unchanged, step_error, with_table
 
 pytestmark = pytest.mark.integration
 
@@ -28,25 +28,6 @@ FAST = {"synthesizer": "gaussian_copula", "num_rows": 300}
 # PostgreSQL on 127.0.0.1 with trust authentication (see tests/integration/test_sources.py): it
 # accepts any password, so a URL can carry one that must never show.
 POSTGRES = "postgresql+psycopg2://postgres:{password}@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def store(data_dir: Path) -> DeltaSnapshotStore:
-    return DeltaSnapshotStore(root=str(data_dir / "snapshots"))
-
-
-@pytest.fixture
-def published_before(store: DeltaSnapshotStore, adult_slice: pd.DataFrame) -> pd.DataFrame:
-    """A version published by an earlier night, which a failed run must leave untouched."""
-    earlier = adult_slice.head(100)
-    store.publish("adult", earlier, {"synthpipe/seed": 1})
-    return earlier
-
-
-def _assert_unchanged(store: DeltaSnapshotStore, earlier: pd.DataFrame) -> None:
-    assert store.latest_version("adult") == 0
-    assert len(store.history("adult")) == 1
-    pd.testing.assert_frame_equal(store.read("adult"), earlier, check_dtype=False)
 
 
 def _client(data_dir: Path) -> MlflowClient:
@@ -138,7 +119,7 @@ def test_unreachable_mlflow_fails_after_logged_attempts(run_refresh, base_config
     assert [line.rsplit("; ", 1)[1] for line in attempts] == ["retrying in 0.5 s", "retrying in 1 s", "giving up"]
     assert all(line.endswith("Connection refused; " + line.rsplit("; ", 1)[1]) for line in attempts)
     assert result.asset_materializations_for_node("published__adult") == []
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 # --- settings read from the environment ---------------------------------------------------------
@@ -172,7 +153,7 @@ def test_an_unset_variable_names_the_setting_and_the_fix(run_refresh, base_confi
         f"Set it for the process that runs Dagster (export {variable}=...) and run again, or give `{setting}` a literal value."
     ) in message
     assert not any(event.is_step_start for event in result.all_events)
-    _assert_unchanged(store, published_before)
+    assert_unchanged(store, published_before)
 
 
 @pytest.fixture
