@@ -76,6 +76,21 @@ class Rejected:
     source_settings: dict[str, Any] = field(default_factory=dict)  # replace the source's
 
 
+def _leak_case(rows: int = 3_000) -> pa.Table:
+    """The shape a data owner met first: `age`, `income`, `segment` from real Adult rows, and
+    `customer` (person names) and `notes` (sentences), each value held by two rows."""
+    adult = load_adult(rows=rows, seed=11)
+    return pa.table(
+        {
+            "age": adult["age"].to_numpy(),
+            "income": adult["fnlwgt"].to_numpy(),
+            "segment": adult["workclass"].to_numpy(),
+            "customer": _customers(rows),
+            "notes": _notes(rows),
+        }
+    )
+
+
 def _customers(rows: int) -> list[str]:
     return (_names(rows // 2) * 2)[:rows]
 
@@ -99,13 +114,12 @@ REJECTED: dict[str, Rejected] = {
     "infinity_duckdb": Rejected(_with("ratio", lambda n: [np.inf] * 3 + [2.0] * (n - 3)), ("column 'ratio' holds 3 infinite values",), source="duckdb"),
     # free text: most values rare, so learning them means copying them
     "names_and_notes": Rejected(
-        lambda: _with("customer", _customers)().append_column("notes", pa.array(_notes(ROWS))),
-        ("'customer'", "'notes'", "look like free text", "pii: {customer: name, notes: sentence}", "exclude_columns: ['customer', 'notes']"),
+        _leak_case,
+        ("Table 'people'", "'customer'", "'notes'", "look like free text", "pii: {customer: name, notes: sentence}", "exclude_columns: ['customer', 'notes']"),
+        {"quality_threshold": 0.6},
     ),
     "notes_with_customer_declared": Rejected(
-        lambda: _with("customer", _customers)().append_column("notes", pa.array(_notes(ROWS))),
-        ("'notes'", "look like free text", "pii: {notes: sentence}"),
-        {"pii": {"customer": "name"}},
+        _leak_case, ("'notes'", "look like free text", "pii: {notes: sentence}"), {"quality_threshold": 0.6, "pii": {"customer": "name"}}
     ),
     "unique_emails": Rejected(_with("email", lambda n: [f"{w.split()[0].lower()}.{i}@example.org" for i, w in enumerate(_names(n))]), ("'email'", "pii: {email: email}")),
     "codes_seen_twice": Rejected(_with("reference", lambda n: [f"R{i // 2 * 7919 % 100003:06d}x" for i in range(n)]), ("'reference'", "{reference: {sdtype: id}}")),
@@ -206,8 +220,7 @@ def _published_and_checks(run_refresh, config: dict[str, Any], data_dir: Path) -
 
 def test_the_leak_case_publishes_once_declared_and_emits_no_real_value(run_refresh, data_dir):
     # Setup: the refused case above, 3,000 rows, with both columns declared
-    rows = 3_000
-    source = _write(data_dir, _with("customer", _customers, rows)().append_column("notes", pa.array(_notes(rows))), "parquet")
+    source = _write(data_dir, _leak_case(), "parquet")
     real = pd.read_parquet(data_dir / "sources" / f"{TABLE}.parquet")
 
     # Run
