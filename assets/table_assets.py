@@ -550,8 +550,9 @@ def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, seve
     metadata = {
         keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
         keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()),
-        "synthpipe/value_leak_columns_measured": leaks.measured,
-        "synthpipe/rare_value_min_count": min_count,
+        # settings and counts that do not move night to night: text, so the UI does not plot them
+        "synthpipe/value_leak_columns_measured": dg.MetadataValue.text(str(leaks.measured)),
+        "synthpipe/rare_value_min_count": dg.MetadataValue.text(str(min_count)),
     }
     result = gate_result(check_name, leaks.share, threshold, severity, metadata)
     if result.passed:
