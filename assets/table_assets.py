@@ -342,7 +342,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
                 keys.FIT_ROWS: len(split.fit),
                 keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
                 **({keys.SOURCE_PROBE: probe} if probe else {}),
-                keys.LOOKS_PERSONAL: dg.MetadataValue.md(hint_table(hints) if hints else "none"),
+                keys.LOOKS_PERSONAL: dg.MetadataValue.md(hint_table(hints)) if hints else dg.MetadataValue.text("none"),
             },
             check_results=guards,
         )
@@ -549,7 +549,7 @@ def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, seve
     """The `value_leaks` gate: worst column's share, the worst columns with counts (no values)."""
     metadata = {
         keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
-        keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()),
+        keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()) if leaks.columns else dg.MetadataValue.text("none"),
         # settings and counts that do not move night to night: text, so the UI does not plot them
         "synthpipe/value_leak_columns_measured": dg.MetadataValue.text(str(leaks.measured)),
         "synthpipe/rare_value_min_count": dg.MetadataValue.text(str(min_count)),
