@@ -13,6 +13,9 @@ Example `defs.yaml`::
       schedule:
         cron: "0 2 * * *"
         timezone: UTC
+      retention:
+        keep_last: 30
+        pins: {adult: {paper-2026: 3}}
       tables:
         - name: adult
           synthesizer: gaussian_copula
@@ -30,6 +33,7 @@ from pydantic import Field
 from pipelines.config import (
     GroupConfig,
     MlflowConfig,
+    RetentionConfig,
     ScheduleConfig,
     SourceConfig,
     SynthpipeConfig,
@@ -54,6 +58,16 @@ class SynthpipeComponent(dg.Component, dg.Model, dg.Resolvable):
     source: SourceConfig = Field(description="Where the source tables live.", examples=[{"kind": "duckdb", "database": "sources/adult.duckdb"}])
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.", examples=[{"experiment": "synthpipe"}])
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.", examples=[{"cron": "0 2 * * *", "timezone": "UTC"}])
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="Retention of published versions (applied weekly by the maintenance job).",
+        examples=[{"keep_last": 30, "pins": {"adult": {"paper-2026": 3}}}],
+    )
+    expectations_dir: str | None = Field(
+        default=None,
+        description="Folder the tables' `expectation_suites` are read from. Default: synthpipe's `expectations/` folder.",
+        examples=["expectations"],
+    )
     tables: list[TableConfig] = Field(
         default_factory=list, description="Single tables to synthesize.", examples=[[{"name": "adult", "quality_threshold": 0.75}]]
     )
@@ -65,16 +79,8 @@ class SynthpipeComponent(dg.Component, dg.Model, dg.Resolvable):
     )
 
     def to_config(self) -> SynthpipeConfig:
-        return load_config(
-            SynthpipeConfig(
-                data_dir=self.data_dir,
-                source=self.source,
-                mlflow=self.mlflow,
-                schedule=self.schedule,
-                tables=self.tables,
-                groups=self.groups,
-            )
-        )
+        """The configuration model, field for field (a test keeps the two field sets equal)."""
+        return load_config(SynthpipeConfig(**{name: getattr(self, name) for name in SynthpipeConfig.model_fields}))
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return build_synthpipe_defs(self.to_config())
