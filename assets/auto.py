@@ -51,6 +51,7 @@ from assets.utility import evaluate_utility
 from expectations.profile import derive_suite
 from expectations.runner import SuiteResult, validate
 from expectations.suites import merge_suites
+from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from pipelines.errors import SynthesizerError
 from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
@@ -356,7 +357,7 @@ def _fit_and_score(
     stage: _Stage, name: str, params: dict[str, Any], probe: EpochProbe | None, first: bool, tracker: MlflowTracker, parent_run_id: str
 ) -> Candidate:
     table, log = stage.table, stage.log
-    run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, "synthpipe/candidate": name})
+    run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, keys.CANDIDATE: name})
     try:
         log.info(f"auto: fitting candidate {name} {params or ''} ({stage.clock.spent:.0f} s of {stage.clock.budget:g} s spent)")
         synthesizer = stage.build(name, params)
@@ -364,7 +365,7 @@ def _fit_and_score(
             fit_seconds = stage.fit(synthesizer, stage.deadline(name, first), progress_logger(log, f"auto: {name}"))
         except _Stopped as stopped:
             candidate = _stopped(name, stopped.seconds, params.get(EPOCHS_PARAM), probe)
-            tracker.set_tags(run_id, {"synthpipe/stopped": candidate.reason})
+            tracker.set_tags(run_id, {keys.STOPPED: candidate.reason})
             tracker.end_run(run_id, "KILLED")
             return candidate
         log_training_end(log, f"auto: {name}", synthesizer)
@@ -382,7 +383,7 @@ def _fit_and_score(
             {"fit_seconds": fit_seconds, "scoring_seconds": candidate.scoring_seconds, **numbers, **training_figures(synthesizer),
              **probed, "passed": float(candidate.passed), "checks_failed": float(len(failed))},
         )
-        tracker.set_tags(run_id, {"synthpipe/failed_checks": ",".join(failed) or "none"})
+        tracker.set_tags(run_id, {keys.FAILED_CHECKS: ",".join(failed) or "none"})
         tracker.end_run(run_id)
     except BaseException:
         end_run_quietly(tracker, run_id)

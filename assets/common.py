@@ -163,7 +163,7 @@ def claim_model_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, f
     if tags.get(keys.DAGSTER_RUN_ID) == context.run.run_id:
         return fitted
     run_id = start_model_run(context, tracker, fitted.table, fitted.source_fingerprint)
-    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", "synthpipe/fitted_by_run": fitted.mlflow_run_id})
+    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", keys.FITTED_BY_RUN: fitted.mlflow_run_id})
     tracker.log_params(run_id, {"table": fitted.table, "synthesizer": fitted.synthesizer, "reused_model_version": fitted.model_version})
     context.log.info(f"Sampling {fitted.model_name} v{fitted.model_version}, fitted by an earlier run; logging to MLflow run {run_id}")
     return dataclasses.replace(fitted, mlflow_run_id=run_id, reused_from=fitted.reused_from or fitted.mlflow_run_id)
@@ -187,7 +187,7 @@ def block_run(context: dg.AssetExecutionContext, tracker: MlflowTracker, fitted:
     if all(checks.values()):
         return
     blocked = ", ".join(name for name, ok in checks.items() if not ok)
-    tracker.set_tags(fitted.mlflow_run_id, {"synthpipe/blocked_by": blocked})
+    tracker.set_tags(fitted.mlflow_run_id, {keys.BLOCKED_BY: blocked})
     tracker.end_run(fitted.mlflow_run_id, "FAILED")
     context.log.warning(f"Blocking checks failed ({blocked}); nothing of {fitted.table!r} will be published")
 
@@ -208,7 +208,7 @@ def commit_metadata(
         keys.CHECKS_PASSED: ",".join(sorted(checks)),
     }
     if context.has_partition_key:
-        commit["synthpipe/partition"] = context.partition_key
+        commit[keys.PARTITION] = context.partition_key
     return commit
 
 

@@ -194,13 +194,13 @@ def _source_asset(group: GroupConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
             value=read,
             metadata={
                 "dagster/row_count": sum(len(t) for t in read.tables.values()),
-                **{f"synthpipe/rows/{name}": len(frame) for name, frame in read.tables.items()},
+                **{f"{keys.PREFIX}rows/{name}": len(frame) for name, frame in read.tables.items()},
                 keys.SOURCE_FINGERPRINT: read.fingerprint,
-                "synthpipe/orphans": dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in read.orphans) or "none"),
-                "synthpipe/orphan_rows": sum(o.rows for o in read.orphans),
-                **{f"synthpipe/holdout_rows/{name}": len(frame) for name, frame in read.holdout.items()},
+                keys.ORPHANS: dg.MetadataValue.md("\n".join(f"- {o.describe()}" for o in read.orphans) or "none"),
+                keys.ORPHAN_ROWS: sum(o.rows for o in read.orphans),
+                **{f"{keys.PREFIX}holdout_rows/{name}": len(frame) for name, frame in read.holdout.items()},
                 # Detected keys are shown in configuration form, ready to copy into the YAML and edit.
-                "synthpipe/foreign_keys": dg.MetadataValue.json(
+                keys.FOREIGN_KEYS: dg.MetadataValue.json(
                     [{**fk.model_dump(), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]
                 ),
             },
@@ -339,7 +339,7 @@ def _integrity_result(problems: list[str]) -> dg.AssetCheckResult:
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
         description="; ".join(problems) or None,
-        metadata={"synthpipe/integrity_problems": len(problems)},
+        metadata={keys.INTEGRITY_PROBLEMS: len(problems)},
     )
 
 
@@ -358,7 +358,7 @@ def _quality_result(group: GroupConfig, score: float, diagnostic: float, propert
     metadata = {
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
         keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
-        "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(diagnostic, 4)),
+        keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(diagnostic, 4)),
         **property_metadata(properties),
     }
     return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
@@ -398,13 +398,13 @@ def _privacy_and_utility(
         worst_copy = max(privacy, key=lambda n: privacy[n].exact_copy_share)
         worst_dcr = max(privacy, key=lambda n: privacy[n].dcr_closer_to_training_share)
         per_table = {
-            f"synthpipe/{n}/{k}": dg.FloatMetadataValue(round(v, 4))
+            f"{keys.PREFIX}{n}/{k}": dg.FloatMetadataValue(round(v, 4))
             for n, p in privacy.items()
             for k, v in (("exact_copy_share", p.exact_copy_share), ("dcr_closer_to_training_share", p.dcr_closer_to_training_share))
         }
         results += [
-            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, "synthpipe/worst_table": worst_copy}),
-            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, "synthpipe/worst_table": worst_dcr}),
+            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, keys.WORST_TABLE: worst_copy}),
+            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, keys.WORST_TABLE: worst_dcr}),
         ]
     if group.target is not None:
         name, column = group.target.table, group.target.column
@@ -420,8 +420,8 @@ def _privacy_and_utility(
         results.append(
             gate_result(
                 CHECK_UTILITY, utility.ratio, group.min_utility_ratio, group.severity(CHECK_UTILITY),
-                {"synthpipe/utility_metric": utility.metric, "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
-                 "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
+                {keys.UTILITY_METRIC: utility.metric, keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
+                 keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
             )
         )
     return results, metrics, privacy
@@ -502,7 +502,7 @@ def _synthetic_asset(
             value=GroupCandidate(sampled, seed, fitted, checks, score, read.schemas),
             metadata={
                 "dagster/row_count": sum(len(f) for f in sampled.values()),
-                **{f"synthpipe/rows/{n}": len(f) for n, f in sampled.items()},
+                **{f"{keys.PREFIX}rows/{n}": len(f) for n, f in sampled.items()},
                 keys.SEED: seed,
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
@@ -531,8 +531,8 @@ def _published_asset(group: GroupConfig, specs: list[dg.AssetSpec], synthetic_ke
         model = candidate.model
         commit = {
             **commit_metadata(context, model, candidate.seed, candidate.quality, candidate.checks),
-            "synthpipe/group": group.name,
-            "synthpipe/scale": group.scale,
+            keys.GROUP: group.name,
+            keys.SCALE: group.scale,
         }
         per_table = {name: {keys.ROWS: len(data), keys.ROW_HASH: fingerprint(data)} for name, data in candidate.tables.items()}
         versions = synthpipe_snapshots.publish_group(group.name, candidate.tables, commit, per_table, candidate.schemas)

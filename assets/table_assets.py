@@ -265,7 +265,7 @@ def run_guards(
                 + ". The refresh stops before fitting and the last published version stays. The source itself breaks "
                 f"these rules: fix the load, or correct the expectation in {suite.path} if the rule is wrong."
             )
-        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, extra={"synthpipe/guard_rows": len(data), "synthpipe/guard_scope": scope}))
+        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, extra={keys.GUARD_ROWS: len(data), keys.GUARD_SCOPE: scope}))
     return results
 
 
@@ -472,7 +472,7 @@ def reuse_model(
         f"(fingerprint {split.fingerprint[:12]}); reusing it, no refit"
     )
     metadata = Metadata.load_from_dict(tracker.load_dict(champion.run_id, "sdv_metadata.json"))
-    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", "synthpipe/fitted_by_run": champion.run_id})
+    tracker.set_tags(run_id, {keys.MODEL_REUSED: "true", keys.FITTED_BY_RUN: champion.run_id})
     tracker.log_params(
         run_id,
         {"table": table.name, "synthesizer": champion.tags.get(keys.SYNTHESIZER, table.backend), "reused_model_version": version,
@@ -519,7 +519,7 @@ def _selection_metadata(fitted: FittedModel) -> dict[str, object]:
     columns = list(fitted.selection[0])
     rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     rows += ["| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in c.values()) + " |" for c in fitted.selection]
-    return {"synthpipe/auto_candidates": dg.MetadataValue.md("\n".join(rows)), "synthpipe/auto_winner": fitted.synthesizer}
+    return {keys.AUTO_CANDIDATES: dg.MetadataValue.md("\n".join(rows)), keys.AUTO_WINNER: fitted.synthesizer}
 
 
 def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
@@ -551,8 +551,8 @@ def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, seve
         keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
         keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()) if leaks.columns else dg.MetadataValue.text("none"),
         # settings and counts that do not move night to night: text, so the UI does not plot them
-        "synthpipe/value_leak_columns_measured": dg.MetadataValue.text(str(leaks.measured)),
-        "synthpipe/rare_value_min_count": dg.MetadataValue.text(str(min_count)),
+        keys.VALUE_LEAK_COLUMNS_MEASURED: dg.MetadataValue.text(str(leaks.measured)),
+        keys.RARE_VALUE_MIN_COUNT: dg.MetadataValue.text(str(min_count)),
     }
     result = gate_result(check_name, leaks.share, threshold, severity, metadata)
     if result.passed:
@@ -573,14 +573,14 @@ def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRe
         keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
         **property_metadata(quality.properties),
         keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
-        "synthpipe/diagnostic_score": dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),
+        keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),
         **property_metadata(quality.diagnostic_properties),
     }
     privacy_metadata = {
         keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
         keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(round(privacy.dcr_closer_to_training_share, 4)),
-        "synthpipe/dcr_training_median": dg.FloatMetadataValue(round(privacy.dcr_training_median, 4)),
-        "synthpipe/dcr_holdout_median": dg.FloatMetadataValue(round(privacy.dcr_holdout_median, 4)),
+        keys.DCR_TRAINING_MEDIAN: dg.FloatMetadataValue(round(privacy.dcr_training_median, 4)),
+        keys.DCR_HOLDOUT_MEDIAN: dg.FloatMetadataValue(round(privacy.dcr_holdout_median, 4)),
         keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
     }
     return [
@@ -605,9 +605,9 @@ def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame,
         )
     utility = _table_utility(table, split, data, seed)
     metadata = {
-        "synthpipe/utility_metric": utility.metric,
-        "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
-        "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
+        keys.UTILITY_METRIC: utility.metric,
+        keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
+        keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
     }
     result = gate_result(CHECK_UTILITY, utility.ratio, table.min_utility_ratio, table.severity(CHECK_UTILITY), metadata)
     return [result], utility.as_metrics()
@@ -634,12 +634,12 @@ def _sequence_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame
     problems = sequence_problems(data, entity, order_by, real_lengths)
     drift = length_drift(data, entity, real_lengths)
     metadata = {
-        "synthpipe/sequences": len(lengths),
-        "synthpipe/mean_sequence_length": dg.FloatMetadataValue(round(float(lengths.mean()), 3)),
-        "synthpipe/real_mean_sequence_length": dg.FloatMetadataValue(round(float(real_lengths.mean()), 3)),
-        "synthpipe/max_sequence_length": int(lengths.max()),
-        "synthpipe/real_max_sequence_length": int(real_lengths.max()),
-        "synthpipe/sequence_length_drift": dg.FloatMetadataValue(round(drift, 4)),
+        keys.SEQUENCES: len(lengths),
+        keys.MEAN_SEQUENCE_LENGTH: dg.FloatMetadataValue(round(float(lengths.mean()), 3)),
+        keys.REAL_MEAN_SEQUENCE_LENGTH: dg.FloatMetadataValue(round(float(real_lengths.mean()), 3)),
+        keys.MAX_SEQUENCE_LENGTH: int(lengths.max()),
+        keys.REAL_MAX_SEQUENCE_LENGTH: int(real_lengths.max()),
+        keys.SEQUENCE_LENGTH_DRIFT: dg.FloatMetadataValue(round(drift, 4)),
     }
     return [
         dg.AssetCheckResult(
@@ -768,7 +768,7 @@ def _synthetic_asset(
             docs_uri = tracker.log_folder(fitted.mlflow_run_id, str(site), "data_docs", ignore=("*.gif",))
             context.log.info(f"Data Docs: {site / 'index.html'} (MLflow: {docs_uri})")
             overridden = len(derived) - len(ran)
-            derived_extra = {"synthpipe/overridden_by_user_suites": overridden} if overridden else {}
+            derived_extra = {keys.OVERRIDDEN_BY_USER_SUITES: overridden} if overridden else {}
             results = [
                 suite_check_result(CHECK_EXPECTATIONS, suite, docs_uri, derived_extra),
                 *(suite_check_result(user_check_name("suite", s.name), r, docs_uri) for s, _, r in user_results),
@@ -799,8 +799,8 @@ def _synthetic_asset(
             value=candidate,
             metadata={
                 "dagster/row_count": staged.rows,
-                "synthpipe/evaluation_rows": len(data),
-                "synthpipe/sample_rows_per_second": dg.FloatMetadataValue(round(staged.rows / max(sample_seconds, 1e-9), 1)),
+                keys.EVALUATION_ROWS: len(data),
+                keys.SAMPLE_ROWS_PER_SECOND: dg.FloatMetadataValue(round(staged.rows / max(sample_seconds, 1e-9), 1)),
                 keys.SEED: seed,
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sample_seconds, 3)),
                 keys.EVALUATION_SECONDS: dg.FloatMetadataValue(round(evaluation_seconds, 3)),
@@ -887,7 +887,7 @@ def publish_candidate(
         keys.ROW_HASH: staged.row_hash,
         keys.FIT_ROWS: model.training_rows,
         keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
-        "synthpipe/sample_chunk_rows": staged.chunk_rows,
+        keys.SAMPLE_CHUNK_ROWS: staged.chunk_rows,
     }
     version = store.publish_staged(table.name, staged.folder, commit)
     uri = store.table_uri(table.name)
@@ -926,7 +926,7 @@ def train_downstream(
     utility = _table_utility(table, split, data)
     run_id = tracker.start_run(
         f"{table.name}-downstream",
-        tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SNAPSHOT_VERSION: version, "synthpipe/stage": "downstream"},
+        tags={keys.TABLE: table.name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SNAPSHOT_VERSION: version, keys.STAGE: "downstream"},
     )
     tracker.log_dataset(run_id, data, f"synthpipe-{table.name}@v{version}", f"{published.uri}@v{version}", "training", table.target)
     tracker.log_params(run_id, {"target": table.target, "task": utility.task, "snapshot_version": version, "model": "HistGradientBoosting"})
@@ -935,10 +935,10 @@ def train_downstream(
     return dg.MaterializeResult(
         metadata={
             **published.metadata(),
-            "synthpipe/utility_metric": utility.metric,
-            "synthpipe/utility_real_score": dg.FloatMetadataValue(round(utility.real_score, 4)),
-            "synthpipe/utility_synthetic_score": dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
-            "synthpipe/utility_ratio": dg.FloatMetadataValue(round(utility.ratio, 4)),
+            keys.UTILITY_METRIC: utility.metric,
+            keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
+            keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
+            keys.UTILITY_RATIO: dg.FloatMetadataValue(round(utility.ratio, 4)),
             keys.MLFLOW_RUN_ID: run_id,
         }
     )
@@ -948,7 +948,7 @@ def _downstream_asset(
     table: TableConfig, spec: dg.AssetSpec, source_key: dg.AssetKey, published_key: dg.AssetKey
 ) -> dg.AssetsDefinition:
     # The example of feeding model training from a published version: the loader hands over
-    # the latest version (pin one with AssetIn metadata {"synthpipe/version": N}).
+    # the latest version (pin one with AssetIn metadata {keys.VERSION: N}).
     @dg.asset(
         **asset_args(spec),
         ins={"split": dg.AssetIn(source_key), "published": dg.AssetIn(published_key, input_manager_key="synthpipe_published")},

@@ -9,6 +9,7 @@ from typing import Literal
 
 import dagster as dg
 
+from pipelines import metadata_keys as keys
 from pipelines.config import GroupConfig, TableConfig
 
 __all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator"]
@@ -77,5 +78,5 @@ class SynthpipeTranslator:
             group_name=f"synthpipe_{table.name}",
             description=description,
             kinds=_KINDS[data.stage],
-            tags={"synthpipe/stage": data.stage},
+            tags={keys.STAGE: data.stage},
         )

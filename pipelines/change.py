@@ -87,7 +87,7 @@ def build_change_sensor(
                     # one run per table state: a tick during the run, or after a failed one, asks again only on a new change
                     run_key=f"{table.name}:{probe}:{table.config_fingerprint}",
                     asset_selection=list(item.asset_keys),
-                    tags={keys.TABLE: table.name, "synthpipe/refresh_reason": reason},
+                    tags={keys.TABLE: table.name, keys.REFRESH_REASON: reason},
                 )
             )
         if not requests:

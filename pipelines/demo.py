@@ -64,9 +64,9 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
         f"version {adult[keys.MODEL_VERSION]} (alias champion)",
     ]
     choice = _metadata(result, "synthesizer", ADULT_TABLE)
-    if "synthpipe/auto_winner" in choice:
+    if keys.AUTO_WINNER in choice:
         lines.append(f"    auto chose {choice['synthpipe/auto_winner']} (candidates ranked, as in MLflow's auto/candidates.json):")
-        lines += [f"      {row}" for row in str(choice["synthpipe/auto_candidates"]).splitlines()]
+        lines += [f"      {row}" for row in str(choice[keys.AUTO_CANDIDATES]).splitlines()]
     for check in result.get_asset_check_evaluations():
         if check.asset_key.path[-1] == ADULT_TABLE and check.check_name.startswith(("guard_", "suite_")):
             status = "passed" if check.passed else f"failed ({check.description})"

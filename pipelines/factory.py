@@ -14,6 +14,7 @@ import dagster as dg
 from assets.group_assets import build_group_assets
 from assets.table_assets import build_table_assets
 from assets.translator import SynthpipeTranslator
+from pipelines import metadata_keys as keys
 from pipelines.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
 from pipelines.config import (
     EnvValue,
@@ -219,10 +220,10 @@ def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:
         return dg.Output(
             outcome,
             metadata={
-                "synthpipe/retention": dg.MetadataValue.json(outcome),
-                "synthpipe/stale_staging_removed": len(stale),
-                "synthpipe/stale_run_values_removed": len(stale_runs),
-                "synthpipe/data_docs_removed": docs_removed,
+                keys.RETENTION: dg.MetadataValue.json(outcome),
+                keys.STALE_STAGING_REMOVED: len(stale),
+                keys.STALE_RUN_VALUES_REMOVED: len(stale_runs),
+                keys.DATA_DOCS_REMOVED: docs_removed,
             },
         )
 

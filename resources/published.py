@@ -3,7 +3,7 @@
 Inside Dagster, `PublishedTableLoader` is an input manager: a downstream asset declares
 `dg.AssetIn(["published", "adult"], input_manager_key="synthpipe_published")` and receives a
 `PublishedTable` (the rows and the version they came from), latest by default or pinned with
-`metadata={"synthpipe/version": 3}` (or `"synthpipe/as_of": "2026-11-20T02:00:00"`).
+`metadata={keys.VERSION: 3}` (or `keys.AS_OF: "2026-11-20T02:00:00"`).
 
 Outside Dagster, `read_synthetic("adult", version=3)` returns the same rows as pandas or Arrow.
 """
@@ -24,8 +24,8 @@ from resources.snapshots import DeltaSnapshotStore
 
 __all__ = ["PIN_AS_OF", "PIN_VERSION", "PublishedTable", "PublishedTableLoader", "default_store", "read_synthetic"]
 
-PIN_VERSION = "synthpipe/version"
-PIN_AS_OF = "synthpipe/as_of"
+PIN_VERSION = keys.VERSION
+PIN_AS_OF = keys.AS_OF
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from pipelines import metadata_keys as keys
 from pipelines.errors import SnapshotNotFoundError
 from resources.types import to_source_arrow
 
@@ -242,7 +243,7 @@ class DeltaSnapshotStore(ConfigurableResource):
                 schema = (schemas or {}).get(name)
                 data = to_source_arrow(frame, schema) if schema is not None else frame
                 written[name] = self.publish(
-                    f"{group}/{name}", data, {**metadata, **(table_metadata or {}).get(name, {}), "synthpipe/group_table": name}
+                    f"{group}/{name}", data, {**metadata, **(table_metadata or {}).get(name, {}), keys.GROUP_TABLE: name}
                 )
         except BaseException:
             for name in written:

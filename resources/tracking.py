@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
+from pipelines import metadata_keys as keys
 from pipelines.errors import TrackingError
 from resources.sources import FROM_ENV_DESCRIPTION, read_from_env
 
@@ -129,7 +130,7 @@ class MlflowTracker(ConfigurableResource):
 
     Examples:
         >>> tracker = MlflowTracker(tracking_uri="sqlite:///mlflow.db", experiment="synthpipe")  # doctest: +SKIP
-        >>> run_id = tracker.start_run("adult", tags={"synthpipe/table": "adult"})  # doctest: +SKIP
+        >>> run_id = tracker.start_run("adult", tags={keys.TABLE: "adult"})  # doctest: +SKIP
 
         A URI with credentials comes from the environment when the run starts:
 
@@ -231,7 +232,7 @@ class MlflowTracker(ConfigurableResource):
 
     def kill_run(self, run_id: str, reason: str) -> None:
         """Ends a run that nobody will end any more as KILLED, with `reason` in its tags."""
-        self.set_tags(run_id, {"synthpipe/ended_because": reason})
+        self.set_tags(run_id, {keys.ENDED_BECAUSE: reason})
         self.end_run(run_id, "KILLED")
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
