@@ -107,12 +107,13 @@ def build_group_assets(
     group: GroupConfig,
     translator: SynthpipeTranslator | None = None,
     source_description: str = "the source",
+    source_kind: str = "duckdb",
 ) -> list[dg.AssetsDefinition]:
     """Builds the source, synthesizer, synthetic and published assets of one table group."""
     translator = translator or SynthpipeTranslator()
-    specs = {stage: translator.get_asset_spec(StageData(group, stage, source_description)) for stage in STAGES[:3]}
+    specs = {stage: translator.get_asset_spec(StageData(group, stage, source_description, source_kind=source_kind)) for stage in STAGES[:3]}
     published = [
-        translator.get_asset_spec(StageData(group, "published", source_description, member=table.name))
+        translator.get_asset_spec(StageData(group, "published", source_description, member=table.name, source_kind=source_kind))
         # a multi-asset's inputs must be declared deps of its specs
         .replace_attributes(deps=[specs["synthetic"].key])
         for table in group.tables

@@ -108,10 +108,11 @@ def build_table_assets(
     table: TableConfig,
     translator: SynthpipeTranslator | None = None,
     source_description: str = "the source",
+    source_kind: str = "duckdb",
 ) -> list[dg.AssetsDefinition]:
     """Builds the source, synthesizer, synthetic and published assets of one table."""
     translator = translator or SynthpipeTranslator()
-    specs = {stage: translator.get_asset_spec(StageData(table, stage, source_description)) for stage in STAGES}
+    specs = {stage: translator.get_asset_spec(StageData(table, stage, source_description, source_kind=source_kind)) for stage in STAGES}
     assets = [
         _source_asset(table, specs["source"]),
         _synthesizer_asset(table, specs["synthesizer"], specs["source"].key),
@@ -119,7 +120,7 @@ def build_table_assets(
         _published_asset(table, specs["published"], specs["synthetic"].key),
     ]
     if table.target:
-        downstream = translator.get_asset_spec(StageData(table, "downstream", source_description))
+        downstream = translator.get_asset_spec(StageData(table, "downstream", source_description, source_kind=source_kind))
         assets.append(_downstream_asset(table, downstream, specs["source"].key, specs["published"].key))
     return assets
 

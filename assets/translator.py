@@ -30,8 +30,8 @@ _GROUP_DESCRIPTIONS: dict[Stage, str] = {
     "synthetic": "Synthetic candidate of the group `{table}` sampled with a recorded seed; blocking checks (per-table suites, referential integrity, quality) decide whether it is published.",
     "published": "Published synthetic table `{member}` of the group `{table}`: published with the rest of the group in one run, or not at all.",
 }
+# The source stage's kind is the source's own (`StageData.source_kind`).
 _KINDS: dict[Stage, set[str]] = {
-    "source": {"duckdb"},
     "synthesizer": {"sdv", "mlflow"},
     "synthetic": {"pandas", "great_expectations"},
     "published": {"deltalake"},
@@ -47,6 +47,7 @@ class StageData:
     stage: Stage
     source_description: str = "the source"
     member: str | None = None  # one table of a group, for its published asset
+    source_kind: str = "duckdb"  # the source's technology, shown as the source asset's kind
 
 
 class SynthpipeTranslator:
@@ -77,6 +78,6 @@ class SynthpipeTranslator:
             key=dg.AssetKey([data.stage, table.name, *([data.member] if data.member else [])]),
             group_name=f"synthpipe_{table.name}",
             description=description,
-            kinds=_KINDS[data.stage],
+            kinds={data.source_kind} if data.stage == "source" else _KINDS[data.stage],
             tags={keys.STAGE: data.stage},
         )

@@ -85,6 +85,21 @@ def run_storage_dir(data_dir: Path) -> Path:
     return data_dir / "staging" / "runs"
 
 
+# SQLAlchemy dialects whose Dagster kind has another name
+_DIALECT_KINDS = {"postgresql": "postgres", "mariadb": "mysql"}
+
+
+def source_kind(source: SourceConfig) -> str:
+    """The source asset's kind: `duckdb`, `parquet`, `csv`, or the SQL URL's dialect
+    (`postgres`, `mysql`, `sqlite`, ...); `sql` when the URL comes from the environment."""
+    if source.kind != "sql":
+        return source.kind
+    if not isinstance(source.url, str) or "://" not in source.url:
+        return "sql"
+    dialect = source.url.split("://", 1)[0].split("+", 1)[0].lower()
+    return _DIALECT_KINDS.get(dialect, dialect)
+
+
 def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     """The resources the assets use, with local defaults under the data folder."""
     data_dir = resolve_data_dir(config.data_dir)
@@ -124,8 +139,9 @@ def build_synthpipe_defs(
     """
     config = load_config(config)
     source_description = f"the {config.source.kind} source"
-    table_assets = {table.name: build_table_assets(table, translator, source_description) for table in config.tables}
-    group_assets = [definition for group in config.groups for definition in build_group_assets(group, translator, source_description)]
+    kind = source_kind(config.source)
+    table_assets = {table.name: build_table_assets(table, translator, source_description, kind) for table in config.tables}
+    group_assets = [definition for group in config.groups for definition in build_group_assets(group, translator, source_description, kind)]
     nightly = [a for table in config.tables if table.refresh == "always" for a in table_assets[table.name]] + group_assets
     watched = [
         WatchedTable(table, [a.key for a in table_assets[table.name]], table_assets[table.name][1].key)

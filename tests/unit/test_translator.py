@@ -8,6 +8,7 @@ import pytest
 from assets.table_assets import build_table_assets
 from assets.translator import StageData, SynthpipeTranslator
 from pipelines.config import TableConfig
+from pipelines.factory import build_synthpipe_defs
 
 pytestmark = pytest.mark.unit
 
@@ -40,3 +41,25 @@ def test_custom_translator_rekeys_and_the_graph_follows():
     assert published.key == dg.AssetKey(["twins", "published", "adult"])
     assert dg.AssetKey(["twins", "synthetic", "adult"]) in published.dependency_keys
     assert published.specs_by_key[published.key].owners == ["team:data-platform"]
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ({"kind": "duckdb", "database": "sources/adult.duckdb"}, "duckdb"),
+        ({"kind": "parquet", "path": "exports"}, "parquet"),
+        ({"kind": "csv", "path": "exports"}, "csv"),
+        ({"kind": "sql", "url": "postgresql+psycopg2://u@db/warehouse"}, "postgres"),
+        ({"kind": "sql", "url": "mysql+pymysql://u@db/crm"}, "mysql"),
+        ({"kind": "sql", "url": "sqlite:////srv/crm.db"}, "sqlite"),
+        ({"kind": "sql", "url": {"env": "WAREHOUSE_URL"}}, "sql"),
+    ],
+)
+def test_the_source_asset_shows_the_source_s_own_kind(source, kind):
+    # Run
+    definitions = build_synthpipe_defs({"source": source, "tables": [{"name": "adult"}]})
+
+    # Assert: the source stage carries the source's kind; the other stages keep theirs
+    specs = {spec.key: spec for spec in definitions.resolve_all_asset_specs()}
+    assert specs[dg.AssetKey(["source", "adult"])].kinds == {kind}
+    assert specs[dg.AssetKey(["published", "adult"])].kinds == {"deltalake"}
