@@ -46,6 +46,8 @@ from assets.evaluation import evaluate_quality
 from assets.gates import GATES
 from assets.leaks import evaluate_value_leaks
 from assets.privacy import evaluate_privacy
+from assets.suite_checks import user_check_name
+from assets.table_checks import CHECK_EXPECTATIONS
 from assets.stages import SourceSplit
 from assets.utility import evaluate_utility
 from expectations.profile import derive_suite
@@ -200,8 +202,6 @@ def _figures(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, ta
 def _suites(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, table_metadata: dict[str, Any]) -> dict[str, SuiteResult]:
     """The derived expectation suite and each user suite on the candidate's rows, as the
     synthetic asset runs them (a user suite's rule wins over the derived one), without Data Docs."""
-    from assets.table_assets import CHECK_EXPECTATIONS, user_check_name  # that module imports this one
-
     ids = [c for c, spec in table_metadata["columns"].items() if spec.get("sdtype") == "id"]
     derived = derive_suite(split.profile, None, list(dict.fromkeys([*table.generated_columns, *ids])))
     user = [(s, s.synthetic_specs(split.fit)) for s in table.suites if s.checks_synthetic]

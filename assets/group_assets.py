@@ -5,7 +5,6 @@ source/<g> ──► synthesizer/<g> ──► synthetic/<g> (+ blocking checks)
 
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,41 +18,32 @@ from assets.common import (
     drop_excluded,
     end_run_quietly,
     fitted_metadata,
-    property_metadata,
     register_candidate,
     start_model_run,
 )
 from assets.evaluation import evaluate_quality
-from assets.gates import gate_result, gate_spec
+from assets.group_checks import (
+    CHECK_INTEGRITY,
+    check_specs,
+    group_quality,
+    group_suites,
+    integrity_result,
+    non_keys,
+    privacy_and_utility,
+    quality_result,
+    value_leaks_result,
+)
 from assets.inspection import free_text_columns, infinite_columns, name_clashes, refuse
-from assets.leaks import combine_leaks, evaluate_value_leaks
-from assets.privacy import evaluate_privacy
 from assets.records import FittedModel
 from assets.report import build_report
 from assets.stages import fingerprint, publishable_schema, split_holdout, to_pandas
-from assets.table_assets import (
-    CHECK_DCR,
-    CHECK_VALUE_LEAKS,
-    CHECK_EXACT_COPIES,
-    CHECK_EXPECTATIONS,
-    CHECK_QUALITY,
-    CHECK_UTILITY,
-    log_user_suites,
-    run_guards,
-    suite_check_result,
-    user_check_name,
-    user_suite_results,
-    user_suite_specs,
-    value_leak_result,
-)
+from assets.suite_checks import log_user_suites, run_guards, suite_check_result, user_check_name, user_suite_specs
+from assets.table_checks import CHECK_EXPECTATIONS
 from assets.translator import STAGES, StageData, SynthpipeTranslator
-from assets.utility import evaluate_utility
-from expectations.profile import derive_suite, profile_table
-from expectations.runner import FailedExpectation, SuiteResult
 from expectations.suites import missing_columns
 from pipelines import metadata_keys as keys
 from pipelines.config import ForeignKeyConfig, GroupConfig
-from pipelines.errors import SynthesizerError, SynthpipeError, closest
+from pipelines.errors import SynthesizerError, SynthpipeError
 from resources.data_docs import DataDocsFolder
 from resources.protection import protect_tables
 from resources.relational import (
@@ -73,7 +63,6 @@ from resources.tracking import MlflowTracker
 
 __all__ = ["CHECK_INTEGRITY", "build_group_assets"]
 
-CHECK_INTEGRITY = "referential_integrity"
 
 
 class GroupSource:
@@ -279,155 +268,6 @@ def _synthesizer_asset(group: GroupConfig, spec: dg.AssetSpec, source_key: dg.As
 # --- synthetic + checks ------------------------------------------------------------------------------
 
 
-def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            CHECK_EXPECTATIONS,
-            asset=synthetic_key,
-            blocking=True,
-            description="Great Expectations suites derived from each source table's profile.",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_INTEGRITY,
-            asset=synthetic_key,
-            blocking=True,
-            description="Every primary key is unique and present, every foreign key resolves to a parent row.",
-        ),
-        gate_spec(CHECK_QUALITY, synthetic_key, group.quality_threshold, group.severity(CHECK_QUALITY)),
-        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS)),
-    ] + (
-        [
-            gate_spec(CHECK_EXACT_COPIES, synthetic_key, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES)),
-            gate_spec(CHECK_DCR, synthetic_key, group.max_dcr_closer_share, group.severity(CHECK_DCR)),
-        ]
-        if group.foreign_keys
-        else []
-    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else []) + [
-        spec for table in group.tables for spec in user_suite_specs("suite", table.suites, synthetic_key, table.name)
-    ]
-
-
-def _group_suites(
-    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, site: Path
-) -> tuple[SuiteResult, list[tuple[str, Any, list, SuiteResult]]]:
-    """Each table's derived suite, as one result (key columns get new values, so only their
-    presence is expected; row counts of child tables vary, so only the columns and values are
-    checked), and each table's user suites, the user's rule winning over the derived one."""
-    failures: list[FailedExpectation] = []
-    evaluated = 0
-    user: list[tuple[str, Any, list, SuiteResult]] = []
-    members = {table.name: table for table in group.tables}
-    for name, real in read.tables.items():
-        columns = metadata["tables"][name]["columns"]
-        # keys and declared personal columns get new values by design: only their presence is expected
-        generated = [c for c, meta in columns.items() if meta.get("sdtype") == "id" or meta.get("pii")]
-        derived = derive_suite(profile_table(real), None, generated)
-        result, user_results, _ = user_suite_results(sampled[name], f"{group.name}/{name}", members[name].suites, real, derived, site)
-        evaluated += result.evaluated
-        failures += [
-            FailedExpectation(
-                f.type, f"{name}.{f.column}" if f.column else name, f.observed, f.unexpected_count, f.unexpected_examples, f.severity
-            )
-            for f in result.failures
-        ]
-        user += [(name, suite, pairs, outcome) for suite, pairs, outcome in user_results]
-    return SuiteResult("group", evaluated, failures), user
-
-
-def _integrity_result(problems: list[str]) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=CHECK_INTEGRITY,
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or None,
-        metadata={keys.INTEGRITY_PROBLEMS: len(problems)},
-    )
-
-
-def _quality(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> tuple[float, float, dict[str, float]]:
-    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
-
-    quality = QualityReport()
-    quality.generate(read.tables, sampled, metadata, verbose=False)
-    diagnostic = DiagnosticReport()
-    diagnostic.generate(read.tables, sampled, metadata, verbose=False)
-    properties = {row.Property: float(row.Score) for row in quality.get_properties().itertuples()}
-    return float(quality.get_score()), float(diagnostic.get_score()), properties
-
-
-def _quality_result(group: GroupConfig, score: float, diagnostic: float, properties: dict[str, float]) -> dg.AssetCheckResult:
-    metadata = {
-        keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
-        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
-        keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(diagnostic, 4)),
-        **property_metadata(properties),
-    }
-    return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
-
-
-def _value_leaks_result(group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> dg.AssetCheckResult:
-    """`value_leaks` over every table of the group: rare real values of the fitted rows."""
-    per_table = {
-        name: evaluate_value_leaks(sampled[name], real, metadata["tables"][name]["columns"], group.rare_value_min_count)
-        for name, real in read.tables.items()
-    }
-    return value_leak_result(
-        CHECK_VALUE_LEAKS, combine_leaks(per_table), group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS), group.rare_value_min_count
-    )
-
-
-def _non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
-    """The table without its key columns, whose synthetic values are new by design."""
-    return frame[[c for c in frame.columns if columns.get(c, {}).get("sdtype") != "id"]]
-
-
-def _privacy_and_utility(
-    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, seed: int
-) -> tuple[list[dg.AssetCheckResult], dict[str, float], dict[str, Any]]:
-    """Per child table (the tables with a holdout): exact copies and DCR share, the worst table
-    gating; and utility on the target's table.
-    """
-    results: list[dg.AssetCheckResult] = []
-    metrics: dict[str, float] = {}
-    privacy = {}
-    for name, holdout in read.holdout.items():
-        columns = metadata["tables"][name]["columns"]
-        train, synthetic = _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns)
-        privacy[name] = evaluate_privacy(synthetic, train, _non_keys(holdout, columns), columns, seed)
-        metrics.update({f"{k}.{name}": v for k, v in privacy[name].as_metrics().items()})
-    if privacy:
-        worst_copy = max(privacy, key=lambda n: privacy[n].exact_copy_share)
-        worst_dcr = max(privacy, key=lambda n: privacy[n].dcr_closer_to_training_share)
-        per_table = {
-            f"{keys.PREFIX}{n}/{k}": dg.FloatMetadataValue(round(v, 4))
-            for n, p in privacy.items()
-            for k, v in (("exact_copy_share", p.exact_copy_share), ("dcr_closer_to_training_share", p.dcr_closer_to_training_share))
-        }
-        results += [
-            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, keys.WORST_TABLE: worst_copy}),
-            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, keys.WORST_TABLE: worst_dcr}),
-        ]
-    if group.target is not None:
-        name, column = group.target.table, group.target.column
-        columns = metadata["tables"][name]["columns"]
-        if column not in read.tables[name].columns:
-            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is not a column of {name!r}.{closest(column, read.tables[name].columns)}")
-        if columns.get(column, {}).get("sdtype") == "id":
-            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is a key of {name!r}; keys get new synthetic values. Choose a non-key column.")
-        utility = evaluate_utility(
-            _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns), _non_keys(read.holdout[name], columns), column, seed
-        )
-        metrics.update(utility.as_metrics())
-        results.append(
-            gate_result(
-                CHECK_UTILITY, utility.ratio, group.min_utility_ratio, group.severity(CHECK_UTILITY),
-                {keys.UTILITY_METRIC: utility.metric, keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
-                 keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
-            )
-        )
-    return results, metrics, privacy
-
-
 def _reports(
     context: dg.AssetExecutionContext, group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame],
     metadata: dict, privacy: dict[str, Any], fitted: FittedModel, tracker: MlflowTracker, seed: int,
@@ -437,7 +277,7 @@ def _reports(
     for name, measured in privacy.items():
         table_metadata = {"columns": {c: m for c, m in metadata["tables"][name]["columns"].items() if m.get("sdtype") != "id"}}
         columns = metadata["tables"][name]["columns"]
-        real, synthetic = _non_keys(read.tables[name], columns), _non_keys(sampled[name], columns)
+        real, synthetic = non_keys(read.tables[name], columns), non_keys(sampled[name], columns)
         quality = evaluate_quality(real, synthetic, table_metadata)
         label = f"group {group.name}, candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
         html = build_report(f"{group.name}/{name}", label, real, synthetic, quality, measured)
@@ -470,22 +310,22 @@ def _synthetic_asset(
             sample_seconds = time.perf_counter() - started
             context.log.info("Evaluating: per-table suites, referential integrity, multi-table quality")
             site = synthpipe_data_docs.site(group.name, context.run.run_id)
-            suite, user = _group_suites(group, read, sampled, fitted.table_metadata, site)
+            suite, user = group_suites(group, read, sampled, fitted.table_metadata, site)
             docs_uri = tracker.log_folder(fitted.mlflow_run_id, str(site), "data_docs", ignore=("*.gif",)) if site.exists() else None
             for name in {name for name, *_ in user}:
                 log_user_suites(tracker, fitted.mlflow_run_id, [(s, p, r) for n, s, p, r in user if n == name], prefix=f"{name}.")
             problems = integrity_problems(sampled, primary_keys(synthesizer.get_metadata()), foreign_keys_of(synthesizer.get_metadata()))
-            score, diagnostic, properties = _quality(read, sampled, fitted.table_metadata)
+            score, diagnostic, properties = group_quality(read, sampled, fitted.table_metadata)
             context.log.info("Measuring privacy and utility against the held-out child rows")
-            gates, gate_metrics, privacy = _privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
+            gates, gate_metrics, privacy = privacy_and_utility(group, read, sampled, fitted.table_metadata, seed)
             reports = _reports(context, group, read, sampled, fitted.table_metadata, privacy, fitted, tracker, seed)
             results = [
                 suite_check_result(CHECK_EXPECTATIONS, suite),
                 *(suite_check_result(user_check_name("suite", s.name, name), r, docs_uri) for name, s, _, r in user),
-                _integrity_result(problems),
-                _quality_result(group, score, diagnostic, properties),
+                integrity_result(problems),
+                quality_result(group, score, diagnostic, properties),
                 *gates,
-                _value_leaks_result(group, read, sampled, fitted.table_metadata),
+                value_leaks_result(group, read, sampled, fitted.table_metadata),
             ]
             checks = {r.check_name: r.passed for r in results if r.severity == dg.AssetCheckSeverity.ERROR}
             tracker.log_params(fitted.mlflow_run_id, {"seed": seed, "quality_threshold": group.quality_threshold})

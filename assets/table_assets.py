@@ -2,7 +2,8 @@
 
 source/<t> ──► synthesizer/<t> ──► synthetic/<t> (+ blocking checks) ──► published/<t>
 
-The assets do no I/O of their own: sources, MLflow and the snapshot store are resources.
+The assets do no I/O of their own: sources, MLflow and the snapshot store are resources. Their
+checks are `assets.table_checks` (gates, sequences) and `assets.suite_checks` (user suites).
 """
 
 import dataclasses
@@ -10,7 +11,6 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -29,14 +29,13 @@ from assets.common import (
     fitted_metadata,
     log_training_end,
     progress_logger,
-    property_metadata,
     register_candidate,
     start_model_run,
     training_figures,
 )
-from assets.evaluation import QualityResult, evaluate_quality
-from assets.gates import gate_result, gate_spec
-from assets.leaks import LeakResult, evaluate_value_leaks
+from assets.evaluation import evaluate_quality
+from assets.gates import gate_result
+from assets.leaks import evaluate_value_leaks
 from assets.inspection import (
     PersonalHint,
     check_source_rows,
@@ -48,7 +47,7 @@ from assets.inspection import (
     pii_line,
     refuse,
 )
-from assets.privacy import PrivacyResult, evaluate_privacy
+from assets.privacy import evaluate_privacy
 from assets.records import Candidate, FittedModel, StagedSample
 from assets.report import build_report
 from assets.stages import (
@@ -57,18 +56,23 @@ from assets.stages import (
     combine_fingerprint,
     content_probe,
     fingerprint,
-    length_drift,
     row_hashes,
-    sequence_problems,
     split_sequences,
     split_source,
-    to_pandas,
+)
+from assets.suite_checks import log_user_suites, run_table_guards, suite_check_result, user_check_name, user_suite_results, user_suite_specs
+from assets.table_checks import (
+    CHECK_EXPECTATIONS,
+    CHECK_UTILITY,
+    check_specs,
+    gate_results,
+    sequence_results,
 )
 from assets.translator import STAGES, StageData, SynthpipeTranslator
 from assets.utility import evaluate_utility
-from expectations.profile import ExpectationSpec, derive_suite
-from expectations.runner import SuiteResult, validate
-from expectations.suites import UserSuite, merge_suites, missing_columns
+from expectations.profile import derive_suite
+from expectations.runner import SuiteResult
+from expectations.suites import missing_columns
 from pipelines import metadata_keys as keys
 from pipelines.config import TableConfig
 from pipelines.errors import SynthpipeError, closest
@@ -88,20 +92,7 @@ from resources.synthesizers import (
 )
 from resources.tracking import MlflowTracker
 
-__all__ = ["CHECK_EXPECTATIONS", "CHECK_QUALITY", "build_table_assets"]
-
-CHECK_EXPECTATIONS = "expectations"
-CHECK_QUALITY = "quality"
-CHECK_EXACT_COPIES = "exact_copies"
-CHECK_DCR = "dcr"
-CHECK_VALUE_LEAKS = "value_leaks"
-CHECK_UTILITY = "utility"
-CHECK_SEQUENCES = "sequences"
-CHECK_SEQUENCE_LENGTHS = "sequence_lengths"
-# Mean synthetic sequence length this far (relative) from the real one raises a warning.
-SEQUENCE_LENGTH_TOLERANCE = 0.5
-# Source guards validate the whole source up to this many rows, else a seeded sample of it.
-GUARD_ROWS = 1_000_000
+__all__ = ["build_table_assets", "fit_and_register", "publish_candidate", "sample_candidate", "stage_chunks", "train_downstream"]
 
 
 def build_table_assets(
@@ -123,178 +114,6 @@ def build_table_assets(
         downstream = translator.get_asset_spec(StageData(table, "downstream", source_description, source_kind=source_kind))
         assets.append(_downstream_asset(table, downstream, specs["source"].key, specs["published"].key))
     return assets
-
-
-def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """The checks on the synthetic candidate: declared at load time, run with the sample."""
-    specs = [
-        dg.AssetCheckSpec(
-            CHECK_EXPECTATIONS,
-            asset=synthetic_key,
-            blocking=True,
-            description="Great Expectations suite derived from the source profile: columns, types, nulls, ranges, categories, row count.",
-        ),
-        gate_spec(CHECK_QUALITY, synthetic_key, table.quality_threshold, table.severity(CHECK_QUALITY)),
-        gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
-        gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
-        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS)),
-    ]
-    specs += user_suite_specs("suite", table.suites, synthetic_key)
-    if table.target:
-        specs.append(gate_spec(CHECK_UTILITY, synthetic_key, table.min_utility_ratio, table.severity(CHECK_UTILITY)))
-    if table.sequence:
-        specs += [
-            dg.AssetCheckSpec(
-                CHECK_SEQUENCES,
-                asset=synthetic_key,
-                blocking=True,
-                description=f"Every synthetic sequence has an entity, is ordered by `{table.sequence.order_by}` and is at most twice as long as the longest real one.",
-            ),
-            dg.AssetCheckSpec(
-                CHECK_SEQUENCE_LENGTHS,
-                asset=synthetic_key,
-                blocking=False,
-                description=f"Mean synthetic sequence length within {SEQUENCE_LENGTH_TOLERANCE:.0%} of the real mean (warns, does not block).",
-            ),
-        ]
-    return specs
-
-
-def user_check_name(kind: str, suite: str, member: str | None = None) -> str:
-    """`guard_<suite>` / `suite_<suite>`; for a table of a group, `<kind>_<table>_<suite>`."""
-    return f"{kind}_{member}_{suite}" if member else f"{kind}_{suite}"
-
-
-def user_suite_specs(kind: str, suites: Sequence[UserSuite], asset: dg.AssetKey, member: str | None = None) -> list[dg.AssetCheckSpec]:
-    """One blocking check per user suite: `guard` on the source asset (for suites that guard it;
-    it runs before any model fits), `suite` on the synthetic asset."""
-    on = f" on table {member!r}" if member else ""
-    if kind == "guard":
-        what = "the suite's source expectations and rules on the source rows; a failure stops the refresh before fitting and the last published version stays."
-    else:
-        what = "its expectations and business rules on the synthetic candidate; severity `error` blocks, `warn` reports."
-    return [
-        dg.AssetCheckSpec(
-            user_check_name(kind, suite.name, member),
-            asset=asset,
-            blocking=True,
-            description=f"{'Source guard' if kind == 'guard' else 'User suite'} {suite.name!r} ({suite.path}){on}: {what}",
-        )
-        for suite in suites
-        if (suite.guards if kind == "guard" else suite.checks_synthetic)
-    ]
-
-
-def suite_check_result(check_name: str, suite: SuiteResult, mlflow_docs: str | None = None, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
-    """A suite's check: fails on any failed expectation, blocks only on `error` ones, and lists
-    every failure with its observed value; links the suite's Data Docs page."""
-    blocking = suite.blocking_failures
-    rows = [
-        f"| `{f.type}` | {f.column or ''} | {_cell(f.observed)} | {f.unexpected_count if f.unexpected_count is not None else ''} | "
-        f"{_cell(f.unexpected_examples[:3]) if f.unexpected_examples else ''} | {f.severity} | {f.where or 'derived'} |"
-        for f in suite.failures
-    ]
-    table_md = "\n".join(["| expectation | column | observed | unexpected | examples | severity | declared at |", "|---|---|---|---|---|---|---|", *rows])
-    metadata: dict[str, Any] = {
-        keys.EXPECTATIONS_EVALUATED: suite.evaluated,
-        keys.EXPECTATIONS_FAILED: len(suite.failures),
-        keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(table_md if rows else "none"),
-        **(extra or {}),
-    }
-    if suite.docs_url:
-        metadata[keys.DATA_DOCS] = dg.MetadataValue.url(suite.docs_url)
-    if mlflow_docs:
-        metadata[keys.DATA_DOCS_MLFLOW] = dg.MetadataValue.url(mlflow_docs)
-    failed = f"{len(suite.failures)} of {suite.evaluated} expectations failed" + (f" ({len(blocking)} blocking)" if blocking else " (warnings)")
-    return dg.AssetCheckResult(
-        check_name=check_name,
-        passed=not suite.failures,
-        severity=dg.AssetCheckSeverity.WARN if suite.failures and not blocking else dg.AssetCheckSeverity.ERROR,
-        description=None if not suite.failures else failed,
-        metadata=metadata,
-    )
-
-
-def log_user_suites(
-    tracker: MlflowTracker, run_id: str, results: Sequence[tuple[UserSuite, list[tuple[ExpectationSpec, str]], SuiteResult]], prefix: str = ""
-) -> None:
-    """Each user suite as run (`expectations/<suite>.json`, with where each entry was declared)
-    and its failure count (`suite.<suite>.failed`)."""
-    for suite, pairs, _ in results:
-        tracker.log_dict(run_id, [{**x.__dict__, "declared_at": w} for x, w in pairs], f"expectations/{prefix}{suite.name}.json")
-    tracker.log_metrics(run_id, {f"suite.{prefix}{suite.name}.failed": len(r.failures) for suite, _, r in results})
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = repr(value)
-    text = text if len(text) <= 120 else text[:117] + "..."
-    return text.replace("|", "\\|")
-
-
-def _guard_frame(arrow: pa.Table, seed: int) -> pd.DataFrame:
-    """The rows the source guards see: every row, or a seeded sample of `GUARD_ROWS`."""
-    if arrow.num_rows <= GUARD_ROWS:
-        return to_pandas(arrow)
-    rows = np.sort(np.random.default_rng(seed).choice(arrow.num_rows, GUARD_ROWS, replace=False))
-    return to_pandas(arrow.take(pa.array(rows)))
-
-
-def run_guards(
-    context: dg.AssetExecutionContext,
-    label: str,
-    suites: Sequence[UserSuite],
-    data: pd.DataFrame,
-    scope: str,
-    site: Path,
-    member: str | None = None,
-) -> list[dg.AssetCheckResult]:
-    """Validates the source rows of one table with each guarding suite; logs why a failure
-    stops the refresh. `label` names the table in messages; `member` is its name in a group."""
-    results = []
-    for suite in suites:
-        if not suite.guards:
-            continue
-        specs = suite.source_specs()
-        name = label.replace("/", ".")
-        outcome = validate(data, name, f"{name}.guard.{suite.name}", [s for s, _ in specs], site, [w for _, w in specs])
-        if outcome.blocking_failures:
-            context.log.error(
-                f"Source guard {suite.name!r} failed on table {label!r} ({scope}): "
-                + "; ".join(f.describe() for f in outcome.blocking_failures)
-                + ". The refresh stops before fitting and the last published version stays. The source itself breaks "
-                f"these rules: fix the load, or correct the expectation in {suite.path} if the rule is wrong."
-            )
-        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, extra={keys.GUARD_ROWS: len(data), keys.GUARD_SCOPE: scope}))
-    return results
-
-
-def _run_guards(context: dg.AssetExecutionContext, table: TableConfig, arrow: pa.Table, docs: DataDocsFolder) -> list[dg.AssetCheckResult]:
-    if not any(suite.guards for suite in table.suites):
-        return []
-    data = _guard_frame(arrow, table.split_seed)
-    scope = "every row" if len(data) == arrow.num_rows else f"a seeded sample of {len(data):,} of {arrow.num_rows:,} rows"
-    return run_guards(context, table.name, table.suites, data, scope, docs.site(table.name, context.run.run_id))
-
-
-def user_suite_results(
-    data: pd.DataFrame,
-    label: str,
-    suites: Sequence[UserSuite],
-    fitted_rows: pd.DataFrame,
-    derived: list[ExpectationSpec],
-    site: Path,
-) -> tuple[SuiteResult, list[tuple[UserSuite, list[tuple[ExpectationSpec, str]], SuiteResult]], list[ExpectationSpec]]:
-    """The derived suite (less what a user suite constrains too: the user's rule wins) and each
-    user suite, validated on one table's candidate rows. Returns the derived result, each user
-    suite with its specs and result, and the derived expectations that ran."""
-    user = [(s, s.synthetic_specs(fitted_rows)) for s in suites if s.checks_synthetic]
-    kept, _ = merge_suites(derived, [spec for _, pairs in user for spec, _ in pairs])
-    name = label.replace("/", ".")
-    suite = validate(data, name, f"{name}.derived", kept, site)
-    results = [(s, pairs, validate(data, name, f"{name}.{s.name}", [x for x, _ in pairs], site, [w for _, w in pairs])) for s, pairs in user]
-    return suite, results, kept
 
 
 # --- source -------------------------------------------------------------------------------
@@ -319,7 +138,7 @@ def _source_asset(table: TableConfig, spec: dg.AssetSpec) -> dg.AssetsDefinition
             + infinite_columns(arrow)
             + _sequence_columns(table, arrow),
         )
-        guards = _run_guards(context, table, arrow, synthpipe_data_docs)
+        guards = run_table_guards(context, table, arrow, synthpipe_data_docs)
         if table.sequence is not None:
             split = split_sequences(arrow, table.holdout_fraction, table.split_seed, table.sequence.entity_key)
         else:
@@ -546,56 +365,6 @@ def _synthesizer_asset(table: TableConfig, spec: dg.AssetSpec, source_key: dg.As
 # --- synthetic + checks ------------------------------------------------------------------------
 
 
-def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, severity: str, min_count: int) -> dg.AssetCheckResult:
-    """The `value_leaks` gate: worst column's share, the worst columns with counts (no values)."""
-    metadata = {
-        keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
-        keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()) if leaks.columns else dg.MetadataValue.text("none"),
-        # settings and counts that do not move night to night: text, so the UI does not plot them
-        keys.VALUE_LEAK_COLUMNS_MEASURED: dg.MetadataValue.text(str(leaks.measured)),
-        keys.RARE_VALUE_MIN_COUNT: dg.MetadataValue.text(str(min_count)),
-    }
-    result = gate_result(check_name, leaks.share, threshold, severity, metadata)
-    if result.passed:
-        return result
-    why = (
-        f"{result.description}. Rare real values (seen in fewer than {min_count} training rows) were emitted in "
-        f"{leaks.describe()}. Declare such columns in `pii` or `exclude_columns`, or raise `rare_value_min_count`."
-    )
-    return dg.AssetCheckResult(
-        check_name=result.check_name, passed=False, severity=result.severity, description=why, metadata=result.metadata
-    )
-
-
-def _gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyResult, leaks: LeakResult) -> list[dg.AssetCheckResult]:
-    worst = "\n".join(f"- `{c}`: {s:.3f}" for c, s in quality.worst_columns)
-    quality_metadata = {
-        keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
-        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
-        **property_metadata(quality.properties),
-        keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
-        keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),
-        **property_metadata(quality.diagnostic_properties),
-    }
-    privacy_metadata = {
-        keys.EXACT_COPY_SHARE: dg.FloatMetadataValue(round(privacy.exact_copy_share, 6)),
-        keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(round(privacy.dcr_closer_to_training_share, 4)),
-        keys.DCR_TRAINING_MEDIAN: dg.FloatMetadataValue(round(privacy.dcr_training_median, 4)),
-        keys.DCR_HOLDOUT_MEDIAN: dg.FloatMetadataValue(round(privacy.dcr_holdout_median, 4)),
-        keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
-    }
-    return [
-        gate_result(CHECK_QUALITY, quality.score, table.quality_threshold, table.severity(CHECK_QUALITY), quality_metadata),
-        gate_result(
-            CHECK_EXACT_COPIES, privacy.exact_copy_share, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES), privacy_metadata
-        ),
-        gate_result(
-            CHECK_DCR, privacy.dcr_closer_to_training_share, table.max_dcr_closer_share, table.severity(CHECK_DCR), privacy_metadata
-        ),
-        value_leak_result(CHECK_VALUE_LEAKS, leaks, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS), table.rare_value_min_count),
-    ]
-
-
 def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame, seed: int) -> tuple[list[dg.AssetCheckResult], dict[str, float]]:
     if not table.target:
         return [], {}
@@ -624,42 +393,6 @@ def _table_utility(table: TableConfig, split: SourceSplit, data: pd.DataFrame, s
 def table_columns(metadata: dict[str, Any], table: str) -> dict[str, Any]:
     """The column metadata of one table from SDV's metadata dictionary."""
     return (metadata["tables"][table] if "tables" in metadata else metadata)["columns"]
-
-
-def _sequence_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame) -> list[dg.AssetCheckResult]:
-    if table.sequence is None:
-        return []
-    entity, order_by = table.sequence.entity_key, table.sequence.order_by
-    real_lengths = split.train.groupby(entity).size()
-    lengths = data.groupby(entity).size()
-    problems = sequence_problems(data, entity, order_by, real_lengths)
-    drift = length_drift(data, entity, real_lengths)
-    metadata = {
-        keys.SEQUENCES: len(lengths),
-        keys.MEAN_SEQUENCE_LENGTH: dg.FloatMetadataValue(round(float(lengths.mean()), 3)),
-        keys.REAL_MEAN_SEQUENCE_LENGTH: dg.FloatMetadataValue(round(float(real_lengths.mean()), 3)),
-        keys.MAX_SEQUENCE_LENGTH: int(lengths.max()),
-        keys.REAL_MAX_SEQUENCE_LENGTH: int(real_lengths.max()),
-        keys.SEQUENCE_LENGTH_DRIFT: dg.FloatMetadataValue(round(drift, 4)),
-    }
-    return [
-        dg.AssetCheckResult(
-            check_name=CHECK_SEQUENCES,
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(problems) or None,
-            metadata=metadata,
-        ),
-        dg.AssetCheckResult(
-            check_name=CHECK_SEQUENCE_LENGTHS,
-            passed=drift <= SEQUENCE_LENGTH_TOLERANCE,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=None
-            if drift <= SEQUENCE_LENGTH_TOLERANCE
-            else f"mean sequence length is {drift:.0%} away from the real mean (tolerance {SEQUENCE_LENGTH_TOLERANCE:.0%})",
-            metadata=metadata,
-        ),
-    ]
 
 
 def sample_candidate(
@@ -773,9 +506,9 @@ def _synthetic_asset(
             results = [
                 suite_check_result(CHECK_EXPECTATIONS, suite, docs_uri, derived_extra),
                 *(suite_check_result(user_check_name("suite", s.name), r, docs_uri) for s, _, r in user_results),
-                *_gate_results(table, quality, privacy, leaks),
+                *gate_results(table, quality, privacy, leaks),
                 *utility_results,
-                *_sequence_results(table, split, data),
+                *sequence_results(table, split, data),
             ]
             evaluation_seconds = time.perf_counter() - started
             # Only checks with ERROR severity block; warnings are reported and published anyway.

@@ -107,7 +107,7 @@ def build_group_metadata(group: GroupConfig, tables: Mapping[str, pd.DataFrame])
     """SDV metadata for the group: detected, then the declared keys and relationships applied."""
     from sdv.metadata import Metadata
 
-    from resources.synthesizers import set_pii, undo_personal_guesses
+    from resources.metadata import set_pii, undo_personal_guesses
 
     metadata = Metadata.detect_from_dataframes(dict(tables))
     for table in group.tables:  # only declared columns are replaced; SDV's name-based guesses are learned

@@ -13,7 +13,7 @@ import pytest
 
 from assets.stages import publishable_schema
 from pipelines.errors import UnsupportedColumnError
-from resources.synthesizers import _unsupported_reason
+from resources.metadata import _unsupported_reason
 from resources.types import delta_type, to_model_frame, to_source_arrow
 
 pytestmark = pytest.mark.unit

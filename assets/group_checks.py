@@ -1,0 +1,198 @@
+"""The checks on a relational group's candidate: per-table suites, referential integrity,
+multi-table quality, and per child table exact copies, DCR, value leaks and utility.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import property_metadata
+from assets.gates import gate_result, gate_spec
+from assets.leaks import combine_leaks, evaluate_value_leaks
+from assets.privacy import evaluate_privacy
+from assets.suite_checks import user_suite_results, user_suite_specs
+from assets.table_checks import (
+    CHECK_DCR,
+    CHECK_EXACT_COPIES,
+    CHECK_EXPECTATIONS,
+    CHECK_QUALITY,
+    CHECK_UTILITY,
+    CHECK_VALUE_LEAKS,
+    value_leak_result,
+)
+from assets.utility import evaluate_utility
+from expectations.profile import derive_suite, profile_table
+from expectations.runner import FailedExpectation, SuiteResult
+from pipelines import metadata_keys as keys
+from pipelines.config import GroupConfig
+from pipelines.errors import SynthpipeError, closest
+
+if TYPE_CHECKING:
+    from assets.group_assets import GroupSource
+
+__all__ = [
+    "CHECK_INTEGRITY",
+    "check_specs",
+    "group_quality",
+    "group_suites",
+    "integrity_result",
+    "non_keys",
+    "privacy_and_utility",
+    "quality_result",
+    "value_leaks_result",
+]
+
+CHECK_INTEGRITY = "referential_integrity"
+
+
+def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            CHECK_EXPECTATIONS,
+            asset=synthetic_key,
+            blocking=True,
+            description="Great Expectations suites derived from each source table's profile.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_INTEGRITY,
+            asset=synthetic_key,
+            blocking=True,
+            description="Every primary key is unique and present, every foreign key resolves to a parent row.",
+        ),
+        gate_spec(CHECK_QUALITY, synthetic_key, group.quality_threshold, group.severity(CHECK_QUALITY)),
+        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS)),
+    ] + (
+        [
+            gate_spec(CHECK_EXACT_COPIES, synthetic_key, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES)),
+            gate_spec(CHECK_DCR, synthetic_key, group.max_dcr_closer_share, group.severity(CHECK_DCR)),
+        ]
+        if group.foreign_keys
+        else []
+    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else []) + [
+        spec for table in group.tables for spec in user_suite_specs("suite", table.suites, synthetic_key, table.name)
+    ]
+
+
+def group_suites(
+    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, site: Path
+) -> tuple[SuiteResult, list[tuple[str, Any, list, SuiteResult]]]:
+    """Each table's derived suite, as one result (key columns get new values, so only their
+    presence is expected; row counts of child tables vary, so only the columns and values are
+    checked), and each table's user suites, the user's rule winning over the derived one."""
+    failures: list[FailedExpectation] = []
+    evaluated = 0
+    user: list[tuple[str, Any, list, SuiteResult]] = []
+    members = {table.name: table for table in group.tables}
+    for name, real in read.tables.items():
+        columns = metadata["tables"][name]["columns"]
+        # keys and declared personal columns get new values by design: only their presence is expected
+        generated = [c for c, meta in columns.items() if meta.get("sdtype") == "id" or meta.get("pii")]
+        derived = derive_suite(profile_table(real), None, generated)
+        result, user_results, _ = user_suite_results(sampled[name], f"{group.name}/{name}", members[name].suites, real, derived, site)
+        evaluated += result.evaluated
+        failures += [
+            FailedExpectation(
+                f.type, f"{name}.{f.column}" if f.column else name, f.observed, f.unexpected_count, f.unexpected_examples, f.severity
+            )
+            for f in result.failures
+        ]
+        user += [(name, suite, pairs, outcome) for suite, pairs, outcome in user_results]
+    return SuiteResult("group", evaluated, failures), user
+
+
+def integrity_result(problems: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=CHECK_INTEGRITY,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or None,
+        metadata={keys.INTEGRITY_PROBLEMS: len(problems)},
+    )
+
+
+def group_quality(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> tuple[float, float, dict[str, float]]:
+    from sdmetrics.reports.multi_table import DiagnosticReport, QualityReport
+
+    quality = QualityReport()
+    quality.generate(read.tables, sampled, metadata, verbose=False)
+    diagnostic = DiagnosticReport()
+    diagnostic.generate(read.tables, sampled, metadata, verbose=False)
+    properties = {row.Property: float(row.Score) for row in quality.get_properties().itertuples()}
+    return float(quality.get_score()), float(diagnostic.get_score()), properties
+
+
+def quality_result(group: GroupConfig, score: float, diagnostic: float, properties: dict[str, float]) -> dg.AssetCheckResult:
+    metadata = {
+        keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
+        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
+        keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(diagnostic, 4)),
+        **property_metadata(properties),
+    }
+    return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
+
+
+def value_leaks_result(group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> dg.AssetCheckResult:
+    """`value_leaks` over every table of the group: rare real values of the fitted rows."""
+    per_table = {
+        name: evaluate_value_leaks(sampled[name], real, metadata["tables"][name]["columns"], group.rare_value_min_count)
+        for name, real in read.tables.items()
+    }
+    return value_leak_result(
+        CHECK_VALUE_LEAKS, combine_leaks(per_table), group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS), group.rare_value_min_count
+    )
+
+
+def non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """The table without its key columns, whose synthetic values are new by design."""
+    return frame[[c for c in frame.columns if columns.get(c, {}).get("sdtype") != "id"]]
+
+
+def privacy_and_utility(
+    group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, seed: int
+) -> tuple[list[dg.AssetCheckResult], dict[str, float], dict[str, Any]]:
+    """Per child table (the tables with a holdout): exact copies and DCR share, the worst table
+    gating; and utility on the target's table.
+    """
+    results: list[dg.AssetCheckResult] = []
+    metrics: dict[str, float] = {}
+    privacy = {}
+    for name, holdout in read.holdout.items():
+        columns = metadata["tables"][name]["columns"]
+        train, synthetic = non_keys(read.tables[name], columns), non_keys(sampled[name], columns)
+        privacy[name] = evaluate_privacy(synthetic, train, non_keys(holdout, columns), columns, seed)
+        metrics.update({f"{k}.{name}": v for k, v in privacy[name].as_metrics().items()})
+    if privacy:
+        worst_copy = max(privacy, key=lambda n: privacy[n].exact_copy_share)
+        worst_dcr = max(privacy, key=lambda n: privacy[n].dcr_closer_to_training_share)
+        per_table = {
+            f"{keys.PREFIX}{n}/{k}": dg.FloatMetadataValue(round(v, 4))
+            for n, p in privacy.items()
+            for k, v in (("exact_copy_share", p.exact_copy_share), ("dcr_closer_to_training_share", p.dcr_closer_to_training_share))
+        }
+        results += [
+            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, keys.WORST_TABLE: worst_copy}),
+            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, keys.WORST_TABLE: worst_dcr}),
+        ]
+    if group.target is not None:
+        name, column = group.target.table, group.target.column
+        columns = metadata["tables"][name]["columns"]
+        if column not in read.tables[name].columns:
+            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is not a column of {name!r}.{closest(column, read.tables[name].columns)}")
+        if columns.get(column, {}).get("sdtype") == "id":
+            raise SynthpipeError(f"Group {group.name!r}: `target.column` {column!r} is a key of {name!r}; keys get new synthetic values. Choose a non-key column.")
+        utility = evaluate_utility(
+            non_keys(read.tables[name], columns), non_keys(sampled[name], columns), non_keys(read.holdout[name], columns), column, seed
+        )
+        metrics.update(utility.as_metrics())
+        results.append(
+            gate_result(
+                CHECK_UTILITY, utility.ratio, group.min_utility_ratio, group.severity(CHECK_UTILITY),
+                {keys.UTILITY_METRIC: utility.metric, keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
+                 keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
+            )
+        )
+    return results, metrics, privacy

@@ -1,0 +1,408 @@
+"""Validation of a whole configuration: every problem collected, raised once under a heading.
+
+`load_config` turns any accepted input (a mapping, a YAML path or a model) into one
+`SynthpipeConfig`, reporting pydantic's errors and synthpipe's own checks (settings ranges,
+synthesizer names, `auto`, sequences, groups, duplicate names, suites) together.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from expectations.suites import SuiteError, UserSuite, load_suite
+from pipelines.config import (
+    _NAME_PATTERN,
+    DEFAULT_EVALUATION_ROWS,
+    GroupConfig,
+    SynthpipeConfig,
+    TableConfig,
+    _Evaluated,
+    _WithSuites,
+)
+from pipelines.errors import ConfigError, closest
+
+__all__ = ["expectations_dir", "load_config"]
+
+
+def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
+    where = f"table {table.name!r}"
+    problems = []
+    if not _NAME_PATTERN.match(table.name):
+        problems.append(
+            f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
+            f"got {table.name!r}. Keep the real name in `source_table`."
+        )
+    names = (*known_synthesizers, "auto")
+    if table.backend not in names:
+        problems.append(
+            f"{where}: unknown `synthesizer` {table.backend!r}; choose one of "
+            f"{', '.join(names)}.{closest(table.backend, names)}"
+        )
+    problems += _auto_problems(table, where, known_synthesizers)
+    problems += _engine_problems(table, where)
+    problems += _sequence_problems(table, where)
+    problems += _evaluated_problems(table, where)
+    if table.target is not None and table.target in table.exclude_columns + list(table.pii):
+        problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
+    if table.num_rows is not None and table.num_rows < 1:
+        problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
+    for setting in ("row_limit", "fit_rows"):
+        value = getattr(table, setting)
+        if value is not None and value < 1:
+            problems.append(f"{where}: `{setting}` must be at least 1; got {value}. Omit it to use every row.")
+    if table.sample_chunk_rows < 1:
+        problems.append(f"{where}: `sample_chunk_rows` must be at least 1; got {table.sample_chunk_rows}.")
+    if table.sample_workers is not None and table.sample_workers < 1:
+        problems.append(f"{where}: `sample_workers` must be at least 1; got {table.sample_workers}. Omit it to use every core.")
+    if table.evaluation_rows < 100:
+        problems.append(f"{where}: `evaluation_rows` must be at least 100; got {table.evaluation_rows}. The default is {DEFAULT_EVALUATION_ROWS}.")
+    overlap = sorted((set(table.columns) | set(table.pii)) & set(table.exclude_columns)) + sorted(set(table.columns) & set(table.pii))
+    if overlap:
+        problems.append(
+            f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
+        )
+    return problems
+
+
+def _evaluated_problems(settings: "_Evaluated", where: str) -> list[str]:
+    problems = []
+    if not 0.0 < settings.holdout_fraction < 1.0:
+        problems.append(
+            f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {settings.holdout_fraction}. "
+            "0.2 holds out a fifth of the rows for evaluation."
+        )
+    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "max_value_leak_share", "min_utility_ratio"):
+        value = getattr(settings, setting)
+        if not 0.0 <= value <= 1.0:
+            problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
+    if settings.rare_value_min_count < 1:
+        problems.append(
+            f"{where}: `rare_value_min_count` must be at least 1; got {settings.rare_value_min_count}. "
+            "1 treats no value as rare (no protection); the default 5 keeps values seen in fewer than 5 rows out of the model."
+        )
+    return problems
+
+
+def _engine_problems(table: TableConfig, where: str) -> list[str]:
+    """TabularARGN named without its extra installed: the fix is an install line."""
+    wanted = table.auto_candidates if table.backend == "auto" else [table.backend]
+    if "argn" not in wanted:
+        return []
+    from resources.argn import INSTALL_HINT, engine_available
+
+    if engine_available():
+        return []
+    return [f"{where}: synthesizer 'argn' (TabularARGN) is not installed; {INSTALL_HINT}, or choose another synthesizer."]
+
+
+def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str, ...]) -> list[str]:
+    single = [n for n in known_synthesizers if n != "par"]
+    problems = [
+        f"{where}: `auto_candidates` names {name!r}, which `auto` cannot fit; choose from {', '.join(single)}.{closest(name, single)}"
+        for name in table.auto_candidates
+        if name not in single
+    ]
+    if table.backend == "auto" and not table.auto_candidates:
+        problems.append(f"{where}: `synthesizer: auto` needs at least one of `auto_candidates`.")
+    unknown = sorted(set(table.candidate_params) - set(table.auto_candidates))
+    if unknown:
+        problems.append(f"{where}: `candidate_params` for {unknown}, which are not in `auto_candidates` {table.auto_candidates}.")
+    if table.auto_budget_seconds <= 0:
+        problems.append(f"{where}: `auto_budget_seconds` must be above 0; got {table.auto_budget_seconds}.")
+    if table.backend == "auto" and table.sequence is not None:
+        problems.append(f"{where}: `auto` chooses among single-table synthesizers; a sequential table uses 'par'.")
+    return problems
+
+
+def _sequence_problems(table: TableConfig, where: str) -> list[str]:
+    if table.sequence is None:
+        problems = []
+        if table.backend == "par":
+            problems.append(f"{where}: synthesizer 'par' needs `sequence: {{entity_key: ..., order_by: ...}}`.")
+        if table.num_sequences is not None:
+            problems.append(f"{where}: `num_sequences` applies to sequential tables; use `num_rows`, or declare `sequence`.")
+        return problems
+    problems = []
+    if table.backend != "par":
+        problems.append(f"{where}: a sequential table is synthesized with 'par', not {table.backend!r}; remove `synthesizer`.")
+    if table.num_rows is not None:
+        problems.append(f"{where}: a sequential table samples whole sequences; use `num_sequences` instead of `num_rows`.")
+    if table.fit_rows is not None and "fit_rows" in table.model_fields_set:
+        problems.append(f"{where}: `fit_rows` would cut sequences apart; cap a sequential table with `row_limit` or a `query`.")
+    if table.num_sequences is not None and table.num_sequences < 1:
+        problems.append(f"{where}: `num_sequences` must be at least 1; got {table.num_sequences}.")
+    keys = {table.sequence.entity_key, table.sequence.order_by}
+    clash = sorted(keys & set(table.sequence.context_columns))
+    if len(keys) < 2 or clash:
+        problems.append(f"{where}: `sequence` needs distinct entity_key, order_by and context columns; got {table.sequence.model_dump()}.")
+    return problems
+
+
+def _duplicate_problems(names: list[str]) -> list[str]:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    return [f"table {name!r} is declared twice; table names must be unique." for name in duplicates]
+
+
+def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[str, ...]) -> list[str]:
+    """When the configuration as a whole does not parse, still check each table that does, so
+    one run of the loader lists every problem.
+    """
+    tables = raw.get("tables")
+    if not isinstance(tables, list):
+        return []
+    names = [t.get("name") for t in tables if isinstance(t, Mapping) and isinstance(t.get("name"), str)]
+    problems = _duplicate_problems(names)
+    for entry in tables:
+        if not isinstance(entry, Mapping):
+            continue
+        try:  # unknown keys are already reported; check what is left
+            table = TableConfig.model_validate({k: v for k, v in entry.items() if k in TableConfig.model_fields})
+        except ValidationError:
+            continue  # already reported with its location
+        problems += _table_problems(table, known_synthesizers)
+    return problems
+
+
+HMA_MAX_TABLES = 5
+_HMA_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
+
+
+def _group_problems(group: GroupConfig) -> list[str]:
+    where = f"group {group.name!r}"
+    problems = []
+    names = [t.name for t in group.tables]
+    for name in [group.name, *names]:
+        if not _NAME_PATTERN.match(name):
+            problems.append(f"{where}: name {name!r} must be letters, digits and underscores (it becomes an asset key).")
+    problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
+    if len(names) < 2:
+        problems.append(f"{where}: a group needs at least two related tables; declare a single table under `tables`.")
+    if len(names) > HMA_MAX_TABLES:
+        problems.append(f"{where}: has {len(names)} tables; HMA models at most {HMA_MAX_TABLES}. Options: {_HMA_OPTIONS}.")
+    for table in group.tables:
+        if isinstance(table.primary_key, list) and len(table.primary_key) > 1:
+            problems.append(f"{where}: table {table.name!r} has a composite primary key {table.primary_key}; {_COMPOSITE_FIX}")
+    for fk in group.foreign_keys:
+        for end in (fk.parent, fk.child):
+            if end not in names:
+                problems.append(f"{where}: foreign key {fk.label()} names table {end!r}, which is not in the group.{closest(end, names)}")
+        if any(isinstance(k, list) and len(k) > 1 for k in (fk.parent_key, fk.child_key)):
+            problems.append(f"{where}: foreign key {fk.label()} is composite; {_COMPOSITE_FIX}")
+    depth = _depth(group)
+    if depth is None:
+        problems.append(f"{where}: its foreign keys form a cycle; relational synthesizers need a tree of parents and children.")
+    elif depth > 1:
+        problems.append(
+            f"{where}: relationships are {depth} levels deep (a parent's child has children); HMA handles one level. Options: {_HMA_OPTIONS}."
+        )
+    if group.scale <= 0:
+        problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
+    problems += _evaluated_problems(group, where)
+    children = {fk.child for fk in group.foreign_keys}
+    if group.target is not None and group.foreign_keys and group.target.table not in children:
+        problems.append(
+            f"{where}: `target.table` {group.target.table!r} must be a child table (only child tables have a holdout); "
+            f"children here: {', '.join(sorted(children)) or '(none)'}."
+        )
+    return problems
+
+
+_COMPOSITE_FIX = (
+    "SDV's relational synthesizers need single-column keys. Add a surrogate key column (for example in a "
+    "`query` that concatenates the columns) or leave the table out of the group."
+)
+
+
+def _depth(group: GroupConfig) -> int | None:
+    """Longest chain of parent -> child edges, or None when the edges form a cycle."""
+    children: dict[str, set[str]] = {}
+    for fk in group.foreign_keys:
+        if fk.parent != fk.child:
+            children.setdefault(fk.parent, set()).add(fk.child)
+        else:
+            return None
+
+    def longest(node: str, seen: frozenset[str]) -> int | None:
+        best = 0
+        for child in children.get(node, ()):
+            if child in seen:
+                return None
+            below = longest(child, seen | {child})
+            if below is None:
+                return None
+            best = max(best, below + 1)
+        return best
+
+    depths = [longest(t.name, frozenset({t.name})) for t in group.tables]
+    return None if any(d is None for d in depths) else max(depths, default=0)
+
+
+def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
+    names = [table.name for table in config.tables] + [group.name for group in config.groups]
+    problems = config.source.problems() + _duplicate_problems(names)
+    if not names:
+        problems.append("nothing to synthesize: declare at least one entry under `tables` or `groups`.")
+    for group in config.groups:
+        problems += _group_problems(group)
+    if config.source.kind in ("parquet", "csv"):
+        problems += [
+            f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."
+            for t in config.tables
+            if t.query is not None
+        ]
+    for table in config.tables:
+        problems += _table_problems(table, known_synthesizers)
+    try:
+        zoneinfo.ZoneInfo(config.schedule.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"schedule: unknown `timezone` {config.schedule.timezone!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'."
+        )
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if config.retention.keep_last < 1:
+        problems.append(f"retention: `keep_last` must be at least 1; got {config.retention.keep_last}.")
+    if not is_valid_cron_string(config.retention.cron):
+        problems.append(f"retention: `cron` {config.retention.cron!r} is not a valid cron expression; e.g. '0 4 * * 0' is Sundays at 04:00.")
+    if config.schedule.change_check_seconds < 30:
+        problems.append(
+            f"schedule: `change_check_seconds` {config.schedule.change_check_seconds} is too short; probe the sources "
+            "at most every 30 seconds (default 900)."
+        )
+    if not is_valid_cron_string(config.schedule.cron):
+        problems.append(
+            f"schedule: `cron` {config.schedule.cron!r} is not a valid cron expression; e.g. '0 2 * * *' is 02:00 daily."
+        )
+    return problems
+
+
+def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
+    """Names a pydantic error location the way a user reads their YAML: table 'adult', field x."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] in ("tables", "groups") and isinstance(parts[1], int):
+        entries = raw.get(parts[0]) or []
+        index = parts[1]
+        entry = entries[index] if index < len(entries) else None
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        kind = "table" if parts[0] == "tables" else "group"
+        label = f"{kind} {name!r}" if name else f"{parts[0]}[{index}]"
+        rest = ".".join(str(p) for p in parts[2:])
+        return f"{label}: `{rest}`" if rest else label
+    return "`" + ".".join(str(p) for p in parts) + "`"
+
+
+def _pydantic_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = _location(item["loc"], raw)
+        if item["type"] == "missing":
+            problems.append(f"{where} is required but missing.")
+        elif item["type"] == "value_error":
+            problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+        else:
+            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r}).")
+    return problems
+
+
+def load_config(
+    value: SynthpipeConfig | Mapping[str, Any] | str | Path,
+    known_synthesizers: tuple[str, ...] | None = None,
+) -> SynthpipeConfig:
+    """Turns a model, a mapping or a YAML file into one validated `SynthpipeConfig`.
+
+    Every problem in the configuration is collected and raised once as a `ConfigError`.
+
+    Args:
+        value: A `SynthpipeConfig`, a mapping of the same shape, or a path to a YAML file.
+        known_synthesizers: Valid synthesizer names; defaults to the backend registry.
+
+    Examples:
+        >>> cfg = load_config({"source": {"database": "a.duckdb"}, "tables": [{"name": "adult"}]})
+        >>> cfg.tables[0].synthesizer
+        'gaussian_copula'
+    """
+    if known_synthesizers is None:
+        from resources.synthesizers import SYNTHESIZER_NAMES
+
+        known_synthesizers = SYNTHESIZER_NAMES
+    raw: Mapping[str, Any]
+    if isinstance(value, SynthpipeConfig):
+        config = value
+    else:
+        if isinstance(value, (str, Path)):
+            raw = _read_yaml(Path(value))
+        else:
+            raw = value
+        # Top-level typos are reported here so that they do not hide the tables' own problems.
+        known = list(SynthpipeConfig.model_fields)
+        problems = [
+            f"`{key}` is not a known setting.{closest(str(key), known)} Known settings: {', '.join(known)}."
+            for key in raw
+            if key not in known
+        ]
+        raw = {key: value for key, value in raw.items() if key in known}
+        try:
+            config = SynthpipeConfig.model_validate(raw)
+        except ValidationError as error:
+            problems += _pydantic_problems(error, raw) + _problems_of_valid_tables(raw, known_synthesizers)
+        if problems:
+            raise ConfigError(problems)
+    problems = _semantic_problems(config, known_synthesizers) + _attach_suites(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def expectations_dir(config: SynthpipeConfig) -> Path:
+    """Where relative `expectation_suites` paths are read from."""
+    if config.expectations_dir is None:
+        return Path(__file__).resolve().parent.parent / "expectations"
+    return Path(config.expectations_dir).expanduser().resolve()
+
+
+def _attach_suites(config: SynthpipeConfig) -> list[str]:
+    """Reads each table's suite files (every problem, with file and entry) and attaches them."""
+    problems: list[str] = []
+    folder = expectations_dir(config)
+    members = [(f"table {t.name!r}", t) for t in config.tables]
+    members += [(f"group {g.name!r}, table {t.name!r}", t) for g in config.groups for t in g.tables]
+    for where, table in members:
+        if table._suites:  # already read: a validated config passed through `load_config` again
+            continue
+        suites = []
+        for name in table.expectation_suites:
+            path = Path(name).expanduser()
+            try:
+                suites.append(load_suite(path if path.is_absolute() else folder / path))
+            except SuiteError as error:
+                problems += [f"{where}: {problem}" for problem in error.problems]
+        names = [suite.name for suite in suites]
+        problems += [f"{where}: two suites are named {n!r}; give each file its own `suite` name." for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += _rule_problems(table, suites, where)
+        table._suites = tuple(suites)
+    return problems
+
+
+def _rule_problems(table: _WithSuites, suites: list[UserSuite], where: str) -> list[str]:
+    enforced = [rule for suite in suites for rule in suite.enforced_rules]
+    if enforced and getattr(table, "sequence", None) is not None:
+        return [f"{where}: rules are enforced by SDV's single-table constraints, not by PAR; set `enforce: false` on {enforced[0].where} to check it only."]
+    return []
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    if not path.exists():
+        raise ConfigError([f"configuration file {str(path)!r} does not exist; check the path."])
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: not valid YAML: {error}"]) from None
+    if not isinstance(loaded, Mapping):
+        raise ConfigError([f"{path}: expected a mapping with `source` and `tables`, got {type(loaded).__name__}."])
+    return loaded
