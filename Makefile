@@ -19,7 +19,7 @@ install: $(STAMP)
 # break beside the CPU torch build. `make install ARGN=0` leaves TabularARGN out.
 ARGN ?= 1
 comma := ,
-EXTRAS := test,postgres,mysql$(if $(filter 1,$(ARGN)),$(comma)argn)
+EXTRAS := test,dev,postgres,mysql$(if $(filter 1,$(ARGN)),$(comma)argn)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==26.3"
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	@mkdir -p "$(DAGSTER_HOME)"
-	$(PY) -m pipelines.demo
+	$(PY) -m synthpipe.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)

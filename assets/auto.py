@@ -41,23 +41,23 @@ from typing import Any
 
 import pandas as pd
 
-from assets.common import end_run_quietly, log_training_end, progress_logger, training_figures
-from assets.evaluation import evaluate_quality
-from assets.gates import GATES
-from assets.leaks import evaluate_value_leaks
-from assets.privacy import evaluate_privacy
-from assets.suite_checks import user_check_name
-from assets.table_checks import CHECK_EXPECTATIONS
-from assets.stages import SourceSplit
-from assets.utility import evaluate_utility
-from expectations.profile import derive_suite
-from expectations.runner import SuiteResult, validate
-from expectations.suites import merge_suites
-from pipelines import metadata_keys as keys
-from pipelines.config import TableConfig
-from pipelines.errors import SynthesizerError
-from resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
-from resources.tracking import MlflowTracker
+from synthpipe.assets.common import end_run_quietly, log_training_end, progress_logger, training_figures
+from synthpipe.assets.evaluation import evaluate_quality
+from synthpipe.assets.gates import GATES
+from synthpipe.assets.leaks import evaluate_value_leaks
+from synthpipe.assets.privacy import evaluate_privacy
+from synthpipe.assets.suite_checks import user_check_name
+from synthpipe.assets.table_checks import CHECK_EXPECTATIONS
+from synthpipe.assets.stages import SourceSplit
+from synthpipe.assets.utility import evaluate_utility
+from synthpipe.expectations.profile import derive_suite
+from synthpipe.expectations.runner import SuiteResult, validate
+from synthpipe.expectations.suites import merge_suites
+from synthpipe import metadata_keys as keys
+from synthpipe.config import TableConfig
+from synthpipe.errors import SynthesizerError
+from synthpipe.resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank", "stop_at"]
 

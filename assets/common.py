@@ -7,11 +7,11 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from assets.records import FittedModel
-from pipelines import metadata_keys as keys
-from pipelines.errors import SynthpipeError
-from resources.run_storage import IN_PROGRESS
-from resources.tracking import MlflowTracker
+from synthpipe.assets.records import FittedModel
+from synthpipe import metadata_keys as keys
+from synthpipe.errors import SynthpipeError
+from synthpipe.resources.run_storage import IN_PROGRESS
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = [
     "asset_args",

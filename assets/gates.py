@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from pipelines import metadata_keys as keys
+from synthpipe import metadata_keys as keys
 
 __all__ = ["GATES", "Gate", "gate_result", "gate_spec"]
 

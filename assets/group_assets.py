@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from assets.common import (
+from synthpipe.assets.common import (
     asset_args,
     block_run,
     commit_metadata,
@@ -21,8 +21,8 @@ from assets.common import (
     register_candidate,
     start_model_run,
 )
-from assets.evaluation import evaluate_quality
-from assets.group_checks import (
+from synthpipe.assets.evaluation import evaluate_quality
+from synthpipe.assets.group_checks import (
     CHECK_INTEGRITY,
     check_specs,
     group_quality,
@@ -33,20 +33,20 @@ from assets.group_checks import (
     quality_result,
     value_leaks_result,
 )
-from assets.inspection import free_text_columns, infinite_columns, name_clashes, refuse
-from assets.records import FittedModel
-from assets.report import build_report
-from assets.stages import fingerprint, publishable_schema, split_holdout, to_pandas
-from assets.suite_checks import log_user_suites, run_guards, suite_check_result, user_check_name, user_suite_specs
-from assets.table_checks import CHECK_EXPECTATIONS
-from assets.translator import STAGES, StageData, SynthpipeTranslator
-from expectations.suites import missing_columns
-from pipelines import metadata_keys as keys
-from pipelines.config import ForeignKeyConfig, GroupConfig
-from pipelines.errors import SynthesizerError, SynthpipeError
-from resources.data_docs import DataDocsFolder
-from resources.protection import protect_tables
-from resources.relational import (
+from synthpipe.assets.inspection import free_text_columns, infinite_columns, name_clashes, refuse
+from synthpipe.assets.records import FittedModel
+from synthpipe.assets.report import build_report
+from synthpipe.assets.stages import fingerprint, publishable_schema, split_holdout, to_pandas
+from synthpipe.assets.suite_checks import log_user_suites, run_guards, suite_check_result, user_check_name, user_suite_specs
+from synthpipe.assets.table_checks import CHECK_EXPECTATIONS
+from synthpipe.assets.translator import STAGES, StageData, SynthpipeTranslator
+from synthpipe.expectations.suites import missing_columns
+from synthpipe import metadata_keys as keys
+from synthpipe.config import ForeignKeyConfig, GroupConfig
+from synthpipe.errors import SynthesizerError, SynthpipeError
+from synthpipe.resources.data_docs import DataDocsFolder
+from synthpipe.resources.protection import protect_tables
+from synthpipe.resources.relational import (
     OrphanCount,
     build_group_metadata,
     effective_foreign_keys,
@@ -56,10 +56,10 @@ from resources.relational import (
     resolve_orphans,
     sample_group,
 )
-from resources.snapshots import DeltaSnapshotStore
-from resources.sources import SourceResource
-from resources.synthesizers import add_rules, build_synthesizer, check_modelable
-from resources.tracking import MlflowTracker
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.sources import SourceResource
+from synthpipe.resources.synthesizers import add_rules, build_synthesizer, check_modelable
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["CHECK_INTEGRITY", "build_group_assets"]
 
@@ -156,7 +156,7 @@ def _columns_of(key: str | list[str]) -> list[str]:
 
 
 def _refuse_free_text(group: GroupConfig, read: GroupSource) -> None:
-    """Each member's undeclared free text (`assets.inspection`), refused before the group fits."""
+    """Each member's undeclared free text (`synthpipe.assets.inspection`), refused before the group fits."""
     metadata = build_group_metadata(group, read.tables)
     for table in group.tables:
         columns = metadata.tables[table.name].columns

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
-from assets.common import property_metadata
-from assets.gates import gate_result, gate_spec
-from assets.leaks import combine_leaks, evaluate_value_leaks
-from assets.privacy import evaluate_privacy
-from assets.suite_checks import user_suite_results, user_suite_specs
-from assets.table_checks import (
+from synthpipe.assets.common import property_metadata
+from synthpipe.assets.gates import gate_result, gate_spec
+from synthpipe.assets.leaks import combine_leaks, evaluate_value_leaks
+from synthpipe.assets.privacy import evaluate_privacy
+from synthpipe.assets.suite_checks import user_suite_results, user_suite_specs
+from synthpipe.assets.table_checks import (
     CHECK_DCR,
     CHECK_EXACT_COPIES,
     CHECK_EXPECTATIONS,
@@ -24,15 +24,15 @@ from assets.table_checks import (
     CHECK_VALUE_LEAKS,
     value_leak_result,
 )
-from assets.utility import evaluate_utility
-from expectations.profile import derive_suite, profile_table
-from expectations.runner import FailedExpectation, SuiteResult
-from pipelines import metadata_keys as keys
-from pipelines.config import GroupConfig
-from pipelines.errors import SynthpipeError, closest
+from synthpipe.assets.utility import evaluate_utility
+from synthpipe.expectations.profile import derive_suite, profile_table
+from synthpipe.expectations.runner import FailedExpectation, SuiteResult
+from synthpipe import metadata_keys as keys
+from synthpipe.config import GroupConfig
+from synthpipe.errors import SynthpipeError, closest
 
 if TYPE_CHECKING:
-    from assets.group_assets import GroupSource
+    from synthpipe.assets.group_assets import GroupSource
 
 __all__ = [
     "CHECK_INTEGRITY",

@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import SourceInputError
-from resources.protection import rare_share
-from resources.types import case_clashes
+from synthpipe.errors import SourceInputError
+from synthpipe.resources.protection import rare_share
+from synthpipe.resources.types import case_clashes
 
 __all__ = [
     "FREE_TEXT_RARE_SHARE",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from resources.protection import LEARNED_CATEGORY_SDTYPES, rare_values
+from synthpipe.resources.protection import LEARNED_CATEGORY_SDTYPES, rare_values
 
 __all__ = ["LeakResult", "combine_leaks", "evaluate_value_leaks"]
 

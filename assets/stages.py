@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.errors import UnsupportedColumnError
-from resources.types import case_clashes, to_model_frame
+from synthpipe.errors import UnsupportedColumnError
+from synthpipe.resources.types import case_clashes, to_model_frame
 
 __all__ = ["SourceSplit", "column_schema", "publishable_schema", "combine_fingerprint", "content_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "split_sequences", "split_source", "to_pandas"]
 
@@ -50,7 +50,7 @@ def split_source(
     samples are converted. The split is the one `split_holdout` makes (row-hash order, then a
     permutation seeded with `seed`).
     """
-    from expectations.profile import merge_profiles, profile_table
+    from synthpipe.expectations.profile import merge_profiles, profile_table
 
     schema = publishable_schema(arrow.schema)
     arrow = _stable_types(arrow)
@@ -89,7 +89,7 @@ def split_source(
 
 def split_sequences(arrow: pa.Table, fraction: float, seed: int, entity_key: str) -> SourceSplit:
     """A sequential table, in memory: whole entities go to one side; every row is kept."""
-    from expectations.profile import profile_table
+    from synthpipe.expectations.profile import profile_table
 
     schema = publishable_schema(arrow.schema)
     data = to_pandas(arrow)
@@ -149,7 +149,7 @@ def _batches(arrow: pa.Table) -> Iterator[pd.DataFrame]:
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow to the pandas frame the synthesizers model, once (`resources.types.to_model_frame`):
+    """Arrow to the pandas frame the synthesizers model, once (`synthpipe.resources.types.to_model_frame`):
     dictionary columns become plain values, decimals floats, dates and timestamps naive
     nanosecond datetimes (tz-aware ones in UTC)."""
     return to_model_frame(table)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.stages import to_pandas
-from expectations.profile import ExpectationSpec
-from expectations.runner import SuiteResult, validate
-from expectations.suites import UserSuite, merge_suites
-from pipelines import metadata_keys as keys
-from pipelines.config import TableConfig
-from resources.data_docs import DataDocsFolder
-from resources.tracking import MlflowTracker
+from synthpipe.assets.stages import to_pandas
+from synthpipe.expectations.profile import ExpectationSpec
+from synthpipe.expectations.runner import SuiteResult, validate
+from synthpipe.expectations.suites import UserSuite, merge_suites
+from synthpipe import metadata_keys as keys
+from synthpipe.config import TableConfig
+from synthpipe.resources.data_docs import DataDocsFolder
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["GUARD_ROWS", "log_user_suites", "run_guards", "run_table_guards", "suite_check_result", "user_check_name", "user_suite_results", "user_suite_specs"]
 

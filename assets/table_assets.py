@@ -3,7 +3,7 @@
 source/<t> ──► synthesizer/<t> ──► synthetic/<t> (+ blocking checks) ──► published/<t>
 
 The assets do no I/O of their own: sources, MLflow and the snapshot store are resources. Their
-checks are `assets.table_checks` (gates, sequences) and `assets.suite_checks` (user suites).
+checks are `synthpipe.assets.table_checks` (gates, sequences) and `synthpipe.assets.suite_checks` (user suites).
 """
 
 import dataclasses
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from assets.auto import choose_synthesizer
-from assets.common import (
+from synthpipe.assets.auto import choose_synthesizer
+from synthpipe.assets.common import (
     asset_args,
     block_run,
     claim_model_run,
@@ -33,10 +33,10 @@ from assets.common import (
     start_model_run,
     training_figures,
 )
-from assets.evaluation import evaluate_quality
-from assets.gates import gate_result
-from assets.leaks import evaluate_value_leaks
-from assets.inspection import (
+from synthpipe.assets.evaluation import evaluate_quality
+from synthpipe.assets.gates import gate_result
+from synthpipe.assets.leaks import evaluate_value_leaks
+from synthpipe.assets.inspection import (
     PersonalHint,
     check_source_rows,
     free_text_columns,
@@ -47,10 +47,10 @@ from assets.inspection import (
     pii_line,
     refuse,
 )
-from assets.privacy import evaluate_privacy
-from assets.records import Candidate, FittedModel, StagedSample
-from assets.report import build_report
-from assets.stages import (
+from synthpipe.assets.privacy import evaluate_privacy
+from synthpipe.assets.records import Candidate, FittedModel, StagedSample
+from synthpipe.assets.report import build_report
+from synthpipe.assets.stages import (
     SourceSplit,
     column_schema,
     combine_fingerprint,
@@ -60,27 +60,27 @@ from assets.stages import (
     split_sequences,
     split_source,
 )
-from assets.suite_checks import log_user_suites, run_table_guards, suite_check_result, user_check_name, user_suite_results, user_suite_specs
-from assets.table_checks import (
+from synthpipe.assets.suite_checks import log_user_suites, run_table_guards, suite_check_result, user_check_name, user_suite_results, user_suite_specs
+from synthpipe.assets.table_checks import (
     CHECK_EXPECTATIONS,
     CHECK_UTILITY,
     check_specs,
     gate_results,
     sequence_results,
 )
-from assets.translator import STAGES, StageData, SynthpipeTranslator
-from assets.utility import evaluate_utility
-from expectations.profile import derive_suite
-from expectations.runner import SuiteResult
-from expectations.suites import missing_columns
-from pipelines import metadata_keys as keys
-from pipelines.config import TableConfig
-from pipelines.errors import SynthpipeError, closest
-from resources.data_docs import DataDocsFolder
-from resources.published import PublishedTable
-from resources.snapshots import DeltaSnapshotStore, StagedWriter
-from resources.sources import SourceResource
-from resources.synthesizers import (
+from synthpipe.assets.translator import STAGES, StageData, SynthpipeTranslator
+from synthpipe.assets.utility import evaluate_utility
+from synthpipe.expectations.profile import derive_suite
+from synthpipe.expectations.runner import SuiteResult
+from synthpipe.expectations.suites import missing_columns
+from synthpipe import metadata_keys as keys
+from synthpipe.config import TableConfig
+from synthpipe.errors import SynthpipeError, closest
+from synthpipe.resources.data_docs import DataDocsFolder
+from synthpipe.resources.published import PublishedTable
+from synthpipe.resources.snapshots import DeltaSnapshotStore, StagedWriter
+from synthpipe.resources.sources import SourceResource
+from synthpipe.resources.synthesizers import (
     build_synthesizer,
     check_modelable,
     detect_metadata,
@@ -90,7 +90,7 @@ from resources.synthesizers import (
     protection_report,
     sample_sequences,
 )
-from resources.tracking import MlflowTracker
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["build_table_assets", "fit_and_register", "publish_candidate", "sample_candidate", "stage_chunks", "train_downstream"]
 

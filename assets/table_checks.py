@@ -7,15 +7,15 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from assets.common import property_metadata
-from assets.evaluation import QualityResult
-from assets.gates import gate_result, gate_spec
-from assets.leaks import LeakResult
-from assets.privacy import PrivacyResult
-from assets.stages import SourceSplit, length_drift, sequence_problems
-from assets.suite_checks import user_suite_specs
-from pipelines import metadata_keys as keys
-from pipelines.config import TableConfig
+from synthpipe.assets.common import property_metadata
+from synthpipe.assets.evaluation import QualityResult
+from synthpipe.assets.gates import gate_result, gate_spec
+from synthpipe.assets.leaks import LeakResult
+from synthpipe.assets.privacy import PrivacyResult
+from synthpipe.assets.stages import SourceSplit, length_drift, sequence_problems
+from synthpipe.assets.suite_checks import user_suite_specs
+from synthpipe import metadata_keys as keys
+from synthpipe.config import TableConfig
 
 __all__ = [
     "CHECK_DCR",

@@ -9,8 +9,8 @@ from typing import Literal
 
 import dagster as dg
 
-from pipelines import metadata_keys as keys
-from pipelines.config import GroupConfig, TableConfig
+from synthpipe import metadata_keys as keys
+from synthpipe.config import GroupConfig, TableConfig
 
 __all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator"]
 

@@ -11,26 +11,26 @@ TABLE = {"name": "adult", "target": "income", "gate_severity": {"quality": "warn
 
 
 def dagster(database: Path, out: Path) -> None:
-    from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+    from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 
     config = {"data_dir": str(out), "source": {"kind": "duckdb", "database": str(database)}, "tables": [TABLE]}
     assert build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB).execute_in_process().success
 
 
 def bare(database: Path, out: Path) -> None:
-    from assets.common import model_requirements
-    from assets.evaluation import evaluate_quality
-    from assets.privacy import evaluate_privacy
-    from assets.stages import fingerprint, split_holdout, to_pandas
-    from assets.table_assets import stage_chunks, table_columns
-    from assets.utility import evaluate_utility
-    from expectations.profile import derive_suite, profile_table
-    from expectations.runner import validate
-    from pipelines.config import TableConfig
-    from resources.snapshots import DeltaSnapshotStore
-    from resources.sources import DuckDBSource
-    from resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer, sample_chunks
-    from resources.tracking import MlflowTracker
+    from synthpipe.assets.common import model_requirements
+    from synthpipe.assets.evaluation import evaluate_quality
+    from synthpipe.assets.privacy import evaluate_privacy
+    from synthpipe.assets.stages import fingerprint, split_holdout, to_pandas
+    from synthpipe.assets.table_assets import stage_chunks, table_columns
+    from synthpipe.assets.utility import evaluate_utility
+    from synthpipe.expectations.profile import derive_suite, profile_table
+    from synthpipe.expectations.runner import validate
+    from synthpipe.config import TableConfig
+    from synthpipe.resources.snapshots import DeltaSnapshotStore
+    from synthpipe.resources.sources import DuckDBSource
+    from synthpipe.resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer, sample_chunks
+    from synthpipe.resources.tracking import MlflowTracker
 
     table = TableConfig(**TABLE)
     data = to_pandas(DuckDBSource(database=str(database)).read_table("adult"))

@@ -42,10 +42,10 @@ def main() -> None:
     args = parser.parse_args()
 
     _, gx_import = _timed(lambda: __import__("great_expectations"))
-    from expectations import runner
-    from expectations.profile import derive_suite, profile_table
-    from expectations.suites import load_suite, merge_suites
-    from pipelines.demo_data import load_adult
+    from synthpipe.expectations import runner
+    from synthpipe.expectations.profile import derive_suite, profile_table
+    from synthpipe.expectations.suites import load_suite, merge_suites
+    from synthpipe.demo_data import load_adult
 
     adult = load_adult()
     data = adult.sample(n=args.rows, replace=True, random_state=0).reset_index(drop=True)

@@ -21,8 +21,8 @@ warnings.filterwarnings("ignore")
 
 
 def _data() -> tuple:
-    from pipelines.demo_data import load_adult
-    from resources.synthesizers import (
+    from synthpipe.demo_data import load_adult
+    from synthpipe.resources.synthesizers import (
         build_synthesizer,
         detect_metadata,
         fit_synthesizer,
@@ -51,7 +51,7 @@ def _timed(fn):
 def main() -> None:
     from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 
-    from assets.privacy import closest_distances, evaluate_privacy
+    from synthpipe.assets.privacy import closest_distances, evaluate_privacy
 
     train, holdout, synthetic, table = _data()
     small_syn, small_train = synthetic.iloc[:2_000], train.iloc[:2_000]

@@ -31,7 +31,7 @@ def _tvae_epochs(metadata, train, budget_seconds: float) -> int:
     """Epochs TVAE can run in the budget, from two timed probes (3 and 12 epochs) after a
     discarded warm-up fit. The time per epoch is the probes' difference, floored at a quarter
     of the longer probe's average so that timing noise cannot inflate the epoch count."""
-    from resources.synthesizers import build_synthesizer, fit_synthesizer
+    from synthpipe.resources.synthesizers import build_synthesizer, fit_synthesizer
 
     def probe(epochs: int) -> float:
         return fit_synthesizer(build_synthesizer("tvae", {"epochs": epochs}, metadata, "adult"), "adult", train)
@@ -53,13 +53,13 @@ def main() -> None:
 
     import torch
 
-    from assets.evaluation import evaluate_quality
-    from assets.privacy import evaluate_privacy
-    from assets.stages import split_holdout
-    from assets.table_assets import table_columns
-    from assets.utility import evaluate_utility
-    from pipelines.demo_data import load_adult
-    from resources.synthesizers import available_synthesizers, build_synthesizer, detect_metadata, fit_synthesizer, sample_rows
+    from synthpipe.assets.evaluation import evaluate_quality
+    from synthpipe.assets.privacy import evaluate_privacy
+    from synthpipe.assets.stages import split_holdout
+    from synthpipe.assets.table_assets import table_columns
+    from synthpipe.assets.utility import evaluate_utility
+    from synthpipe.demo_data import load_adult
+    from synthpipe.resources.synthesizers import available_synthesizers, build_synthesizer, detect_metadata, fit_synthesizer, sample_rows
 
     adult = load_adult()
     training, holdout = split_holdout(adult, 0.2, 0)

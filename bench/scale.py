@@ -42,7 +42,7 @@ def build_source(database: Path, rows: int) -> None:
     """The benchmark table `bench` of `rows` rows, built inside DuckDB (no pandas copy)."""
     import duckdb
 
-    from pipelines.demo_data import adult_path
+    from synthpipe.demo_data import adult_path
 
     database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(database)) as db:
@@ -93,7 +93,7 @@ def arm_plain(database: Path, rows: int, out: Path) -> None:
 
 def arm_synthpipe(database: Path, rows: int, out: Path) -> None:
     started = time.perf_counter()
-    from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+    from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 
     data_dir = out / "synthpipe"
     config = {
@@ -140,7 +140,7 @@ def _published_sample(table: Path, target: Path) -> None:
 
 
 def _prepare_store(data_dir: Path) -> None:
-    from resources.tracking import MlflowTracker
+    from synthpipe.resources.tracking import MlflowTracker
 
     (data_dir / "mlflow").mkdir(parents=True, exist_ok=True)
     MlflowTracker(tracking_uri=f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}", experiment="synthpipe",
@@ -203,7 +203,7 @@ def compare(sizes: list[int], plain_max_rows: int, work: Path) -> None:
 
 def overhead(work: Path) -> None:
     """The demo table through Dagster and through the bare script: the ratio is the overhead."""
-    from pipelines.demo_data import load_adult, write_duckdb_table
+    from synthpipe.demo_data import load_adult, write_duckdb_table
 
     database = work / "demo" / "adult.duckdb"
     write_duckdb_table(database, "adult", load_adult())

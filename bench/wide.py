@@ -104,8 +104,8 @@ def main() -> None:
 
     import dagster as dg
 
-    from pipelines.demo_data import load_adult, write_duckdb_table
-    from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+    from synthpipe.demo_data import load_adult, write_duckdb_table
+    from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder, dg.instance_for_test() as instance:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from expectations.profile import ExpectationSpec
+from synthpipe.expectations.profile import ExpectationSpec
 
 __all__ = ["FailedExpectation", "SuiteResult", "validate"]
 

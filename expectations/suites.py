@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from expectations.profile import ExpectationSpec
-from pipelines.errors import closest
+from synthpipe.expectations.profile import ExpectationSpec
+from synthpipe.errors import closest
 
 __all__ = [
     "RULE_KINDS",

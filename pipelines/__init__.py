@@ -1,6 +1,6 @@
 """synthpipe's code location: configuration, the YAML component, the definitions builder, the demo.
 
-Heavy modules load on first use, so importing `pipelines.errors` stays cheap.
+Heavy modules load on first use, so importing `synthpipe.errors` stays cheap.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["SynthpipeComponent", "SynthpipeConfig", "build_synthpipe_defs", "load_config"]
 
 if TYPE_CHECKING:
-    from pipelines.component import SynthpipeComponent
-    from pipelines.config import SynthpipeConfig, load_config
-    from pipelines.factory import build_synthpipe_defs
+    from synthpipe.component import SynthpipeComponent
+    from synthpipe.config import SynthpipeConfig, load_config
+    from synthpipe.factory import build_synthpipe_defs
 
 _LAZY = {
-    "SynthpipeComponent": "pipelines.component",
-    "SynthpipeConfig": "pipelines.config",
-    "load_config": "pipelines.config",
-    "build_synthpipe_defs": "pipelines.factory",
+    "SynthpipeComponent": "synthpipe.component",
+    "SynthpipeConfig": "synthpipe.config",
+    "load_config": "synthpipe.config",
+    "build_synthpipe_defs": "synthpipe.factory",
 }
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import dagster as dg
 
-from assets.common import drop_excluded
-from assets.stages import content_fingerprint, content_probe
-from pipelines import metadata_keys as keys
-from pipelines.config import TableConfig
-from resources.sources import SourceResource
+from synthpipe.assets.common import drop_excluded
+from synthpipe.assets.stages import content_fingerprint, content_probe
+from synthpipe import metadata_keys as keys
+from synthpipe.config import TableConfig
+from synthpipe.resources.sources import SourceResource
 
 __all__ = ["ON_CHANGE_JOB", "ON_CHANGE_SENSOR", "WatchedTable", "build_change_sensor", "change_reason", "current_probe"]
 

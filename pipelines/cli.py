@@ -6,8 +6,8 @@ import argparse
 import sys
 from datetime import datetime, timezone
 
-from pipelines.errors import SynthpipeError
-from resources.published import default_store
+from synthpipe.errors import SynthpipeError
+from synthpipe.resources.published import default_store
 
 __all__ = ["main"]
 
@@ -28,9 +28,9 @@ def _rows(table: str, root: str | None) -> list[list[str]]:
 def _reproduce(arguments: argparse.Namespace) -> int:
     import os
 
-    from pipelines.config import resolve_data_dir
-    from resources.reproduce import reproduce
-    from resources.tracking import MlflowTracker
+    from synthpipe.config import resolve_data_dir
+    from synthpipe.resources.reproduce import reproduce
+    from synthpipe.resources.tracking import MlflowTracker
 
     uri = arguments.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{resolve_data_dir(None) / 'mlflow' / 'mlflow.db'}"
     result = reproduce(arguments.table, arguments.version, default_store(arguments.root), MlflowTracker(tracking_uri=uri))

@@ -2,7 +2,7 @@
 
 Example `defs.yaml`::
 
-    type: pipelines.component.SynthpipeComponent
+    type: synthpipe.SynthpipeComponent
     attributes:
       source:
         kind: duckdb
@@ -30,7 +30,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from pipelines.config import (
+from synthpipe.config import (
     GroupConfig,
     MlflowConfig,
     RetentionConfig,
@@ -40,7 +40,7 @@ from pipelines.config import (
     TableConfig,
     load_config,
 )
-from pipelines.factory import build_synthpipe_defs
+from synthpipe.factory import build_synthpipe_defs
 
 __all__ = ["SynthpipeComponent"]
 

@@ -1,7 +1,7 @@
 """The configuration model: what a user declares for each table, validated as a whole.
 
-The same models back the YAML component (`pipelines.component.SynthpipeComponent`) and the
-code-first factory (`pipelines.factory.build_synthpipe_defs`). `load_config` turns any accepted
+The same models back the YAML component (`synthpipe.SynthpipeComponent`) and the
+code-first factory (`synthpipe.factory.build_synthpipe_defs`). `load_config` turns any accepted
 input (a mapping, a YAML path or a model) into one `SynthpipeConfig`.
 """
 
@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from expectations.suites import Rule, UserSuite
-from pipelines.errors import closest
+from synthpipe.expectations.suites import Rule, UserSuite
+from synthpipe.errors import closest
 
 __all__ = [
     "DEFAULT_SYNTHESIZER",
@@ -609,11 +609,11 @@ def resolve_data_dir(data_dir: str | None) -> Path:
 
 
 def _default_candidates() -> list[str]:
-    from resources.argn import engine_available
+    from synthpipe.resources.argn import engine_available
 
     return ["gaussian_copula", *(["argn"] if engine_available() else []), "tvae", "ctgan", "copula_gan"]
 
 
 # Validation of a whole configuration lives in its own module; it needs every model above, so it
 # is imported last and re-exported here, where callers have always found it.
-from pipelines.validation import expectations_dir, load_config  # noqa: E402
+from synthpipe.validation import expectations_dir, load_config  # noqa: E402

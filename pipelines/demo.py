@@ -13,16 +13,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import metadata_keys as keys
-from pipelines.config import resolve_data_dir
-from pipelines.demo_data import (
+from synthpipe import metadata_keys as keys
+from synthpipe.config import resolve_data_dir
+from synthpipe.demo_data import (
     ADULT_TABLE,
     load_adult,
     nycflights_slice,
     plane_sequences,
     write_duckdb_table,
 )
-from pipelines.factory import REFRESH_JOB
+from synthpipe.factory import REFRESH_JOB
 
 __all__ = ["DEMO_DATABASE", "main", "prepare_source"]
 
@@ -126,7 +126,7 @@ def main() -> int:
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     prepare_source(data_dir)
 
-    from pipelines.definitions import defs
+    from synthpipe.definitions import defs
 
     job = defs().resolve_job_def(REFRESH_JOB)
     with dg.DagsterInstance.get() as instance:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.errors import SynthpipeError
+from synthpipe.errors import SynthpipeError
 
 __all__ = [
     "ADULT_TABLE",
@@ -111,7 +111,7 @@ def write_duckdb_table(database: Path, table: str, data: pd.DataFrame) -> None:
     """Creates or replaces `table` in the DuckDB file `database` from a DataFrame."""
     import duckdb
 
-    from resources.sources import quote_identifier
+    from synthpipe.resources.sources import quote_identifier
 
     database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(database)) as connection:

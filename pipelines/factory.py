@@ -11,26 +11,26 @@ from typing import Any
 
 import dagster as dg
 
-from assets.group_assets import build_group_assets
-from assets.table_assets import build_table_assets
-from assets.translator import SynthpipeTranslator
-from pipelines import metadata_keys as keys
-from pipelines.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
-from pipelines.config import (
+from synthpipe.assets.group_assets import build_group_assets
+from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.assets.translator import SynthpipeTranslator
+from synthpipe import metadata_keys as keys
+from synthpipe.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
+from synthpipe.config import (
     EnvValue,
     SourceConfig,
     SynthpipeConfig,
     load_config,
     resolve_data_dir,
 )
-from resources.data_docs import DataDocsFolder
-from resources.file_source import FileSource
-from resources.published import PublishedTableLoader
-from resources.run_storage import RunScopedIOManager, remove_stale_runs
-from resources.snapshots import DeltaSnapshotStore
-from resources.sources import DuckDBSource, SourceResource
-from resources.sql_source import SqlSource
-from resources.tracking import MlflowTracker
+from synthpipe.resources.data_docs import DataDocsFolder
+from synthpipe.resources.file_source import FileSource
+from synthpipe.resources.published import PublishedTableLoader
+from synthpipe.resources.run_storage import RunScopedIOManager, remove_stale_runs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.sources import DuckDBSource, SourceResource
+from synthpipe.resources.sql_source import SqlSource
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
 

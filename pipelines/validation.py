@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from expectations.suites import SuiteError, UserSuite, load_suite
-from pipelines.config import (
+from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
+from synthpipe.config import (
     _NAME_PATTERN,
     DEFAULT_EVALUATION_ROWS,
     GroupConfig,
@@ -25,7 +25,7 @@ from pipelines.config import (
     _Evaluated,
     _WithSuites,
 )
-from pipelines.errors import ConfigError, closest
+from synthpipe.errors import ConfigError, closest
 
 __all__ = ["expectations_dir", "load_config"]
 
@@ -94,7 +94,7 @@ def _engine_problems(table: TableConfig, where: str) -> list[str]:
     wanted = table.auto_candidates if table.backend == "auto" else [table.backend]
     if "argn" not in wanted:
         return []
-    from resources.argn import INSTALL_HINT, engine_available
+    from synthpipe.resources.argn import INSTALL_HINT, engine_available
 
     if engine_available():
         return []
@@ -328,7 +328,7 @@ def load_config(
         'gaussian_copula'
     """
     if known_synthesizers is None:
-        from resources.synthesizers import SYNTHESIZER_NAMES
+        from synthpipe.resources.synthesizers import SYNTHESIZER_NAMES
 
         known_synthesizers = SYNTHESIZER_NAMES
     raw: Mapping[str, Any]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import SynthesizerError
+from synthpipe.errors import SynthesizerError
 
 __all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnSynthesizer", "engine_available", "require_engine"]
 
@@ -159,7 +159,7 @@ class ArgnSynthesizer:
         self._dtypes: dict[str, str] = {}
         self._sample_seed: int | None = None
         self._workspace: tempfile.TemporaryDirectory | None = None
-        self._rules: list[Any] = []  # business rules (`expectations.suites.Rule`), enforced by rejection
+        self._rules: list[Any] = []  # business rules (`synthpipe.expectations.suites.Rule`), enforced by rejection
         self._allowed: dict[int, frozenset[tuple[Any, ...]]] = {}
         self.rejected_share: float = 0.0  # of the rows the last `sample` drew, the share that broke a rule
 

@@ -10,9 +10,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import Field
 
-from pipelines.errors import SourceError
-from resources.sources import SourceResource, _not_found, _require_rows, signature
-from resources.tracking import redact_uri
+from synthpipe.errors import SourceError
+from synthpipe.resources.sources import SourceResource, _not_found, _require_rows, signature
+from synthpipe.resources.tracking import redact_uri
 
 __all__ = ["FileSource"]
 

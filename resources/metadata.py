@@ -3,7 +3,7 @@
 - Types no synthesizer models are refused by column (`check_modelable`).
 - SDV's name-based guesses of personal data are undone (`undo_personal_guesses`): only the
   columns `pii` declares are replaced with Faker values (`set_pii`).
-- ID columns get a regex of their own shape (`resources.id_formats`); sequences get their key
+- ID columns get a regex of their own shape (`synthpipe.resources.id_formats`); sequences get their key
   and index.
 """
 
@@ -17,14 +17,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.types as pat
 
-from pipelines.errors import SynthesizerError, UnsupportedColumnError, closest
-from resources.id_formats import learn_id_regex
+from synthpipe.errors import SynthesizerError, UnsupportedColumnError, closest
+from synthpipe.resources.id_formats import learn_id_regex
 
 __all__ = ["MODELLED_SDTYPES", "check_modelable", "detect_metadata", "modelled_sdtype", "set_pii", "undo_personal_guesses"]
 
 
 def _unsupported_reason(dtype: pa.DataType) -> str | None:
-    """None for a type synthpipe models (`resources.types` maps it to Delta), else its name.
+    """None for a type synthpipe models (`synthpipe.resources.types` maps it to Delta), else its name.
     Extension types (DuckDB's and Parquet's UUID) are refused whatever their storage type; of
     the temporal types only dates and timestamps are modelled (times, durations and intervals
     are refused)."""
@@ -108,7 +108,7 @@ MODELLED_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
 
 def modelled_sdtype(values: pd.Series) -> str:
     """The sdtype a column is learned as from its pandas type alone (never from its name)."""
-    from expectations.profile import column_family
+    from synthpipe.expectations.profile import column_family
 
     family = column_family(values)
     return {"integer": "numerical", "float": "numerical", "string": "categorical"}.get(family, family)
@@ -135,7 +135,7 @@ def _set_id_formats(metadata: Any, table: str, data: pd.DataFrame, overridden: s
     """Gives every detected ID column a regex format of its own shape. Without one, SDV makes a
     primary key's values with Faker, one row at a time: half the sampling time of a table with
     an ID measured here. Integers keep their digit count (no leading zero); strings their
-    positional shape (`resources.id_formats`: `17-293535` gives `[0-9]{2}-[0-9]{6}`), or their
+    positional shape (`synthpipe.resources.id_formats`: `17-293535` gives `[0-9]{2}-[0-9]{6}`), or their
     length when the values share no shape.
     """
     columns = metadata.tables[table].columns

@@ -80,7 +80,7 @@ def protect_rare_values(
             dates) are protected.
         min_count: A value seen in fewer rows than this is rare.
         seed: Seeds the draw of replacement categories, so a refit on the same rows is the same.
-        rules: Business rules (`expectations.suites.Rule`) the rows obey and must still obey:
+        rules: Business rules (`synthpipe.expectations.suites.Rule`) the rows obey and must still obey:
             the columns of a `fixed_combinations` rule are protected together (a rare
             combination is replaced by a drawn common one); after clipping, the columns of an
             `inequality` or `range` rule are put back in order within each row.

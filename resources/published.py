@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
-from pipelines import metadata_keys as keys
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe import metadata_keys as keys
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 __all__ = ["PIN_AS_OF", "PIN_VERSION", "PublishedTable", "PublishedTableLoader", "default_store", "read_synthetic"]
 
@@ -44,7 +44,7 @@ class PublishedTable:
 
 def default_store(root: str | None) -> DeltaSnapshotStore:
     """The store at `root`, else the project's `$SYNTHPIPE_HOME/snapshots`."""
-    from pipelines.config import resolve_data_dir
+    from synthpipe.config import resolve_data_dir
 
     return DeltaSnapshotStore(root=root or str(resolve_data_dir(None) / "snapshots"))
 

@@ -1,6 +1,6 @@
 """The MLflow pyfunc of a fitted synthesizer: `predict` samples rows.
 
-Kept apart from `resources.synthesizers` so that loading Dagster definitions does not import
+Kept apart from `synthpipe.resources.synthesizers` so that loading Dagster definitions does not import
 MLflow (over a second); only logging and loading a model does.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from resources.synthesizers import (
+from synthpipe.resources.synthesizers import (
     is_relational,
     is_sequential,
     sample_rows,
@@ -39,7 +39,7 @@ class SynthesizerModel(PythonModel):
         self.synthesizer: Any = None
 
     def load_context(self, context: Any) -> None:
-        from resources.synthesizers import load_synthesizer
+        from synthpipe.resources.synthesizers import load_synthesizer
 
         self.synthesizer = load_synthesizer(context.artifacts[self.ARTIFACT])
 
@@ -61,7 +61,7 @@ class SynthesizerModel(PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         seed = int(model_input["seed"].iloc[0]) if "seed" in model_input else 0
         if is_relational(self.synthesizer):
-            from resources.relational import sample_group
+            from synthpipe.resources.relational import sample_group
 
             return sample_group(self.synthesizer, float(model_input["scale"].iloc[0]), seed)
         if is_sequential(self.synthesizer):

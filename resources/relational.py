@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.config import ForeignKeyConfig, GroupConfig
-from pipelines.errors import SourceError, SynthesizerError
+from synthpipe.config import ForeignKeyConfig, GroupConfig
+from synthpipe.errors import SourceError, SynthesizerError
 
 __all__ = [
     "OrphanCount",
@@ -107,7 +107,7 @@ def build_group_metadata(group: GroupConfig, tables: Mapping[str, pd.DataFrame])
     """SDV metadata for the group: detected, then the declared keys and relationships applied."""
     from sdv.metadata import Metadata
 
-    from resources.metadata import set_pii, undo_personal_guesses
+    from synthpipe.resources.metadata import set_pii, undo_personal_guesses
 
     metadata = Metadata.detect_from_dataframes(dict(tables))
     for table in group.tables:  # only declared columns are replaced; SDV's name-based guesses are learned
@@ -168,7 +168,7 @@ def foreign_keys_of(metadata: Any) -> list[ForeignKeyConfig]:
 
 def sample_group(synthesizer: Any, scale: float, seed: int) -> dict[str, pd.DataFrame]:
     """Samples the whole group at `scale` reproducibly: same model and seed, same tables."""
-    from resources.synthesizers import global_seed, seed_synthesizer
+    from synthpipe.resources.synthesizers import global_seed, seed_synthesizer
 
     seed_synthesizer(synthesizer, seed)
     with global_seed(seed):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assets.stages import fingerprint
-from pipelines.errors import SnapshotNotFoundError
-from resources.snapshots import DeltaSnapshotStore
-from resources.relational import sample_group
-from resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences
-from resources.tracking import MlflowTracker
+from synthpipe.assets.stages import fingerprint
+from synthpipe.errors import SnapshotNotFoundError
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.relational import sample_group
+from synthpipe.resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences
+from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["Reproduction", "reproduce"]
 

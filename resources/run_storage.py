@@ -22,7 +22,7 @@ from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext
 from dagster._core.execution.context.output import RUN_ID_PLACEHOLDER as _NO_RUN
 from pydantic import Field
 
-from pipelines.errors import SynthpipeError
+from synthpipe.errors import SynthpipeError
 
 __all__ = ["IN_PROGRESS", "RunScopedIOManager", "RunScopedPickleIOManager", "remove_stale_runs", "source_run_id"]
 

@@ -22,9 +22,9 @@ import pyarrow as pa
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines import metadata_keys as keys
-from pipelines.errors import SnapshotNotFoundError
-from resources.types import to_source_arrow
+from synthpipe import metadata_keys as keys
+from synthpipe.errors import SnapshotNotFoundError
+from synthpipe.resources.types import to_source_arrow
 
 __all__ = ["DeltaSnapshotStore", "SnapshotVersion", "StagedWriter"]
 
@@ -50,7 +50,7 @@ class StagedWriter:
     """Writes a candidate's chunks as numbered Parquet files with one schema.
 
     With `source_schema`, every chunk is cast back to the source's types as Delta stores them
-    (`resources.types.to_source_arrow`); without, the first chunk's inferred schema is kept.
+    (`synthpipe.resources.types.to_source_arrow`); without, the first chunk's inferred schema is kept.
     """
 
     def __init__(self, folder: Path, source_schema: pa.Schema | None = None) -> None:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import BaseModel, Field
 
-from pipelines.errors import (
+from synthpipe.errors import (
     ConfigError,
     EmptyTableError,
     SourceError,

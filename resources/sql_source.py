@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 from pydantic import Field
 
-from pipelines.errors import SourceError
-from resources.sources import SourceResource, _not_found, _require_rows, signature
+from synthpipe.errors import SourceError
+from synthpipe.resources.sources import SourceResource, _not_found, _require_rows, signature
 
 __all__ = ["SqlSource"]
 

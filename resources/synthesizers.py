@@ -1,9 +1,9 @@
 """Synthesizer backends behind one small interface: build, fit (rare values protected), seeded
-sampling in chunks. The SDV metadata they are built from is `resources.metadata`'s (re-exported
+sampling in chunks. The SDV metadata they are built from is `synthpipe.resources.metadata`'s (re-exported
 here).
 
 The registry maps a configuration name to a synthesizer class: SDV's, and TabularARGN
-(`resources.argn`, an optional extra) behind the same calls. Backends are imported only when a
+(`synthpipe.resources.argn`, an optional extra) behind the same calls. Backends are imported only when a
 synthesizer is built, so loading Dagster definitions stays fast.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.errors import SynthesizerError, closest
-from resources.id_formats import number_in_shape
-from resources.metadata import check_modelable, detect_metadata, modelled_sdtype, set_pii, undo_personal_guesses
-from resources.protection import DEFAULT_MIN_COUNT, ProtectionReport, protect_rare_values
+from synthpipe.errors import SynthesizerError, closest
+from synthpipe.resources.id_formats import number_in_shape
+from synthpipe.resources.metadata import check_modelable, detect_metadata, modelled_sdtype, set_pii, undo_personal_guesses
+from synthpipe.resources.protection import DEFAULT_MIN_COUNT, ProtectionReport, protect_rare_values
 
 __all__ = [
     "SYNTHESIZER_NAMES",
@@ -59,7 +59,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ctgan": ("sdv.single_table", "CTGANSynthesizer"),
     "tvae": ("sdv.single_table", "TVAESynthesizer"),
     "copula_gan": ("sdv.single_table", "CopulaGANSynthesizer"),
-    "argn": ("resources.argn", "ArgnSynthesizer"),  # TabularARGN; needs the `argn` extra
+    "argn": ("synthpipe.resources.argn", "ArgnSynthesizer"),  # TabularARGN; needs the `argn` extra
     "par": ("sdv.sequential", "PARSynthesizer"),
     "hma": ("sdv.multi_table", "HMASynthesizer"),
 }
@@ -76,7 +76,7 @@ def synthesizer_class(name: str) -> type:
     import importlib
 
     if name == "argn":
-        from resources.argn import engine_available, require_engine
+        from synthpipe.resources.argn import engine_available, require_engine
 
         if not engine_available():
             require_engine("Synthesizer 'argn'")
@@ -86,7 +86,7 @@ def synthesizer_class(name: str) -> type:
 
 def available_synthesizers() -> tuple[str, ...]:
     """The single-table names whose backend is installed (TabularARGN is an optional extra)."""
-    from resources.argn import engine_available
+    from synthpipe.resources.argn import engine_available
 
     return tuple(name for name in SYNTHESIZER_NAMES if name != "argn" or engine_available())
 
@@ -105,10 +105,10 @@ def cap_time_budget(name: str, params: Mapping[str, Any], seconds: float) -> dic
 
 def load_synthesizer(path: str) -> Any:
     """Loads a synthesizer saved by its backend's `save` (the file name tells which backend)."""
-    from resources.argn import ArgnSynthesizer
+    from synthpipe.resources.argn import ArgnSynthesizer
 
     if path.endswith(ArgnSynthesizer.FILE_SUFFIX):
-        from resources.argn import require_engine
+        from synthpipe.resources.argn import require_engine
 
         require_engine(f"Loading the TabularARGN model {path}")
         return ArgnSynthesizer.load(path)
@@ -126,7 +126,7 @@ def build_synthesizer(
     constraints: Sequence[Any] = (),
 ) -> Any:
     """Instantiates the named synthesizer; a wrong parameter names the valid ones. `constraints`
-    are business rules (`expectations.suites.Rule`) it must obey, added as SDV constraints."""
+    are business rules (`synthpipe.expectations.suites.Rule`) it must obey, added as SDV constraints."""
     cls = synthesizer_class(name)
     if context_columns:
         params = {**params, "context_columns": list(context_columns)}
@@ -150,7 +150,7 @@ def build_synthesizer(
 
 
 def add_rules(synthesizer: Any, rules: Sequence[Any], label: str, name: str, table_name: str | None = None) -> None:
-    """Makes `synthesizer` obey business rules (`expectations.suites.Rule`): as SDV constraints
+    """Makes `synthesizer` obey business rules (`synthpipe.expectations.suites.Rule`): as SDV constraints
     (`table_name` for a table of a multi-table model), or, for TabularARGN, which takes none, by
     drawing again the rows that break one. `label` names the table in errors."""
     if rules and hasattr(synthesizer, "add_rules"):
@@ -175,7 +175,7 @@ def fit_synthesizer(
     seed: int = 0,
     rules: Sequence[Any] = (),
 ) -> float:
-    """Fits in place on `data` with its rare values protected (`resources.protection`: no
+    """Fits in place on `data` with its rare values protected (`synthpipe.resources.protection`: no
     backend learns a value seen in fewer than `min_value_count` rows); returns the seconds it
     took. Backends that report training progress (TabularARGN: epoch, losses, time left in its
     budget) pass each report to `on_progress`. What was protected is in `protection_report`;

@@ -24,9 +24,9 @@ from typing import Any, ClassVar, TypeVar
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
-from pipelines import metadata_keys as keys
-from pipelines.errors import TrackingError
-from resources.sources import FROM_ENV_DESCRIPTION, read_from_env
+from synthpipe import metadata_keys as keys
+from synthpipe.errors import TrackingError
+from synthpipe.resources.sources import FROM_ENV_DESCRIPTION, read_from_env
 
 __all__ = ["HTTP_REQUEST_BOUNDS", "MlflowTracker", "redact_uri"]
 
@@ -290,7 +290,7 @@ class MlflowTracker(ConfigurableResource):
         """Saves the fitted synthesizer as a pyfunc model in the run; returns its artifact URI."""
         import mlflow.pyfunc
 
-        from resources.pyfunc import SynthesizerModel, save_synthesizer
+        from synthpipe.resources.pyfunc import SynthesizerModel, save_synthesizer
 
         with tempfile.TemporaryDirectory() as folder:
             saved = save_synthesizer(synthesizer, Path(folder))

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.types as pat
 
-from pipelines.errors import UnsupportedColumnError
+from synthpipe.errors import UnsupportedColumnError
 
 __all__ = ["MAX_DELTA_DECIMAL_PRECISION", "case_clashes", "delta_schema", "delta_type", "to_model_frame", "to_source_arrow"]
 

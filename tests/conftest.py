@@ -13,9 +13,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from pipelines.demo_data import load_adult, write_duckdb_table
-from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.demo_data import load_adult, write_duckdb_table
+from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 # Small enough to keep each refresh to a few seconds on two cores, large enough for SDMetrics.
 SLICE_ROWS = 1_200

@@ -19,20 +19,20 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from pipelines.errors import SynthesizerError
-from resources.argn import ArgnSynthesizer
-from resources.pyfunc import save_synthesizer
-from resources.reproduce import reproduce
-from resources.snapshots import DeltaSnapshotStore
-from resources.synthesizers import (
+from synthpipe import metadata_keys as keys
+from synthpipe.errors import SynthesizerError
+from synthpipe.resources.argn import ArgnSynthesizer
+from synthpipe.resources.pyfunc import save_synthesizer
+from synthpipe.resources.reproduce import reproduce
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.synthesizers import (
     build_synthesizer,
     detect_metadata,
     fit_synthesizer,
     load_synthesizer,
     sample_rows,
 )
-from resources.tracking import MlflowTracker
+from synthpipe.resources.tracking import MlflowTracker
 from tests.conftest import with_table
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ def test_sampling_is_seeded_and_keeps_the_source_columns(fitted, adult_slice):
 
 def test_rules_are_enforced_by_drawing_again_and_stay_seeded(fitted, adult_slice):
     # Setup: a rule about half the learned rows break (hours worked a week at least the age)
-    from expectations.suites import Rule
+    from synthpipe.expectations.suites import Rule
 
     synthesizer, _ = copy.deepcopy(fitted)
     rule = Rule("inequality", {"low": "age", "high": "hours-per-week"}, "test rule")
@@ -107,7 +107,7 @@ def test_rules_are_enforced_by_drawing_again_and_stay_seeded(fitted, adult_slice
 def test_a_rule_the_model_did_not_learn_fails_with_the_fix(fitted):
     # Setup: a rule no source row meets (the smallest fnlwgt is in the thousands, no age is),
     # so however long the model trained, next to none of its rows can obey it
-    from expectations.suites import Rule
+    from synthpipe.expectations.suites import Rule
 
     synthesizer, _ = copy.deepcopy(fitted)
     synthesizer.add_rules([Rule("inequality", {"low": "fnlwgt", "high": "age", "strict": True}, "test rule")])
@@ -263,9 +263,9 @@ def test_without_the_extra_argn_says_how_to_install_and_sdv_still_runs(base_conf
     # Setup
     code = f"""
         import json, dagster as dg
-        from pipelines.config import load_config
-        from pipelines.errors import ConfigError
-        from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+        from synthpipe.config import load_config
+        from synthpipe.errors import ConfigError
+        from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
         config = json.loads({json.dumps(json.dumps(base_config))})
         print("defaults:", load_config(config).tables[0].auto_candidates)
         try:

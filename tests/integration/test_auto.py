@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
-from assets.auto import PastDeadline, stop_at
-from pipelines.errors import SynthesizerError
-from resources.snapshots import DeltaSnapshotStore
-from resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer
+from synthpipe.assets.auto import PastDeadline, stop_at
+from synthpipe.errors import SynthesizerError
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.synthesizers import build_synthesizer, detect_metadata, fit_synthesizer
 from tests.conftest import with_table
 
 pytestmark = pytest.mark.integration

@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 from faker import Faker
 
-from pipelines.demo_data import load_adult, write_duckdb_table
-from pipelines.errors import ConfigError
-from pipelines.factory import build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.demo_data import load_adult, write_duckdb_table
+from synthpipe.errors import ConfigError
+from synthpipe.factory import build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import step_error
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from pipelines.change import ON_CHANGE_JOB, ON_CHANGE_SENSOR
-from pipelines.demo_data import load_adult, write_duckdb_table
-from pipelines.factory import build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe import metadata_keys as keys
+from synthpipe.change import ON_CHANGE_JOB, ON_CHANGE_SENSOR
+from synthpipe.demo_data import load_adult, write_duckdb_table
+from synthpipe.factory import build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import SLICE_ROWS, step_error, with_table
 from tests.integration.test_sources import POSTGRES_URL, sql_table  # noqa: F401 - fixture
 
@@ -157,7 +157,7 @@ def test_sensor_reports_a_missing_source_table_by_name(base_config, instance, da
 
 
 def test_duckdb_probe_ignores_row_order_and_sees_one_changed_value(data_dir, adult_slice):
-    from resources.sources import DuckDBSource
+    from synthpipe.resources.sources import DuckDBSource
 
     # Setup
     database = data_dir / "probe.duckdb"

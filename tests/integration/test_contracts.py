@@ -10,9 +10,9 @@ from urllib.parse import urlparse
 import pytest
 from mlflow import MlflowClient
 
-from pipelines.errors import ConfigError
-from pipelines.factory import build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.errors import ConfigError
+from synthpipe.factory import build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import step_error, with_table
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -13,7 +13,7 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     # Setup
     monkeypatch.setenv("SYNTHPIPE_HOME", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    from pipelines.demo import main
+    from synthpipe.demo import main
 
     # Run
     exit_code = main()

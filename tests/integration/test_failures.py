@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from pipelines.errors import ConfigError
-from pipelines.factory import build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.errors import ConfigError
+from synthpipe.factory import build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import assert_unchanged, step_error, with_table
 
 pytestmark = pytest.mark.integration
@@ -190,7 +190,7 @@ def test_yaml_typo_is_reported_with_the_fix(tmp_path):
 
 def test_yaml_typo_in_the_component_names_file_line_and_fix():
     # Setup
-    from pipelines.component import SynthpipeComponent
+    from synthpipe.component import SynthpipeComponent
 
     yaml_text = "source: {database: sources/adult.duckdb}\ntables:\n  - name: adult\n    holdout_fracton: 0.3\n"
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from pipelines.config import ForeignKeyConfig
-from pipelines.demo_data import nycflights_slice, write_duckdb_table
-from resources.relational import integrity_problems, sample_group
-from resources.reproduce import reproduce
-from resources.snapshots import DeltaSnapshotStore
-from resources.tracking import MlflowTracker
+from synthpipe.config import ForeignKeyConfig
+from synthpipe.demo_data import nycflights_slice, write_duckdb_table
+from synthpipe.resources.relational import integrity_problems, sample_group
+from synthpipe.resources.reproduce import reproduce
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.tracking import MlflowTracker
 from tests.conftest import step_error
 
 pytestmark = pytest.mark.integration
@@ -153,7 +153,7 @@ def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_sourc
     # Setup: no foreign keys declared; airlines.carrier and flights.carrier share a name
     import dagster as dg
 
-    from pipelines.factory import build_synthpipe_defs
+    from synthpipe.factory import build_synthpipe_defs
 
     config = group_config(data_dir, nyc_source)
     # (without `planes`, a flight's `tailnum` is no key but near-unique text: left out)

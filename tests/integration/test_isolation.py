@@ -12,9 +12,9 @@ import dagster as dg
 import pytest
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe import metadata_keys as keys
+from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import step_error, with_table
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from resources.snapshots import DeltaSnapshotStore
-from resources.synthesizers import sample_rows
-from resources.tracking import MlflowTracker
+from synthpipe import metadata_keys as keys
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.synthesizers import sample_rows
+from synthpipe.resources.tracking import MlflowTracker
 from tests.conftest import SLICE_ROWS, with_table
 
 pytestmark = pytest.mark.integration
@@ -172,9 +172,9 @@ def test_reproduce_an_old_version_after_the_source_and_model_moved_on(run_refres
     # Setup: version 0 is published; then the source gains rows twice (later loads), each night
     # refits, so version 0's model is two registered versions behind the champion; retention
     # keeps only the newest version plus version 0, pinned by name
-    from pipelines.cli import main as cli
-    from pipelines.demo_data import load_adult
-    from pipelines.factory import MAINTENANCE_JOB, build_synthpipe_defs
+    from synthpipe.cli import main as cli
+    from synthpipe.demo_data import load_adult
+    from synthpipe.factory import MAINTENANCE_JOB, build_synthpipe_defs
     from tests.integration.test_change_detection import _append_rows
 
     config = {**with_table(base_config, gate_severity={"dcr": "warn"}), "retention": {"keep_last": 1, "pins": {"adult": {"baseline": 0}}}}

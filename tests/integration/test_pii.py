@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.demo_data import load_nycflights, write_duckdb_table
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.demo_data import load_nycflights, write_duckdb_table
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 pytestmark = pytest.mark.integration
 

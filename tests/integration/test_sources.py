@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from pipelines.errors import SourceError, SourceTableNotFoundError
-from pipelines.factory import build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
-from resources.sql_source import SqlSource
+from synthpipe.errors import SourceError, SourceTableNotFoundError
+from synthpipe.factory import build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.sql_source import SqlSource
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +182,7 @@ def test_missing_file_lists_the_files_there(data_dir, adult_slice, instance):
     folder = data_dir / "exports"
     folder.mkdir(parents=True)
     adult_slice.to_csv(folder / "adult.csv", index=False)
-    from resources.file_source import FileSource
+    from synthpipe.resources.file_source import FileSource
 
     with pytest.raises(SourceTableNotFoundError, match=r"Source table 'adults' was not found .* Did you mean 'adult'\?"):
         FileSource(path=str(folder), format="csv").read_table("adults")
@@ -217,7 +217,7 @@ def test_nightly_refresh_from_postgres_with_credentials_from_the_environment(
 
 def test_object_store_urls_go_through_arrow_filesystems():
     # Setup: an s3:// URL (credentials in it) whose endpoint is a closed local port: nothing leaves the machine
-    from resources.file_source import FileSource
+    from synthpipe.resources.file_source import FileSource
 
     source = FileSource(
         path="s3://AKIAEXAMPLE:s3cr3t@synthpipe-bucket/exports?region=us-east-1&endpoint_override=127.0.0.1:9&scheme=http",

@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from resources.snapshots import DeltaSnapshotStore
-from resources.tracking import HTTP_REQUEST_BOUNDS
+from synthpipe import metadata_keys as keys
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.tracking import HTTP_REQUEST_BOUNDS
 from tests.conftest import assert_unchanged, step_error, with_table
 
 pytestmark = pytest.mark.integration

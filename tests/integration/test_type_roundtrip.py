@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
-from resources.snapshots import DeltaSnapshotStore
-from resources.sources import DuckDBSource
-from resources.sql_source import SqlSource
+from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
+from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.sources import DuckDBSource
+from synthpipe.resources.sql_source import SqlSource
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ BERLIN = "Europe/Berlin"
 
 
 def _expected(source: pa.DataType) -> pa.DataType:
-    """What Delta stores for each source type, written out independently of resources.types."""
+    """What Delta stores for each source type, written out independently of synthpipe.resources.types."""
     if pa.types.is_dictionary(source):
         return _expected(source.value_type)
     if pa.types.is_timestamp(source):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from pipelines import metadata_keys as keys
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe import metadata_keys as keys
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 from tests.conftest import with_table
 
 pytestmark = pytest.mark.integration

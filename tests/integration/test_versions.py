@@ -14,15 +14,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipelines.cli import main as cli
-from pipelines.errors import SnapshotNotFoundError
-from resources.published import (
+from synthpipe.cli import main as cli
+from synthpipe.errors import SnapshotNotFoundError
+from synthpipe.resources.published import (
     PIN_VERSION,
     PublishedTable,
     PublishedTableLoader,
     read_synthetic,
 )
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,7 @@ def test_downstream_asset_reads_a_pinned_version_and_records_it(two_versions):
 
 def test_retention_keeps_the_newest_and_the_pinned_versions(base_config, data_dir, adult_slice, instance):
     # Setup: five published versions of adult; version 1 pinned by name
-    from pipelines.factory import MAINTENANCE_JOB, build_synthpipe_defs
+    from synthpipe.factory import MAINTENANCE_JOB, build_synthpipe_defs
 
     store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
     for night in range(5):

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 import pytest
 
 from bench.wide import TABLE, wide_config, widen
-from pipelines import metadata_keys as keys
-from pipelines.demo_data import load_adult, write_duckdb_table
+from synthpipe import metadata_keys as keys
+from synthpipe.demo_data import load_adult, write_duckdb_table
 
 pytestmark = pytest.mark.integration
 

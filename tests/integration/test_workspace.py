@@ -35,7 +35,7 @@ def test_workspace_validates_with_the_dagster_cli(tmp_path):
 
 def test_code_location_declares_stages_checks_job_and_schedule():
     # Run
-    from pipelines.definitions import defs
+    from synthpipe.definitions import defs
 
     definitions = defs()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
 import sys
 import numpy as np, pandas as pd
-from resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.snapshots import DeltaSnapshotStore
 rows, seed = int(sys.argv[2]), int(sys.argv[3])
 rng = np.random.default_rng(seed)
 data = pd.DataFrame({f"c{i}": rng.random(rows) for i in range(8)})
@@ -91,7 +91,7 @@ def test_two_writers_at_once_never_corrupt_the_table(tmp_path):
 
 REFRESH = """
 import sys
-from pipelines.factory import REFRESH_JOB, build_synthpipe_defs
+from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 config = {"data_dir": sys.argv[1], "source": {"kind": "duckdb", "database": "sources/adult.duckdb"},
           "mlflow": {"experiment": "synthpipe-test"},
           "tables": [{"name": "adult", "quality_threshold": 0.6, "num_rows": int(sys.argv[2]), "sample_chunk_rows": 20000}]}

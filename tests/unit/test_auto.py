@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assets.auto import Candidate, EpochProbe, blocking_failures, plan_epochs, rank
-from expectations.runner import FailedExpectation, SuiteResult
-from pipelines.config import TableConfig
+from synthpipe.assets.auto import Candidate, EpochProbe, blocking_failures, plan_epochs, rank
+from synthpipe.expectations.runner import FailedExpectation, SuiteResult
+from synthpipe.config import TableConfig
 
 pytestmark = pytest.mark.unit
 

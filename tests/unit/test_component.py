@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.component import SynthpipeComponent
-from pipelines.config import SynthpipeConfig
+from synthpipe.component import SynthpipeComponent
+from synthpipe.config import SynthpipeConfig
 
 pytestmark = pytest.mark.unit
 

@@ -11,11 +11,11 @@ import pytest
 
 import pyarrow as pa
 
-from assets.stages import split_source
-from assets.table_assets import build_table_assets
-from pipelines.config import SynthpipeConfig, TableConfig, load_config
-from pipelines.errors import ConfigError
-from pipelines.factory import build_resources, build_synthpipe_defs
+from synthpipe.assets.stages import split_source
+from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.config import SynthpipeConfig, TableConfig, load_config
+from synthpipe.errors import ConfigError
+from synthpipe.factory import build_resources, build_synthpipe_defs
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.evaluation import MAX_PAIRS, column_pairs, evaluate_quality
+from synthpipe.assets.evaluation import MAX_PAIRS, column_pairs, evaluate_quality
 from bench.wide import widen
-from pipelines.demo_data import load_adult
-from resources.synthesizers import detect_metadata
+from synthpipe.demo_data import load_adult
+from synthpipe.resources.synthesizers import detect_metadata
 
 pytestmark = pytest.mark.unit
 

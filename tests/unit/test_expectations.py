@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from expectations.profile import derive_suite, profile_table
-from expectations.runner import validate
+from synthpipe.expectations.profile import derive_suite, profile_table
+from synthpipe.expectations.runner import validate
 
 pytestmark = pytest.mark.unit
 

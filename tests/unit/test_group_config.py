@@ -8,9 +8,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from assets.group_assets import build_group_assets
-from pipelines.config import GroupConfig, load_config
-from pipelines.errors import ConfigError
+from synthpipe.assets.group_assets import build_group_assets
+from synthpipe.config import GroupConfig, load_config
+from synthpipe.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.inspection import check_source_rows, free_text_columns, looks_personal, pii_line
-from assets.leaks import evaluate_value_leaks
-from pipelines.demo_data import load_adult
-from resources.id_formats import learn_id_regex, number_in_shape
-from resources.protection import protect_rare_values, rare_values
+from synthpipe.assets.inspection import check_source_rows, free_text_columns, looks_personal, pii_line
+from synthpipe.assets.leaks import evaluate_value_leaks
+from synthpipe.demo_data import load_adult
+from synthpipe.resources.id_formats import learn_id_regex, number_in_shape
+from synthpipe.resources.protection import protect_rare_values, rare_values
 
 pytestmark = pytest.mark.unit
 

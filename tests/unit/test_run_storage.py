@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.errors import SynthpipeError
-from resources.run_storage import RunScopedIOManager, remove_stale_runs
+from synthpipe.errors import SynthpipeError
+from synthpipe.resources.run_storage import RunScopedIOManager, remove_stale_runs
 
 pytestmark = pytest.mark.unit
 

@@ -6,11 +6,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from assets.stages import fingerprint, split_holdout, to_pandas
-from pipelines.errors import UnsupportedColumnError
-from resources.sources import quote_identifier
-from resources.synthesizers import check_modelable
-from resources.tracking import redact_uri
+from synthpipe.assets.stages import fingerprint, split_holdout, to_pandas
+from synthpipe.errors import UnsupportedColumnError
+from synthpipe.resources.sources import quote_identifier
+from synthpipe.resources.synthesizers import check_modelable
+from synthpipe.resources.tracking import redact_uri
 
 pytestmark = pytest.mark.unit
 
@@ -75,8 +75,8 @@ def test_arrow_dictionaries_and_decimals_convert_once():
 def test_split_source_in_batches_matches_the_whole_table_split(adult_slice, monkeypatch):
     import pyarrow as pa
 
-    from assets import stages
-    from expectations.profile import profile_table
+    from synthpipe.assets import stages
+    from synthpipe.expectations.profile import profile_table
 
     # Setup: batches of 250 rows, so the 1,200-row slice is hashed and profiled in five parts
     monkeypatch.setattr(stages, "BATCH_ROWS", 250)

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from expectations.profile import derive_suite, profile_table
-from expectations.runner import validate
-from expectations.suites import SuiteError, load_suite, merge_suites, missing_columns
+from synthpipe.expectations.profile import derive_suite, profile_table
+from synthpipe.expectations.runner import validate
+from synthpipe.expectations.suites import SuiteError, load_suite, merge_suites, missing_columns
 
 pytestmark = pytest.mark.unit
 
@@ -129,7 +129,7 @@ def test_the_users_expectation_replaces_the_derived_one_on_the_same_column(adult
         ("expect_column_values_to_be_between", {"column": "age", "min_value": 16, "max_value": 100}),
         ("expect_column_values_to_be_in_set", {"column": "income", "value_set": ["<=50K", ">50K"]}),
     ]
-    from expectations.profile import ExpectationSpec
+    from synthpipe.expectations.profile import ExpectationSpec
 
     specs = [ExpectationSpec(t, k) for t, k in user]
 

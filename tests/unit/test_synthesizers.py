@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from pipelines.errors import SynthesizerError
-from resources.synthesizers import (
+from synthpipe.errors import SynthesizerError
+from synthpipe.resources.synthesizers import (
     SYNTHESIZER_NAMES,
     chunk_plan,
     build_synthesizer,

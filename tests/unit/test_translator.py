@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from assets.table_assets import build_table_assets
-from assets.translator import StageData, SynthpipeTranslator
-from pipelines.config import TableConfig
-from pipelines.factory import build_synthpipe_defs
+from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.assets.translator import StageData, SynthpipeTranslator
+from synthpipe.config import TableConfig
+from synthpipe.factory import build_synthpipe_defs
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""resources.types: the source type -> model frame -> Delta type mapping, value by value."""
+"""synthpipe.resources.types: the source type -> model frame -> Delta type mapping, value by value."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from assets.stages import publishable_schema
-from pipelines.errors import UnsupportedColumnError
-from resources.metadata import _unsupported_reason
-from resources.types import delta_type, to_model_frame, to_source_arrow
+from synthpipe.assets.stages import publishable_schema
+from synthpipe.errors import UnsupportedColumnError
+from synthpipe.resources.metadata import _unsupported_reason
+from synthpipe.resources.types import delta_type, to_model_frame, to_source_arrow
 
 pytestmark = pytest.mark.unit
 
