@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthpipe.contracts import ExpectationSpec
+
 __all__ = ["ColumnProfile", "ExpectationSpec", "TableProfile", "derive_suite", "profile_table"]
 
 # Categories are listed as a value set only when there are few enough to read.
@@ -30,26 +32,6 @@ _TYPE_FAMILIES = {
     "datetime": ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"],
     "string": ["object", "str", "string", "category"],
 }
-
-
-@dataclass(frozen=True)
-class ExpectationSpec:
-    """One expectation: its GX type name (snake case), its arguments and its severity."""
-
-    type: str
-    kwargs: dict[str, Any]
-    severity: str = "error"
-    meta: dict[str, Any] = field(default_factory=dict)  # shown in Data Docs (a rule's wording, a description)
-
-    @property
-    def column(self) -> str | None:
-        return self.kwargs.get("column")
-
-    @property
-    def columns(self) -> list[str]:
-        """The columns whose values the expectation checks (`column`, `column_A`/`column_B`).
-        Table-level lists (`column_list`, `column_set`) are what they check, not columns they read."""
-        return [self.kwargs[k] for k in ("column", "column_A", "column_B") if isinstance(self.kwargs.get(k), str)]
 
 
 @dataclass(frozen=True)

@@ -23,25 +23,24 @@ the source lacks are found when the source is read (`missing_columns`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
-from synthpipe.expectations.profile import ExpectationSpec
+from synthpipe.contracts import RULE_KINDS, SEVERITIES, SIDES, ExpectationSpec, Rule, UserExpectation, UserSuite
+from synthpipe.contracts import digest as _digest
 from synthpipe.errors import closest
 
+# The records (`Rule`, `UserSuite`, ...) live in `synthpipe.contracts`, where the configuration
+# models can hold them; they are re-exported here, where they were first defined.
 __all__ = [
     "RULE_KINDS",
+    "SEVERITIES",
+    "SIDES",
     "Rule",
     "SuiteError",
     "UserExpectation",
@@ -52,9 +51,6 @@ __all__ = [
     "missing_columns",
 ]
 
-RULE_KINDS = ("fixed_combinations", "inequality", "range")
-SIDES = ("source", "synthetic")
-SEVERITIES = ("error", "warn")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Arguments synthpipe sets itself (or GX fills in); a suite may not.
 _RESERVED_ARGUMENTS = frozenset({"id", "meta", "rendered_content", "batch_id", "windows", "result_format", "severity", "catch_exceptions"})
@@ -66,160 +62,6 @@ class SuiteError(ValueError):
     def __init__(self, problems: Sequence[str]):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
-
-
-@dataclass(frozen=True)
-class UserExpectation:
-    """One expectation of a suite file, with where it was written."""
-
-    spec: ExpectationSpec
-    where: str  # "adult.yaml, expectations[2] (line 14)"
-    run_on: frozenset[str]
-
-    @property
-    def columns(self) -> list[str]:
-        return self.spec.columns
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A business rule: an SDV constraint for fitting and sampling, GX expectations for checking.
-
-    `fixed_combinations`: only combinations of the columns' values seen in the fitted rows occur
-    (SDV `FixedCombinations`; checked per pair of columns with
-    `expect_column_pair_values_to_be_in_set`). `inequality`: `high` is never below `low`
-    (`Inequality`; `expect_column_pair_values_a_to_be_greater_than_b`). `range`: `low` <=
-    `middle` <= `high` (`Range`; two pair expectations). With `enforce: false` the rule is checked
-    and not enforced (for a synthesizer that cannot take SDV constraints).
-    """
-
-    kind: str
-    params: Mapping[str, Any]
-    where: str
-    enforce: bool = True
-
-    @property
-    def columns(self) -> list[str]:
-        if self.kind == "fixed_combinations":
-            return list(self.params["columns"])
-        if self.kind == "inequality":
-            return [self.params["low"], self.params["high"]]
-        return [self.params["low"], self.params["middle"], self.params["high"]]
-
-    @property
-    def strict(self) -> bool:
-        return bool(self.params.get("strict", self.kind == "range"))
-
-    def describe(self) -> str:
-        if self.kind == "fixed_combinations":
-            return f"fixed combinations of {', '.join(self.columns)}"
-        sign = "<" if self.strict else "<="
-        return f" {sign} ".join(self.columns[: 2 if self.kind == "inequality" else 3])
-
-    def allowed_combinations(self, fitted_rows: pd.DataFrame) -> frozenset[tuple[Any, ...]]:
-        """A fixed combination's allowed value tuples: those of the fitted rows."""
-        return frozenset(tuple(_plain(v) for v in row) for row in fitted_rows[self.columns].dropna().itertuples(index=False))
-
-    def holds(self, rows: pd.DataFrame, allowed: frozenset[tuple[Any, ...]] = frozenset()) -> np.ndarray:
-        """Per row, whether the rule holds (a row with a missing value in the rule's columns
-        passes, as its GX expectations ignore it); `allowed` from `allowed_combinations`."""
-        frame = rows[self.columns]
-        missing = frame.isna().any(axis=1).to_numpy()
-        if self.kind == "fixed_combinations":
-            present = [tuple(_plain(v) for v in row) in allowed for row in frame.itertuples(index=False)]
-            return missing | np.array(present, dtype=bool)
-        above = np.greater if self.strict else np.greater_equal
-        pairs = list(zip(self.columns, self.columns[1:]))
-        held = np.ones(len(frame), dtype=bool)
-        for low, high in pairs:
-            held &= np.asarray(above(frame[high].to_numpy(), frame[low].to_numpy()), dtype=bool)
-        return missing | held
-
-    def sdv_constraint(self, table_name: str | None = None) -> Any:
-        """The SDV constraint; `table_name` for a table of a multi-table (HMA) model."""
-        from sdv import cag
-
-        if self.kind == "fixed_combinations":
-            return cag.FixedCombinations(column_names=self.columns, table_name=table_name)
-        if self.kind == "inequality":
-            return cag.Inequality(
-                low_column_name=self.params["low"], high_column_name=self.params["high"], strict_boundaries=self.strict, table_name=table_name
-            )
-        low, middle, high = self.columns
-        return cag.Range(
-            low_column_name=low, middle_column_name=middle, high_column_name=high, strict_boundaries=self.strict, table_name=table_name
-        )
-
-    def expectations(self, fitted_rows: pd.DataFrame | None = None, severity: str = "error") -> list[ExpectationSpec]:
-        """The GX expectations that prove the rule. A fixed combination needs the fitted rows
-        (its allowed pairs); on the source, where they would prove nothing, pass None."""
-        meta = {"rule": self.describe()}
-        if self.kind == "fixed_combinations":
-            if fitted_rows is None:
-                return []
-            specs = []
-            for a, b in combinations(self.columns, 2):
-                pairs = fitted_rows[[a, b]].dropna().drop_duplicates()
-                value_pairs = sorted((_plain(x), _plain(y)) for x, y in pairs.itertuples(index=False))
-                kwargs = {"column_A": a, "column_B": b, "value_pairs_set": value_pairs, "ignore_row_if": "either_value_is_missing"}
-                specs.append(ExpectationSpec("expect_column_pair_values_to_be_in_set", kwargs, severity, meta))
-            return specs
-        pairs = [(self.columns[0], self.columns[1])] + ([(self.columns[1], self.columns[2])] if self.kind == "range" else [])
-        return [
-            ExpectationSpec(
-                "expect_column_pair_values_a_to_be_greater_than_b",
-                {"column_A": high, "column_B": low, "or_equal": not self.strict, "ignore_row_if": "either_value_is_missing"},
-                severity,
-                meta,
-            )
-            for low, high in pairs
-        ]
-
-
-@dataclass(frozen=True)
-class UserSuite:
-    """One suite file: its expectations, its rules, and where they run."""
-
-    name: str
-    path: str
-    expectations: tuple[UserExpectation, ...] = ()
-    rules: tuple[Rule, ...] = ()
-    fingerprint: str = ""
-
-    @property
-    def guards(self) -> bool:
-        """Whether the suite runs on the source (as a blocking guard) before fitting."""
-        return any("source" in e.run_on for e in self.expectations) or any(r.kind != "fixed_combinations" for r in self.rules)
-
-    @property
-    def checks_synthetic(self) -> bool:
-        return any("synthetic" in e.run_on for e in self.expectations) or bool(self.rules)
-
-    @property
-    def enforced_rules(self) -> list[Rule]:
-        return [r for r in self.rules if r.enforce]
-
-    @property
-    def rules_fingerprint(self) -> str:
-        return _digest([[r.kind, dict(r.params), r.enforce] for r in self.enforced_rules]) if self.enforced_rules else ""
-
-    def source_specs(self) -> list[tuple[ExpectationSpec, str]]:
-        """Expectations run on the source, each with where it was written. A failed rule here
-        means the source itself breaks it: the model could not be fitted with the constraint."""
-        specs = [(e.spec, e.where) for e in self.expectations if "source" in e.run_on]
-        return specs + [(s, r.where) for r in self.rules for s in r.expectations(None)]
-
-    def synthetic_specs(self, fitted_rows: pd.DataFrame) -> list[tuple[ExpectationSpec, str]]:
-        specs = [(e.spec, e.where) for e in self.expectations if "synthetic" in e.run_on]
-        return specs + [(s, r.where) for r in self.rules for s in r.expectations(fitted_rows)]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
