@@ -9,13 +9,14 @@ __all__ = ["SynthpipeComponent", "SynthpipeConfig", "build_synthpipe_defs", "loa
 
 if TYPE_CHECKING:
     from synthpipe.component import SynthpipeComponent
-    from synthpipe.config import SynthpipeConfig, load_config
+    from synthpipe.config import SynthpipeConfig
     from synthpipe.factory import build_synthpipe_defs
+    from synthpipe.validation import load_config
 
 _LAZY = {
     "SynthpipeComponent": "synthpipe.component",
     "SynthpipeConfig": "synthpipe.config",
-    "load_config": "synthpipe.config",
+    "load_config": "synthpipe.validation",
     "build_synthpipe_defs": "synthpipe.factory",
 }
 

@@ -38,9 +38,9 @@ from synthpipe.config import (
     SourceConfig,
     SynthpipeConfig,
     TableConfig,
-    load_config,
 )
 from synthpipe.factory import build_synthpipe_defs
+from synthpipe.validation import load_config
 
 __all__ = ["SynthpipeComponent"]
 

@@ -15,17 +15,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
-from synthpipe.config import (
-    _NAME_PATTERN,
-    DEFAULT_EVALUATION_ROWS,
-    GroupConfig,
-    SynthpipeConfig,
-    TableConfig,
-    _Evaluated,
-    _WithSuites,
-)
+from synthpipe.config import GroupConfig, SynthpipeConfig, TableConfig
+from synthpipe.config_base import NAME_PATTERN
 from synthpipe.errors import ConfigError, closest
+from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
+from synthpipe.shared_config import Evaluated, WithSuites
+from synthpipe.table_config import DEFAULT_EVALUATION_ROWS
 
 __all__ = ["expectations_dir", "load_config"]
 
@@ -33,7 +28,7 @@ __all__ = ["expectations_dir", "load_config"]
 def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
     where = f"table {table.name!r}"
     problems = []
-    if not _NAME_PATTERN.match(table.name):
+    if not NAME_PATTERN.match(table.name):
         problems.append(
             f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
             f"got {table.name!r}. Keep the real name in `source_table`."
@@ -70,7 +65,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     return problems
 
 
-def _evaluated_problems(settings: "_Evaluated", where: str) -> list[str]:
+def _evaluated_problems(settings: Evaluated, where: str) -> list[str]:
     problems = []
     if not 0.0 < settings.holdout_fraction < 1.0:
         problems.append(
@@ -178,7 +173,7 @@ def _group_problems(group: GroupConfig) -> list[str]:
     problems = []
     names = [t.name for t in group.tables]
     for name in [group.name, *names]:
-        if not _NAME_PATTERN.match(name):
+        if not NAME_PATTERN.match(name):
             problems.append(f"{where}: name {name!r} must be letters, digits and underscores (it becomes an asset key).")
     problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
     if len(names) < 2:
@@ -389,7 +384,7 @@ def _attach_suites(config: SynthpipeConfig) -> list[str]:
     return problems
 
 
-def _rule_problems(table: _WithSuites, suites: list[UserSuite], where: str) -> list[str]:
+def _rule_problems(table: WithSuites, suites: list[UserSuite], where: str) -> list[str]:
     enforced = [rule for suite in suites for rule in suite.enforced_rules]
     if enforced and getattr(table, "sequence", None) is not None:
         return [f"{where}: rules are enforced by SDV's single-table constraints, not by PAR; set `enforce: false` on {enforced[0].where} to check it only."]

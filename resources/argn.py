@@ -14,7 +14,6 @@ by its sdtype (categorical, numerical, datetime, boolean as categorical).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import pickle
@@ -31,14 +30,11 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
+from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
+from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
+from synthpipe.extras import argn_engine_available
 
 __all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnSynthesizer", "engine_available", "require_engine"]
-
-ENGINE_VERSION = "2.7.3"
-INSTALL_HINT = (
-    'install the extra: `pip install "torch==2.13.0"`, then `pip install "synthpipe[argn]"`, then '
-    f'`pip install --no-deps "mostlyai-engine=={ENGINE_VERSION}"` (`make install` does all three)'
-)
 
 # The files of a trained workspace that generation reads. Optimizer and scheduler states only
 # resume training; `OriginalData` holds the real training rows and never leaves the fit.
@@ -63,10 +59,7 @@ ProgressHandler = Callable[[dict[str, Any]], None]
 
 def engine_available() -> bool:
     """True when `mostlyai-engine` is installed (looked up without importing it)."""
-    try:
-        return importlib.util.find_spec("mostlyai.engine") is not None
-    except ModuleNotFoundError:  # no `mostlyai` namespace at all
-        return False
+    return argn_engine_available()
 
 
 def require_engine(what: str) -> Any:

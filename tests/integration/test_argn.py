@@ -263,7 +263,7 @@ def test_without_the_extra_argn_says_how_to_install_and_sdv_still_runs(base_conf
     # Setup
     code = f"""
         import json, dagster as dg
-        from synthpipe.config import load_config
+        from synthpipe.validation import load_config
         from synthpipe.errors import ConfigError
         from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
         config = json.loads({json.dumps(json.dumps(base_config))})

@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from synthpipe.assets.stages import split_source
 from synthpipe.assets.table_assets import build_table_assets
-from synthpipe.config import SynthpipeConfig, TableConfig, load_config
+from synthpipe.config import SynthpipeConfig, TableConfig
 from synthpipe.errors import ConfigError
 from synthpipe.factory import build_resources, build_synthpipe_defs
+from synthpipe.validation import load_config
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 
 from synthpipe.assets.group_assets import build_group_assets
-from synthpipe.config import GroupConfig, load_config
+from synthpipe.config import GroupConfig
+from synthpipe.validation import load_config
 from synthpipe.errors import ConfigError
 
 pytestmark = pytest.mark.unit

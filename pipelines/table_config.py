@@ -1,0 +1,259 @@
+"""A single table's configuration: what is read, how it is fitted and sampled, and its gates.
+
+`TableConfig` is one entry under `tables`; a table with `sequence` set is sequential (its rows
+belong to entities and are ordered). Semantic checks across settings are
+`synthpipe.validation`'s; the names of the backends are the registry's
+(`synthpipe.resources.backends`), which a unit test keeps in step with the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import Field
+
+from synthpipe.config_base import Strict, settings_hash
+from synthpipe.extras import argn_engine_available
+from synthpipe.shared_config import ColumnOverride, Evaluated, WithSuites
+
+__all__ = [
+    "AUTO",
+    "DEFAULT_AUTO_CANDIDATES",
+    "DEFAULT_EVALUATION_ROWS",
+    "DEFAULT_FIT_ROWS",
+    "DEFAULT_SEQUENCE_SYNTHESIZER",
+    "DEFAULT_SYNTHESIZER",
+    "SequenceConfig",
+    "TableConfig",
+    "default_auto_candidates",
+]
+
+DEFAULT_SYNTHESIZER = "gaussian_copula"
+DEFAULT_SEQUENCE_SYNTHESIZER = "par"
+# `synthesizer: auto` is a strategy over single-table backends, not a backend of its own.
+AUTO = "auto"
+DEFAULT_AUTO_CANDIDATES = ("gaussian_copula", "argn", "tvae", "ctgan", "copula_gan")
+# Chosen with `make bench` (bench/scale.py): see the README's benchmark section.
+DEFAULT_FIT_ROWS = 50_000
+DEFAULT_EVALUATION_ROWS = 20_000
+
+_SAMPLING_SETTINGS = frozenset(
+    {"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
+)
+_GATE_SETTINGS = frozenset(
+    {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
+)
+
+
+def default_auto_candidates() -> list[str]:
+    """gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan."""
+    return [name for name in DEFAULT_AUTO_CANDIDATES if name != "argn" or argn_engine_available()]
+
+
+class SequenceConfig(Strict):
+    """Makes a table sequential: rows belong to an entity and are ordered (synthesized with PAR)."""
+
+    entity_key: str = Field(description="Column that identifies the entity a row belongs to.", examples=["tailnum"])
+    order_by: str = Field(description="Column that orders the rows within an entity.", examples=["time_hour"])
+    context_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns constant within an entity (its attributes), modelled once per sequence.",
+        examples=[["carrier"]],
+    )
+
+
+class TableConfig(WithSuites, Evaluated):
+    """One source table that gets a synthetic twin."""
+
+    name: str = Field(
+        description="Table name in synthpipe: asset keys, MLflow names and the snapshot folder.",
+        examples=["adult"],
+    )
+    source_table: str | None = Field(
+        default=None,
+        description="Table name in the source, when it differs from `name`.",
+        examples=["census.adult"],
+    )
+    query: str | None = Field(
+        default=None,
+        description="SQL that selects the rows instead of the whole table (sql and duckdb sources).",
+        examples=["SELECT * FROM adult WHERE age >= 18"],
+    )
+    row_limit: int | None = Field(
+        default=None,
+        description="Read at most this many rows from the source (pushed down as LIMIT); recorded with the version.",
+        examples=[1000000],
+    )
+    fit_rows: int | None = Field(
+        default=DEFAULT_FIT_ROWS,
+        description="Fit on a seeded sample of at most this many training rows (`split_seed`); recorded with the "
+        "version. `null` fits on every training row.",
+        examples=[200000],
+    )
+    synthesizer: str | None = Field(
+        default=None,
+        description="Synthesizer backend: gaussian_copula, ctgan, tvae, copula_gan, argn (TabularARGN, the `argn` "
+        "extra), auto (the best of `auto_candidates`), or par for sequences. Default: gaussian_copula, or par when "
+        "`sequence` is set.",
+        examples=["gaussian_copula"],
+    )
+    auto_candidates: list[str] = Field(
+        default_factory=default_auto_candidates,
+        description="With `synthesizer: auto`: the synthesizers tried, in order, until `auto_budget_seconds` is spent. "
+        "Default: gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan.",
+        examples=[["gaussian_copula", "tvae", "ctgan"]],
+    )
+    auto_budget_seconds: float = Field(
+        default=1800.0,
+        description="With `synthesizer: auto`: no new candidate starts after this many seconds of fitting and scoring; "
+        "a candidate with a training-time budget of its own (argn's `max_training_time`) gets at most what is left.",
+        examples=[600],
+    )
+    candidate_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="With `synthesizer: auto`: constructor arguments per candidate.",
+        examples=[{"tvae": {"epochs": 100}, "argn": {"max_training_time": 4}}],
+    )
+    sequence: SequenceConfig | None = Field(
+        default=None,
+        description="Declares the table sequential (an entity key and an order column); fitted with PAR.",
+        examples=[{"entity_key": "tailnum", "order_by": "time_hour"}],
+    )
+    num_sequences: int | None = Field(
+        default=None,
+        description="Sequential tables: entities to sample. Default: as many as the source has.",
+        examples=[500],
+    )
+    synthesizer_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments for the synthesizer's constructor.",
+        examples=[{"default_distribution": "truncnorm"}],
+    )
+    columns: dict[str, ColumnOverride] = Field(
+        default_factory=dict,
+        description="Per-column overrides of the detected SDV metadata.",
+        examples=[{"education-num": {"sdtype": "categorical"}}],
+    )
+    exclude_columns: list[str] = Field(
+        default_factory=list,
+        description="Source columns left out of the synthetic twin.",
+        examples=[["ssn"]],
+    )
+    pii: dict[str, str] = Field(
+        default_factory=dict,
+        description="Personal columns, never learned: each maps to the kind of value generated fresh for it "
+        "(a Faker provider SDV knows: name, email, phone_number, address, company, ...).",
+        examples=[{"customer_name": "name", "contact": "email"}],
+    )
+    expectation_suites: list[str] = Field(
+        default_factory=list,
+        description="User expectation suites (YAML files, relative to `expectations_dir`): GX expectations run on "
+        "the source as blocking guards and on the synthetic candidate as one check per suite, and business rules "
+        "the synthesizer obeys. See README, 'Data contracts'.",
+        examples=[["adult.yaml"]],
+    )
+    num_rows: int | None = Field(
+        default=None,
+        description="Synthetic rows to sample. Default: as many as the source table has.",
+        examples=[50000],
+    )
+    seed: int | None = Field(
+        default=None,
+        description="Sampling seed. Default: a new seed every run, recorded with the version.",
+        examples=[42],
+    )
+    quality_threshold: float = Field(
+        default=0.7,
+        description="Minimum SDMetrics quality score; below it nothing is published.",
+        examples=[0.75],
+    )
+    target: str | None = Field(
+        default=None,
+        description="Column a downstream model predicts. Enables the `utility` gate (train on synthetic, test on "
+        "real) and the `downstream/<name>` training asset.",
+        examples=["income"],
+    )
+    sample_chunk_rows: int = Field(
+        default=50_000,
+        description="Rows sampled per chunk. Each chunk has its own seed derived from `seed` and is written to "
+        "staging as it comes, so memory does not grow with `num_rows`; progress is logged after each.",
+        examples=[50000],
+    )
+    sample_workers: int | None = Field(
+        default=None,
+        description="Processes sampling chunks at once. Default: the machine's cores (at most 8). Torch-based "
+        "synthesizers sample in one process.",
+        examples=[2],
+    )
+    evaluation_rows: int = Field(
+        default=DEFAULT_EVALUATION_ROWS,
+        description="Quality, privacy, utility and the expectation suite run on a seeded sample of this many "
+        "synthetic rows (and as many training and holdout rows), so evaluation time stays bounded.",
+        examples=[20000],
+    )
+    model_name: str | None = Field(
+        default=None,
+        description="Registered MLflow model name. Default: `synthpipe-<name>`.",
+        examples=["synthpipe-adult"],
+    )
+    refresh: Literal["always", "on_change"] = Field(
+        default="always",
+        description="`always`: refreshed by the nightly schedule (the registered model is reused when the "
+        "source and the fit settings are unchanged; only a new seed is sampled). `on_change`: refreshed by the "
+        "change sensor only when the source's fingerprint or the table's configuration changed.",
+        examples=["on_change"],
+    )
+
+    @property
+    def source_name(self) -> str:
+        return self.source_table or self.name
+
+    def severity(self, gate: str) -> str:
+        """The configured severity, else `error`; except the DCR gate of a sequential table, which
+        warns: its holdout is whole entities, so with few entities the row-level comparison leans
+        towards training rows without any memorising (0.67 measured with 6 held-out aircraft).
+        """
+        if gate == "dcr" and self.sequence is not None and gate not in self.gate_severity:
+            return "warn"
+        return super().severity(gate)
+
+    @property
+    def generated_columns(self) -> list[str]:
+        """Columns whose synthetic values are new by design (the entity key, personal columns):
+        checks expect only their type and presence, and no model learns from them.
+        """
+        return [*([self.sequence.entity_key] if self.sequence else []), *self.pii]
+
+    @property
+    def workers(self) -> int:
+        """Sampling processes: `sample_workers`, else the machine's cores (at most 8)."""
+        return self.sample_workers or min(os.cpu_count() or 1, 8)
+
+    @property
+    def backend(self) -> str:
+        """The synthesizer that runs: the configured one, else the default for the table's kind."""
+        return self.synthesizer or (DEFAULT_SEQUENCE_SYNTHESIZER if self.sequence else DEFAULT_SYNTHESIZER)
+
+    @property
+    def registered_model_name(self) -> str:
+        return self.model_name or f"synthpipe-{self.name}"
+
+    @property
+    def config_fingerprint(self) -> str:
+        """Hash of every setting that shapes the published table (`refresh` aside): a change
+        makes the change sensor refresh an `on_change` table.
+        """
+        suites = [suite.fingerprint for suite in self._suites]
+        return settings_hash({**self.model_dump(mode="json", exclude={"refresh"}), "suites": suites})
+
+    @property
+    def fit_fingerprint(self) -> str:
+        """Hash of the settings that shape the fitted model. Sampling and gate settings are left
+        out, so changing them reuses the model; with `auto`, whose choice depends on the gates,
+        only the sampling settings are.
+        """
+        # Suites are in `config_fingerprint`; only their enforced rules shape the model.
+        left_out = _SAMPLING_SETTINGS | {"expectation_suites"} | (frozenset() if self.backend == AUTO else _GATE_SETTINGS)
+        rules = [suite.rules_fingerprint for suite in self._suites if suite.rules_fingerprint]
+        return settings_hash({**self.model_dump(mode="json", exclude=left_out), **({"rules": rules} if rules else {})})
