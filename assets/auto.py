@@ -41,15 +41,16 @@ from typing import Any
 
 import pandas as pd
 
-from synthpipe.assets.common import end_run_quietly, log_training_end, progress_logger, training_figures
-from synthpipe.assets.evaluation import evaluate_quality
-from synthpipe.assets.gates import GATES
-from synthpipe.assets.leaks import evaluate_value_leaks
-from synthpipe.assets.privacy import evaluate_privacy
-from synthpipe.assets.suite_checks import user_check_name
-from synthpipe.assets.table_checks import CHECK_EXPECTATIONS
-from synthpipe.assets.stages import SourceSplit
-from synthpipe.assets.utility import evaluate_utility
+from synthpipe.assets.fit import log_training_end, progress_logger, training_figures
+from synthpipe.assets.lifecycle import ModelRun
+from synthpipe.assets.evaluation.quality import evaluate_quality
+from synthpipe.assets.checks.gates import GATES
+from synthpipe.assets.evaluation.leaks import evaluate_value_leaks
+from synthpipe.assets.evaluation.privacy import evaluate_privacy
+from synthpipe.assets.checks.suites import user_check_name
+from synthpipe.assets.checks.table import CHECK_EXPECTATIONS
+from synthpipe.assets.split import SourceSplit
+from synthpipe.assets.evaluation.utility import evaluate_utility
 from synthpipe.expectations.profile import derive_suite
 from synthpipe.expectations.runner import SuiteResult, validate
 from synthpipe.expectations.suites import merge_suites
@@ -358,7 +359,7 @@ def _fit_and_score(
 ) -> Candidate:
     table, log = stage.table, stage.log
     run_id = tracker.start_run(f"{table.name}-{name}", tags={"mlflow.parentRunId": parent_run_id, keys.CANDIDATE: name})
-    try:
+    with ModelRun(tracker, run_id):  # an error ends the candidate's run FAILED
         log.info(f"auto: fitting candidate {name} {params or ''} ({stage.clock.spent:.0f} s of {stage.clock.budget:g} s spent)")
         synthesizer = stage.build(name, params)
         try:
@@ -385,9 +386,6 @@ def _fit_and_score(
         )
         tracker.set_tags(run_id, {keys.FAILED_CHECKS: ",".join(failed) or "none"})
         tracker.end_run(run_id)
-    except BaseException:
-        end_run_quietly(tracker, run_id)
-        raise
     return candidate
 
 

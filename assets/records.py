@@ -1,4 +1,5 @@
-"""The values that flow between a table's stages (stored by the IO manager between steps)."""
+"""The values that flow between the stages of a unit of synthesis (stored by the IO manager
+between steps)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["Candidate", "FittedModel", "StagedSample"]
+__all__ = ["Candidate", "FittedModel", "GroupSample", "StagedSample"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,20 @@ class StagedSample:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A sampled synthetic table with everything its publication records."""
+class GroupSample:
+    """A sampled relational group: every table in memory, and the source schemas they are cast back to."""
 
-    staged: StagedSample
+    tables: dict[str, pd.DataFrame]
+    seed: int
+    schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    sample_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sampled candidate (a `StagedSample` or a `GroupSample`) with everything its publication records."""
+
+    sample: StagedSample | GroupSample
     model: FittedModel
     quality_score: float
     checks: dict[str, bool] = field(default_factory=dict)

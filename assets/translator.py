@@ -4,15 +4,16 @@ keys, groups, tags, owners or descriptions; everything else follows from the spe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 
 from synthpipe import metadata_keys as keys
 from synthpipe.config import GroupConfig, TableConfig
 
-__all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator"]
+__all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator", "op_name", "stage_asset"]
 
 Stage = Literal["source", "synthesizer", "synthetic", "published", "downstream"]
 STAGES: tuple[Stage, ...] = ("source", "synthesizer", "synthetic", "published")
@@ -81,3 +82,26 @@ class SynthpipeTranslator:
             kinds={data.source_kind} if data.stage == "source" else _KINDS[data.stage],
             tags={keys.STAGE: data.stage},
         )
+
+
+def op_name(spec: dg.AssetSpec) -> str:
+    """The op of a one-asset stage is named after its key (`source__adult`), as `@asset` names it."""
+    return spec.key.to_python_identifier()
+
+
+def stage_asset(
+    spec: dg.AssetSpec, ins: Mapping[str, dg.AssetIn] | None = None, check_specs: Sequence[dg.AssetCheckSpec] = ()
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The decorator of a one-asset stage that passes the translator's spec through whole
+    (automation condition, code version, owners, tags, metadata, ...). The spec's dependencies
+    on the stage's inputs become the inputs; any other dependency it declares is kept."""
+    ins = dict(ins or {})
+    loaded = {asset_in.key for asset_in in ins.values()}
+    others = [dep.asset_key for dep in spec.deps if dep.asset_key not in loaded]
+    return dg.multi_asset(
+        name=op_name(spec),
+        outs={"result": dg.AssetOut.from_spec(spec.replace_attributes(deps=[]))},
+        ins=ins,
+        deps=others or None,
+        check_specs=list(check_specs) or None,
+    )

@@ -18,12 +18,13 @@ def dagster(database: Path, out: Path) -> None:
 
 
 def bare(database: Path, out: Path) -> None:
-    from synthpipe.assets.common import model_requirements
-    from synthpipe.assets.evaluation import evaluate_quality
-    from synthpipe.assets.privacy import evaluate_privacy
-    from synthpipe.assets.stages import fingerprint, split_holdout, to_pandas
-    from synthpipe.assets.table_assets import stage_chunks, table_columns
-    from synthpipe.assets.utility import evaluate_utility
+    from synthpipe.assets.fit import model_requirements
+    from synthpipe.assets.evaluation.quality import evaluate_quality
+    from synthpipe.assets.evaluation.privacy import evaluate_privacy
+    from synthpipe.assets.split import fingerprint, split_holdout, to_pandas
+    from synthpipe.assets.sample import stage_chunks
+    from synthpipe.assets.checks.table import table_columns
+    from synthpipe.assets.evaluation.utility import evaluate_utility
     from synthpipe.expectations.profile import derive_suite, profile_table
     from synthpipe.expectations.runner import validate
     from synthpipe.config import TableConfig

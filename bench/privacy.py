@@ -51,7 +51,7 @@ def _timed(fn):
 def main() -> None:
     from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 
-    from synthpipe.assets.privacy import closest_distances, evaluate_privacy
+    from synthpipe.assets.evaluation.privacy import closest_distances, evaluate_privacy
 
     train, holdout, synthetic, table = _data()
     small_syn, small_train = synthetic.iloc[:2_000], train.iloc[:2_000]

@@ -53,11 +53,11 @@ def main() -> None:
 
     import torch
 
-    from synthpipe.assets.evaluation import evaluate_quality
-    from synthpipe.assets.privacy import evaluate_privacy
-    from synthpipe.assets.stages import split_holdout
-    from synthpipe.assets.table_assets import table_columns
-    from synthpipe.assets.utility import evaluate_utility
+    from synthpipe.assets.evaluation.quality import evaluate_quality
+    from synthpipe.assets.evaluation.privacy import evaluate_privacy
+    from synthpipe.assets.split import split_holdout
+    from synthpipe.assets.checks.table import table_columns
+    from synthpipe.assets.evaluation.utility import evaluate_utility
     from synthpipe.demo_data import load_adult
     from synthpipe.resources.synthesizers import available_synthesizers, build_synthesizer, detect_metadata, fit_synthesizer, sample_rows
 

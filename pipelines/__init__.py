@@ -21,9 +21,14 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    # Dagster's component registry lists a module's components through dir()
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'pipelines' has no attribute {name!r}")
+    raise AttributeError(f"module 'synthpipe' has no attribute {name!r}")

@@ -12,8 +12,8 @@ from typing import Any
 
 import dagster as dg
 
-from synthpipe.assets.common import drop_excluded
-from synthpipe.assets.stages import content_fingerprint, content_probe
+from synthpipe.assets.source import drop_excluded
+from synthpipe.resources.fingerprints import content_fingerprint, content_probe
 from synthpipe import metadata_keys as keys
 from synthpipe.config import TableConfig
 from synthpipe.resources.sources import SourceResource

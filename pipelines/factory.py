@@ -11,8 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from synthpipe.assets.group_assets import build_group_assets
-from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.assets.kinds import units
+from synthpipe.assets.specs import build_unit_assets, source_kind, unit_specs
 from synthpipe.assets.translator import SynthpipeTranslator
 from synthpipe import metadata_keys as keys
 from synthpipe.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
@@ -85,21 +85,6 @@ def run_storage_dir(data_dir: Path) -> Path:
     return data_dir / "staging" / "runs"
 
 
-# SQLAlchemy dialects whose Dagster kind has another name
-_DIALECT_KINDS = {"postgresql": "postgres", "mariadb": "mysql"}
-
-
-def source_kind(source: SourceConfig) -> str:
-    """The source asset's kind: `duckdb`, `parquet`, `csv`, or the SQL URL's dialect
-    (`postgres`, `mysql`, `sqlite`, ...); `sql` when the URL comes from the environment."""
-    if source.kind != "sql":
-        return source.kind
-    if not isinstance(source.url, str) or "://" not in source.url:
-        return "sql"
-    dialect = source.url.split("://", 1)[0].split("+", 1)[0].lower()
-    return _DIALECT_KINDS.get(dialect, dialect)
-
-
 def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     """The resources the assets use, with local defaults under the data folder."""
     data_dir = resolve_data_dir(config.data_dir)
@@ -139,15 +124,17 @@ def build_synthpipe_defs(
     """
     config = load_config(config)
     source_description = f"the {config.source.kind} source"
-    kind = source_kind(config.source)
-    table_assets = {table.name: build_table_assets(table, translator, source_description, kind) for table in config.tables}
-    group_assets = [definition for group in config.groups for definition in build_group_assets(group, translator, source_description, kind)]
-    nightly = [a for table in config.tables if table.refresh == "always" for a in table_assets[table.name]] + group_assets
+    technology = source_kind(config.source)
+    built = {kind.name: (kind, unit_specs(kind, translator, source_description, technology)) for kind in units(config)}
+    assets = {name: build_unit_assets(kind, specs) for name, (kind, specs) in built.items()}
+    # `refresh: on_change` tables run when the change sensor finds their source changed; the rest nightly
     watched = [
-        WatchedTable(table, [a.key for a in table_assets[table.name]], table_assets[table.name][1].key)
-        for table in config.tables
-        if table.refresh == "on_change"
+        WatchedTable(kind.config, [spec.key for spec in specs.all()], specs.synthesizer.key)
+        for kind, specs in built.values()
+        if getattr(kind.config, "refresh", "always") == "on_change"
     ]
+    on_change = {w.table.name for w in watched}
+    nightly = [a for name, unit in assets.items() if name not in on_change for a in unit]
     status = dg.DefaultScheduleStatus.RUNNING if config.schedule.enabled else dg.DefaultScheduleStatus.STOPPED
     jobs: list[Any] = []
     schedules: list[dg.ScheduleDefinition] = []
@@ -189,7 +176,7 @@ def build_synthpipe_defs(
         default_status=status,
     )
     return dg.Definitions(
-        assets=[a for assets in table_assets.values() for a in assets] + group_assets,
+        assets=[a for unit in assets.values() for a in unit],
         jobs=[*jobs, maintenance],
         schedules=[*schedules, maintenance_schedule],
         sensors=sensors,

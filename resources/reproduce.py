@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from synthpipe.assets.stages import fingerprint
+from synthpipe.resources.fingerprints import fingerprint
 from synthpipe.errors import SnapshotNotFoundError
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.relational import sample_group

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from synthpipe.assets.stages import sequence_problems
+from synthpipe.assets.split import sequence_problems
 from synthpipe.demo_data import plane_sequences, write_duckdb_table
 from synthpipe.resources.reproduce import reproduce
 from synthpipe.resources.snapshots import DeltaSnapshotStore
@@ -61,7 +61,7 @@ def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, 
 
 
 def test_holdout_keeps_whole_sequences(flights_by_plane):
-    from synthpipe.assets.stages import split_holdout
+    from synthpipe.assets.split import split_holdout
 
     train, holdout = split_holdout(flights_by_plane, 0.2, seed=0, entity_key="tailnum")
     assert set(train["tailnum"]).isdisjoint(set(holdout["tailnum"]))

@@ -11,8 +11,8 @@ import pytest
 
 import pyarrow as pa
 
-from synthpipe.assets.stages import split_source
-from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.assets.split import split_source
+from synthpipe.assets.specs import build_assets as build_table_assets
 from synthpipe.config import SynthpipeConfig, TableConfig
 from synthpipe.errors import ConfigError
 from synthpipe.factory import build_resources, build_synthpipe_defs

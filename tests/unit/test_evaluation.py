@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthpipe.assets.evaluation import MAX_PAIRS, column_pairs, evaluate_quality
+from synthpipe.assets.evaluation.quality import MAX_PAIRS, column_pairs, evaluate_quality
 from bench.wide import widen
 from synthpipe.demo_data import load_adult
 from synthpipe.resources.synthesizers import detect_metadata

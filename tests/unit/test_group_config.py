@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from synthpipe.assets.group_assets import build_group_assets
+from synthpipe.assets.specs import build_assets as build_group_assets
 from synthpipe.config import GroupConfig
 from synthpipe.validation import load_config
 from synthpipe.errors import ConfigError

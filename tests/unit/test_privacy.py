@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 
-from synthpipe.assets.privacy import closest_distances, evaluate_privacy, exact_copy_share
+from synthpipe.assets.evaluation.privacy import closest_distances, evaluate_privacy, exact_copy_share
 from synthpipe.demo_data import load_adult
 from synthpipe.resources.synthesizers import (
     build_synthesizer,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthpipe.assets.inspection import check_source_rows, free_text_columns, looks_personal, pii_line
-from synthpipe.assets.leaks import evaluate_value_leaks
+from synthpipe.assets.evaluation.leaks import evaluate_value_leaks
 from synthpipe.demo_data import load_adult
 from synthpipe.resources.id_formats import learn_id_regex, number_in_shape
 from synthpipe.resources.protection import protect_rare_values, rare_values

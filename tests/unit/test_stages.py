@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from synthpipe.assets.stages import fingerprint, split_holdout, to_pandas
+from synthpipe.assets.split import fingerprint, split_holdout, to_pandas
 from synthpipe.errors import UnsupportedColumnError
 from synthpipe.resources.sources import quote_identifier
 from synthpipe.resources.synthesizers import check_modelable
@@ -75,11 +75,12 @@ def test_arrow_dictionaries_and_decimals_convert_once():
 def test_split_source_in_batches_matches_the_whole_table_split(adult_slice, monkeypatch):
     import pyarrow as pa
 
-    from synthpipe.assets import stages
+    from synthpipe.assets import split as stages
     from synthpipe.expectations.profile import profile_table
+    from synthpipe.resources import fingerprints
 
     # Setup: batches of 250 rows, so the 1,200-row slice is hashed and profiled in five parts
-    monkeypatch.setattr(stages, "BATCH_ROWS", 250)
+    monkeypatch.setattr(fingerprints, "BATCH_ROWS", 250)
     arrow = pa.Table.from_pandas(adult_slice, preserve_index=False)
 
     # Run

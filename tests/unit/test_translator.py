@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from synthpipe.assets.table_assets import build_table_assets
+from synthpipe.assets.specs import build_assets as build_table_assets
 from synthpipe.assets.translator import StageData, SynthpipeTranslator
 from synthpipe.config import TableConfig
 from synthpipe.factory import build_synthpipe_defs

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from synthpipe.assets.stages import publishable_schema
+from synthpipe.assets.split import publishable_schema
 from synthpipe.errors import UnsupportedColumnError
 from synthpipe.resources.metadata import _unsupported_reason
 from synthpipe.resources.types import delta_type, to_model_frame, to_source_arrow

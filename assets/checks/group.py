@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
-from synthpipe.assets.common import property_metadata
-from synthpipe.assets.gates import gate_result, gate_spec
-from synthpipe.assets.leaks import combine_leaks, evaluate_value_leaks
-from synthpipe.assets.privacy import evaluate_privacy
-from synthpipe.assets.suite_checks import user_suite_results, user_suite_specs
-from synthpipe.assets.table_checks import (
+from synthpipe.assets.checks.gates import property_metadata
+from synthpipe.assets.checks.gates import gate_result, gate_spec
+from synthpipe.assets.evaluation.leaks import combine_leaks, evaluate_value_leaks
+from synthpipe.assets.evaluation.privacy import evaluate_privacy
+from synthpipe.assets.checks.suites import user_suite_results, user_suite_specs
+from synthpipe.assets.checks.table import (
     CHECK_DCR,
     CHECK_EXACT_COPIES,
     CHECK_EXPECTATIONS,
@@ -24,7 +24,7 @@ from synthpipe.assets.table_checks import (
     CHECK_VALUE_LEAKS,
     value_leak_result,
 )
-from synthpipe.assets.utility import evaluate_utility
+from synthpipe.assets.evaluation.utility import evaluate_utility
 from synthpipe.expectations.profile import derive_suite, profile_table
 from synthpipe.expectations.runner import FailedExpectation, SuiteResult
 from synthpipe import metadata_keys as keys
@@ -32,7 +32,7 @@ from synthpipe.config import GroupConfig
 from synthpipe.errors import SynthpipeError, closest
 
 if TYPE_CHECKING:
-    from synthpipe.assets.group_assets import GroupSource
+    from synthpipe.assets.kinds.group import GroupSource
 
 __all__ = [
     "CHECK_INTEGRITY",

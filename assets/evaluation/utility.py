@@ -114,3 +114,11 @@ def evaluate_utility(
     metric, real = _score(train_model(train, target, task, features, seed), holdout, target, task, features)
     _, synthetic_score = _score(train_model(synthetic, target, task, features, seed), holdout, target, task, features)
     return UtilityResult(task, metric, real, synthetic_score, time.perf_counter() - started)
+
+
+def table_utility(table: Any, split: Any, data: pd.DataFrame, seed: int = 0) -> UtilityResult:
+    """Utility of a single table's synthetic rows for its `target`: train on `data`, test on
+    the split's real holdout; the table's generated columns are no feature to learn from."""
+    assert table.target is not None
+    drop = [c for c in table.generated_columns if c != table.target]
+    return evaluate_utility(*(f.drop(columns=drop) for f in (split.train, data, split.holdout)), table.target, seed)

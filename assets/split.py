@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +10,16 @@ import pandas as pd
 import pyarrow as pa
 
 from synthpipe.errors import UnsupportedColumnError
+from synthpipe.resources.fingerprints import (
+    batches,
+    combine_fingerprint,
+    content_fingerprint,
+    content_probe,
+    fingerprint,
+    row_hashes,
+    source_hashes,
+    stable_types,
+)
 from synthpipe.resources.types import case_clashes, to_model_frame
 
 __all__ = ["SourceSplit", "column_schema", "publishable_schema", "combine_fingerprint", "content_fingerprint", "content_probe", "row_hashes", "fingerprint", "length_drift", "sequence_problems", "split_holdout", "split_sequences", "split_source", "to_pandas"]
@@ -38,10 +46,6 @@ class SourceSplit:
     schema: pa.Schema | None = None
 
 
-# Rows converted to pandas at a time while hashing and profiling a large source.
-BATCH_ROWS = 250_000
-
-
 def split_source(
     arrow: pa.Table, fraction: float, seed: int, fit_rows: int | None, evaluation_rows: int
 ) -> SourceSplit:
@@ -53,8 +57,8 @@ def split_source(
     from synthpipe.expectations.profile import merge_profiles, profile_table
 
     schema = publishable_schema(arrow.schema)
-    arrow = _stable_types(arrow)
-    dtypes, all_hashes = _hashes(arrow)
+    arrow = stable_types(arrow)
+    dtypes, all_hashes = source_hashes(arrow)
     n = len(all_hashes)
     ordered = np.argsort(all_hashes, kind="stable")
     permutation = np.random.default_rng(seed).permutation(n)
@@ -64,7 +68,7 @@ def split_source(
     in_train = np.zeros(n, dtype=bool)
     in_train[train_rows] = True
     profiles, start = [], 0
-    for batch in _batches(arrow):
+    for batch in batches(arrow):
         profiles.append((profile_table(batch[in_train[start : start + len(batch)]]), int(in_train[start : start + len(batch)].sum())))
         start += len(batch)
     pick = np.random.default_rng(seed)
@@ -118,69 +122,11 @@ def publishable_schema(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
-def content_fingerprint(arrow: pa.Table) -> str:
-    """`fingerprint` of a source read, computed batch by batch (the source asset's value)."""
-    return combine_fingerprint(*_hashes(_stable_types(arrow)))
-
-
-def _hashes(arrow: pa.Table) -> tuple[pd.Series, np.ndarray]:
-    hashes, dtypes = [], None
-    for batch in _batches(arrow):
-        hashes.append(_row_hashes(batch))
-        dtypes = batch.dtypes if dtypes is None else dtypes
-    if dtypes is None:
-        return to_pandas(arrow).dtypes, np.array([], dtype=np.uint64)
-    return dtypes, np.concatenate(hashes)
-
-
-def _stable_types(arrow: pa.Table) -> pa.Table:
-    """Types every batch converts to alike: an integer column with nulls anywhere becomes float
-    (as pandas makes it for the whole table), so a batch without nulls hashes the same way.
-    """
-    for i, field in enumerate(arrow.schema):
-        if pa.types.is_integer(field.type) and arrow.column(i).null_count:
-            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
-    return arrow
-
-
-def _batches(arrow: pa.Table) -> Iterator[pd.DataFrame]:
-    for start in range(0, arrow.num_rows, BATCH_ROWS):
-        yield to_pandas(arrow.slice(start, BATCH_ROWS))
-
-
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow to the pandas frame the synthesizers model, once (`synthpipe.resources.types.to_model_frame`):
     dictionary columns become plain values, decimals floats, dates and timestamps naive
     nanosecond datetimes (tz-aware ones in UTC)."""
     return to_model_frame(table)
-
-
-def _row_hashes(data: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(data, index=False).to_numpy()
-
-
-def fingerprint(data: pd.DataFrame) -> str:
-    """A content fingerprint of the table that ignores row order: sha256 over the column names,
-    dtypes and the sorted row hashes. Unchanged data gives the same value night after night.
-    """
-    return combine_fingerprint(data.dtypes, _row_hashes(data))
-
-
-def row_hashes(data: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row; `combine_fingerprint` of a table's chunks equals its fingerprint."""
-    return _row_hashes(data)
-
-
-def combine_fingerprint(dtypes: pd.Series, hashes: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    digest.update(repr([(name, str(dtype)) for name, dtype in dtypes.items()]).encode())
-    digest.update(np.sort(hashes).tobytes())
-    return digest.hexdigest()
-
-
-def content_probe(content_fingerprint: str) -> str:
-    """The change signature of a source without a cheap probe: its content fingerprint."""
-    return f"content:{content_fingerprint}"
 
 
 def split_holdout(
@@ -192,7 +138,7 @@ def split_holdout(
     """
     if entity_key is not None:
         return _split_entities(data, fraction, seed, entity_key)
-    ordered = data.iloc[np.argsort(_row_hashes(data), kind="stable")].reset_index(drop=True)
+    ordered = data.iloc[np.argsort(row_hashes(data), kind="stable")].reset_index(drop=True)
     permutation = np.random.default_rng(seed).permutation(len(ordered))
     holdout_rows = int(round(len(ordered) * fraction))
     if len(ordered) > 1:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthpipe.assets.evaluation import QualityResult
-from synthpipe.assets.privacy import PrivacyResult
+from synthpipe.assets.evaluation.quality import QualityResult
+from synthpipe.assets.evaluation.privacy import PrivacyResult
 
 __all__ = ["build_report"]
 

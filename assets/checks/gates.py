@@ -13,7 +13,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 
-__all__ = ["GATES", "Gate", "gate_result", "gate_spec"]
+__all__ = ["GATES", "Gate", "gate_result", "gate_spec", "property_metadata"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,8 @@ def gate_result(
             **(metadata or {}),
         },
     )
+
+
+def property_metadata(properties: dict[str, float]) -> dict[str, Any]:
+    """SDMetrics report properties ("Column Shapes") as namespaced metadata (`synthpipe/column_shapes`)."""
+    return {f"{keys.PREFIX}{name.lower().replace(' ', '_')}": dg.FloatMetadataValue(round(value, 4)) for name, value in properties.items()}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from synthpipe.assets.stages import to_pandas
+from synthpipe.assets.split import to_pandas
 from synthpipe.expectations.profile import ExpectationSpec
 from synthpipe.expectations.runner import SuiteResult, validate
 from synthpipe.expectations.suites import UserSuite, merge_suites

@@ -1,0 +1,115 @@
+"""The asset specs of every configured unit, usable alone, and the asset factories built on them.
+
+Three layers, as in Dagster's own integrations (dagster-sling, dagster-dbt):
+
+1. `get_synthpipe_asset_specs(config)`: the specs (keys, groups, kinds, tags, owners,
+   descriptions, dependencies) from the translator, with no execution behind them; use them to
+   declare synthpipe's assets in another code location, or to inspect them.
+2. `build_unit_assets(kind, specs)`: the executable assets of one unit, which pass each spec
+   through whole (`automation_condition`, `code_version`, `owners`, ... as the translator set
+   them); only inputs and checks are added.
+3. `synthpipe.SynthpipeComponent` and `build_synthpipe_defs`: the wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from synthpipe.assets.downstream import downstream_asset
+from synthpipe.assets.fit import synthesizer_asset
+from synthpipe.assets.kinds import Kind, kind_for, units
+from synthpipe.assets.publish import published_asset
+from synthpipe.assets.sample import synthetic_asset
+from synthpipe.assets.source import source_asset
+from synthpipe.assets.translator import StageData, SynthpipeTranslator
+from synthpipe.config import GroupConfig, SourceConfig, SynthpipeConfig, TableConfig
+
+__all__ = ["UnitSpecs", "build_assets", "build_unit_assets", "get_synthpipe_asset_specs", "source_kind", "unit_specs"]
+
+
+@dataclass(frozen=True)
+class UnitSpecs:
+    """The specs of one unit's assets, each stage depending on the one before."""
+
+    source: dg.AssetSpec
+    synthesizer: dg.AssetSpec
+    synthetic: dg.AssetSpec
+    published: list[dg.AssetSpec]
+    downstream: dg.AssetSpec | None = None
+
+    def all(self) -> list[dg.AssetSpec]:
+        return [self.source, self.synthesizer, self.synthetic, *self.published, *([self.downstream] if self.downstream else [])]
+
+
+def unit_specs(
+    kind: Kind, translator: SynthpipeTranslator | None = None, source_description: str = "the source", source_kind: str = "duckdb"
+) -> UnitSpecs:
+    """The translator's spec for every stage of one unit, with the data flow as dependencies."""
+    translator = translator or SynthpipeTranslator()
+
+    def spec(stage: str, member: str | None = None, deps: tuple[dg.AssetSpec, ...] = ()) -> dg.AssetSpec:
+        data = StageData(kind.config, stage, source_description, member=member, source_kind=source_kind)  # type: ignore[arg-type]
+        made = translator.get_asset_spec(data)
+        return made.merge_attributes(deps=[d.key for d in deps]) if deps else made
+
+    source = spec("source")
+    synthesizer = spec("synthesizer", deps=(source,))
+    synthetic = spec("synthetic", deps=(source, synthesizer))
+    published = [spec("published", member, deps=(synthetic,)) for member in kind.members]
+    downstream = spec("downstream", deps=(source, published[0])) if kind.has_downstream else None
+    return UnitSpecs(source, synthesizer, synthetic, published, downstream)
+
+
+def get_synthpipe_asset_specs(
+    config: SynthpipeConfig, translator: SynthpipeTranslator | None = None, source_description: str | None = None, source_kind_name: str | None = None
+) -> list[dg.AssetSpec]:
+    """Every asset spec of a validated configuration, tables first, each unit's stages in order.
+
+    Examples:
+        >>> from synthpipe.validation import load_config
+        >>> config = load_config({"source": {"database": "adult.duckdb"}, "tables": [{"name": "adult"}]})
+        >>> [spec.key.to_user_string() for spec in get_synthpipe_asset_specs(config)]
+        ['source/adult', 'synthesizer/adult', 'synthetic/adult', 'published/adult']
+    """
+    description = source_description or f"the {config.source.kind} source"
+    technology = source_kind_name or source_kind(config.source)
+    return [spec for kind in units(config) for spec in unit_specs(kind, translator, description, technology).all()]
+
+
+def build_unit_assets(kind: Kind, specs: UnitSpecs) -> list[dg.AssetsDefinition]:
+    """The executable assets of one unit from its specs: source, synthesizer, synthetic (with
+    its checks), the published table(s) and, with a `target`, the downstream example."""
+    assets = [
+        source_asset(kind, specs.source),
+        synthesizer_asset(kind, specs.synthesizer, specs.source.key),
+        synthetic_asset(kind, specs.synthetic, specs.source.key, specs.synthesizer.key),
+        published_asset(kind, specs.published, specs.synthetic.key),
+    ]
+    if specs.downstream is not None:
+        assets.append(downstream_asset(kind.config, specs.downstream, specs.source.key, specs.published[0].key))
+    return assets
+
+
+def build_assets(
+    unit: TableConfig | GroupConfig, translator: SynthpipeTranslator | None = None, source_description: str = "the source", source_kind: str = "duckdb"
+) -> list[dg.AssetsDefinition]:
+    """The assets of one configured table or group, whatever its kind."""
+    kind = kind_for(unit)
+    return build_unit_assets(kind, unit_specs(kind, translator, source_description, source_kind))
+
+
+# SQLAlchemy dialects whose Dagster kind has another name
+_DIALECT_KINDS = {"postgresql": "postgres", "mariadb": "mysql"}
+
+
+def source_kind(source: SourceConfig) -> str:
+    """The source asset's kind: `duckdb`, `parquet`, `csv`, or the SQL URL's dialect
+    (`postgres`, `mysql`, `sqlite`, ...); `sql` when the URL comes from the environment."""
+    if source.kind != "sql":
+        return source.kind
+    if not isinstance(source.url, str) or "://" not in source.url:
+        return "sql"
+    dialect = source.url.split("://", 1)[0].split("+", 1)[0].lower()
+    return _DIALECT_KINDS.get(dialect, dialect)
