@@ -34,13 +34,13 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from synthpipe.assets.budget import MARGIN, MIN_EPOCHS, OVERRUN, PROBE_EPOCHS, Clock, EpochProbe, PastDeadline, Stopped, plan_epochs, stop_at
 from synthpipe.assets.fit import log_training_end, progress_logger, training_figures
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.evaluation.quality import evaluate_quality
@@ -64,63 +64,11 @@ __all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choo
 
 # Rows sampled per candidate for scoring: enough for stable scores, cheap on large tables.
 SCORING_ROWS = 5_000
-# Plans leave this share of what is left unspent, for timing noise and estimates that run over.
-MARGIN = 1.2
-# No torch-based SDV fit (after the first candidate's) runs past this multiple of the budget.
-OVERRUN = 1.1
 # SDV candidates trained for a number of epochs, which `auto` sizes to the budget.
 EPOCH_CANDIDATES = ("ctgan", "tvae", "copula_gan")
 EPOCHS_PARAM = "epochs"
-# The longer of the two probe fits; the shorter is one epoch.
-PROBE_EPOCHS = 4
-# Fewer epochs than this teach a GAN or VAE next to nothing: the candidate is skipped instead.
-MIN_EPOCHS = 5
 # TabularARGN with less training time than this is skipped.
 MIN_TRAINING_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class EpochProbe:
-    """Two timed fits of one candidate on the fit rows: `epochs` epochs, then one epoch.
-
-    The longer probe runs first, so that the one-time start-up of torch inflates it (and with it
-    the estimated seconds per epoch, the safe side) rather than the one-epoch probe.
-    """
-
-    epochs: int
-    seconds: float
-    one_epoch_seconds: float
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        """The probes' difference per epoch, floored at a quarter of the longer probe's average
-        epoch so that timing noise cannot make epochs look free."""
-        return max((self.seconds - self.one_epoch_seconds) / (self.epochs - 1), self.seconds / self.epochs / 4)
-
-    def predicted_seconds(self, epochs: int) -> float:
-        """Fit seconds of `epochs` epochs: the one-epoch fit (start-up and preprocessing
-        included) and every further epoch."""
-        return self.one_epoch_seconds + (epochs - 1) * self.seconds_per_epoch
-
-
-def plan_epochs(
-    probe: EpochProbe,
-    seconds_left: float,
-    scoring_seconds: float,
-    configured: int,
-    minimum: int = MIN_EPOCHS,
-    margin: float = MARGIN,
-) -> int:
-    """The most epochs, at most `configured`, whose fit and scoring take no more than
-    `seconds_left / margin`; 0 when fewer than `minimum` (or `configured`, if smaller) would.
-
-    Examples:
-        >>> plan_epochs(EpochProbe(4, 4.0, 1.0), seconds_left=120, scoring_seconds=10, configured=300)
-        90
-    """
-    room = seconds_left / margin - scoring_seconds - probe.one_epoch_seconds
-    epochs = 0 if room < 0 else min(configured, 1 + math.floor(room / probe.seconds_per_epoch))
-    return epochs if epochs >= min(minimum, configured) else 0
 
 
 @dataclass
@@ -216,50 +164,6 @@ def _suites(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, tab
     return results
 
 
-class PastDeadline(Exception):
-    """Raised from torch's optimizer-step hook to cut a fit short."""
-
-
-class _Stopped(Exception):
-    def __init__(self, seconds: float):
-        super().__init__(f"stopped after {seconds:.1f} s")
-        self.seconds = seconds
-
-
-@contextmanager
-def stop_at(deadline: float | None) -> Iterator[None]:
-    """Stops every torch training loop at its first optimizer step past `deadline`
-    (`perf_counter` time): SDV's GAN and VAE fits have no time limit of their own."""
-    if deadline is None:
-        yield
-        return
-    from torch.optim.optimizer import register_optimizer_step_post_hook
-
-    def check(optimizer: Any, args: Any, kwargs: Any) -> None:
-        if time.perf_counter() > deadline:
-            raise PastDeadline
-
-    handle = register_optimizer_step_post_hook(check)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
-class _Clock:
-    def __init__(self, budget: float):
-        self.budget = budget
-        self.started = time.perf_counter()
-
-    @property
-    def spent(self) -> float:
-        return time.perf_counter() - self.started
-
-    @property
-    def left(self) -> float:
-        return self.budget - self.spent
-
-
 @dataclass
 class _Stage:
     """What one `choose_synthesizer` call shares between its candidates."""
@@ -268,7 +172,7 @@ class _Stage:
     table: TableConfig
     split: SourceSplit
     metadata: Any
-    clock: _Clock
+    clock: Clock
     scoring_seconds: float = 0.0  # the longest scoring so far
     fastest_fit: float = 0.0  # the shortest fit so far
 
@@ -283,7 +187,7 @@ class _Stage:
         return self.clock.started + OVERRUN * self.clock.budget - self.scoring_seconds
 
     def fit(self, synthesizer: Any, deadline: float | None, on_progress: Any = None) -> float:
-        """`fit_synthesizer`, stopped at `deadline`; raises `_Stopped` then."""
+        """`fit_synthesizer`, stopped at `deadline`; raises `Stopped` then."""
         started = time.perf_counter()
         try:
             with stop_at(deadline):
@@ -293,7 +197,7 @@ class _Stage:
                 )
         except SynthesizerError as error:
             if isinstance(error.__cause__, PastDeadline):
-                raise _Stopped(time.perf_counter() - started) from None
+                raise Stopped(time.perf_counter() - started) from None
             raise
 
     def timed_fit(self, name: str, params: Mapping[str, Any], first: bool) -> float:
@@ -364,7 +268,7 @@ def _fit_and_score(
         synthesizer = stage.build(name, params)
         try:
             fit_seconds = stage.fit(synthesizer, stage.deadline(name, first), progress_logger(log, f"auto: {name}"))
-        except _Stopped as stopped:
+        except Stopped as stopped:
             candidate = _stopped(name, stopped.seconds, params.get(EPOCHS_PARAM), probe)
             tracker.set_tags(run_id, {keys.STOPPED: candidate.reason})
             tracker.end_run(run_id, "KILLED")
@@ -408,12 +312,12 @@ def choose_synthesizer(
         tracker: MLflow, for one nested run per fitted candidate.
         parent_run_id: The table's run.
     """
-    stage = _Stage(log, table, split, metadata, _Clock(table.auto_budget_seconds))
+    stage = _Stage(log, table, split, metadata, Clock(table.auto_budget_seconds))
     tried: list[Candidate] = []
     for index, name in enumerate(table.auto_candidates):
         try:
             params, probe, skipped = _plan(stage, name, first=index == 0)
-        except _Stopped as stopped:  # in its probe
+        except Stopped as stopped:  # in its probe
             tried.append(_stopped(name, stopped.seconds, None, None))
             log.info(f"auto: not fitting {name}: its probe was {tried[-1].reason}")
             continue

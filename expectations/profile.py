@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthpipe.contracts import ExpectationSpec
+from synthpipe.families import column_family
 
 __all__ = ["ColumnProfile", "ExpectationSpec", "TableProfile", "derive_suite", "profile_table"]
 
@@ -51,27 +51,6 @@ class TableProfile:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-
-def column_family(series: pd.Series) -> str:
-    """The value family of a column by its pandas type: boolean, integer, float, datetime or string."""
-    if pd.api.types.is_bool_dtype(series) or _is_nullable_boolean(series):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(series):
-        return "integer"
-    if pd.api.types.is_float_dtype(series):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "string"
-
-
-def _is_nullable_boolean(series: pd.Series) -> bool:
-    """Booleans with nulls come from Arrow as `object` (True, False, None): still booleans, not text."""
-    if series.dtype != object:
-        return False
-    present = series.dropna()
-    return bool(len(present)) and bool(present.map(type).isin([bool, np.bool_]).all())
 
 
 def _python(value: Any) -> Any:

@@ -20,7 +20,6 @@ from synthpipe.config import (
     EnvValue,
     SourceConfig,
     SynthpipeConfig,
-    load_config,
     resolve_data_dir,
 )
 from synthpipe.resources.data_docs import DataDocsFolder
@@ -31,6 +30,7 @@ from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sources import DuckDBSource, SourceResource
 from synthpipe.resources.sql_source import SqlSource
 from synthpipe.resources.tracking import MlflowTracker
+from synthpipe.validation import load_config
 
 __all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.types as pat
 
 from synthpipe.errors import SynthesizerError, UnsupportedColumnError, closest
+from synthpipe.families import column_family
 from synthpipe.resources.id_formats import learn_id_regex
 
 __all__ = ["MODELLED_SDTYPES", "check_modelable", "detect_metadata", "modelled_sdtype", "set_pii", "undo_personal_guesses"]
@@ -108,8 +109,6 @@ MODELLED_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
 
 def modelled_sdtype(values: pd.Series) -> str:
     """The sdtype a column is learned as from its pandas type alone (never from its name)."""
-    from synthpipe.expectations.profile import column_family
-
     family = column_family(values)
     return {"integer": "numerical", "float": "numerical", "string": "categorical"}.get(family, family)
 
