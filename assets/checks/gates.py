@@ -5,7 +5,7 @@ miss without blocking. Either way the check's metadata holds the value and the t
 miss says by how much.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,7 +13,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 
-__all__ = ["GATES", "Gate", "gate_result", "gate_spec", "property_metadata"]
+__all__ = ["GATES", "Gate", "gate_result", "gate_spec", "gate_specs", "measured_gate", "property_metadata"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,21 @@ GATES: dict[str, Gate] = {
     ),
     "utility": Gate("utility", "synthetic-to-real ratio of the holdout score (train on synthetic, test on real)", "min", "min_utility_ratio"),
 }
+
+
+def _threshold(settings: Any, name: str) -> tuple[float, str]:
+    """The gate's threshold and severity in `settings` (a table's or a group's configuration)."""
+    return getattr(settings, GATES[name].setting), settings.severity(name)
+
+
+def gate_specs(settings: Any, asset_key: dg.AssetKey, names: Sequence[str]) -> list[dg.AssetCheckSpec]:
+    """The checks of the named gates, each with the threshold and severity `settings` give it."""
+    return [gate_spec(name, asset_key, *_threshold(settings, name)) for name in names]
+
+
+def measured_gate(name: str, value: float, settings: Any, metadata: Mapping[str, Any] | None = None) -> dg.AssetCheckResult:
+    """The result of gate `name` for a measured `value`, against the threshold `settings` give it."""
+    return gate_result(name, value, *_threshold(settings, name), metadata)
 
 
 def gate_spec(name: str, asset_key: dg.AssetKey, threshold: float, severity: str) -> dg.AssetCheckSpec:

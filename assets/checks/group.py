@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from synthpipe.assets.checks.gates import property_metadata
-from synthpipe.assets.checks.gates import gate_result, gate_spec
+from synthpipe.assets.checks.gates import gate_specs, measured_gate
 from synthpipe.assets.evaluation.leaks import combine_leaks, evaluate_value_leaks
 from synthpipe.assets.evaluation.privacy import evaluate_privacy
 from synthpipe.assets.checks.suites import user_suite_results, user_suite_specs
@@ -22,6 +22,7 @@ from synthpipe.assets.checks.table import (
     CHECK_QUALITY,
     CHECK_UTILITY,
     CHECK_VALUE_LEAKS,
+    utility_gate,
     value_leak_result,
 )
 from synthpipe.assets.evaluation.utility import evaluate_utility
@@ -63,16 +64,10 @@ def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
             blocking=True,
             description="Every primary key is unique and present, every foreign key resolves to a parent row.",
         ),
-        gate_spec(CHECK_QUALITY, synthetic_key, group.quality_threshold, group.severity(CHECK_QUALITY)),
-        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS)),
-    ] + (
-        [
-            gate_spec(CHECK_EXACT_COPIES, synthetic_key, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES)),
-            gate_spec(CHECK_DCR, synthetic_key, group.max_dcr_closer_share, group.severity(CHECK_DCR)),
-        ]
-        if group.foreign_keys
-        else []
-    ) + ([gate_spec(CHECK_UTILITY, synthetic_key, group.min_utility_ratio, group.severity(CHECK_UTILITY))] if group.target else []) + [
+        *gate_specs(group, synthetic_key, [CHECK_QUALITY, CHECK_VALUE_LEAKS]),
+        *gate_specs(group, synthetic_key, [CHECK_EXACT_COPIES, CHECK_DCR] if group.foreign_keys else []),
+        *gate_specs(group, synthetic_key, [CHECK_UTILITY] if group.target else []),
+    ] + [
         spec for table in group.tables for spec in user_suite_specs("suite", table.suites, synthetic_key, table.name)
     ]
 
@@ -132,7 +127,7 @@ def quality_result(group: GroupConfig, score: float, diagnostic: float, properti
         keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(diagnostic, 4)),
         **property_metadata(properties),
     }
-    return gate_result(CHECK_QUALITY, score, group.quality_threshold, group.severity(CHECK_QUALITY), metadata)
+    return measured_gate(CHECK_QUALITY, score, group, metadata)
 
 
 def value_leaks_result(group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict) -> dg.AssetCheckResult:
@@ -141,9 +136,7 @@ def value_leaks_result(group: GroupConfig, read: GroupSource, sampled: dict[str,
         name: evaluate_value_leaks(sampled[name], real, metadata["tables"][name]["columns"], group.rare_value_min_count)
         for name, real in read.tables.items()
     }
-    return value_leak_result(
-        CHECK_VALUE_LEAKS, combine_leaks(per_table), group.max_value_leak_share, group.severity(CHECK_VALUE_LEAKS), group.rare_value_min_count
-    )
+    return value_leak_result(combine_leaks(per_table), group)
 
 
 def non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
@@ -174,8 +167,8 @@ def privacy_and_utility(
             for k, v in (("exact_copy_share", p.exact_copy_share), ("dcr_closer_to_training_share", p.dcr_closer_to_training_share))
         }
         results += [
-            gate_result(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group.max_exact_copy_share, group.severity(CHECK_EXACT_COPIES), {**per_table, keys.WORST_TABLE: worst_copy}),
-            gate_result(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group.max_dcr_closer_share, group.severity(CHECK_DCR), {**per_table, keys.WORST_TABLE: worst_dcr}),
+            measured_gate(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group, {**per_table, keys.WORST_TABLE: worst_copy}),
+            measured_gate(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group, {**per_table, keys.WORST_TABLE: worst_dcr}),
         ]
     if group.target is not None:
         name, column = group.target.table, group.target.column
@@ -189,10 +182,6 @@ def privacy_and_utility(
         )
         metrics.update(utility.as_metrics())
         results.append(
-            gate_result(
-                CHECK_UTILITY, utility.ratio, group.min_utility_ratio, group.severity(CHECK_UTILITY),
-                {keys.UTILITY_METRIC: utility.metric, keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
-                 keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4))},
-            )
+            utility_gate(utility, group)
         )
     return results, metrics, privacy

@@ -12,13 +12,13 @@ import dagster as dg
 import pandas as pd
 
 from synthpipe import metadata_keys as keys
-from synthpipe.assets.checks.gates import gate_result, gate_spec, property_metadata
+from synthpipe.assets.checks.gates import gate_specs, measured_gate, property_metadata
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_results, user_suite_specs
 from synthpipe.assets.evaluation.leaks import LeakResult, evaluate_value_leaks
 from synthpipe.assets.evaluation.privacy import PrivacyResult, evaluate_privacy
 from synthpipe.assets.evaluation.quality import QualityResult, evaluate_quality
 from synthpipe.assets.evaluation.report import build_report
-from synthpipe.assets.evaluation.utility import table_utility
+from synthpipe.assets.evaluation.utility import UtilityResult, table_utility
 from synthpipe.assets.records import FittedModel, StagedSample
 from synthpipe.assets.split import SourceSplit
 from synthpipe.config import TableConfig
@@ -42,6 +42,7 @@ __all__ = [
     "gate_results",
     "log_evaluation",
     "table_columns",
+    "utility_gate",
     "value_leak_result",
 ]
 
@@ -62,19 +63,17 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
             blocking=True,
             description="Great Expectations suite derived from the source profile: columns, types, nulls, ranges, categories, row count.",
         ),
-        gate_spec(CHECK_QUALITY, synthetic_key, table.quality_threshold, table.severity(CHECK_QUALITY)),
-        gate_spec(CHECK_EXACT_COPIES, synthetic_key, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES)),
-        gate_spec(CHECK_DCR, synthetic_key, table.max_dcr_closer_share, table.severity(CHECK_DCR)),
-        gate_spec(CHECK_VALUE_LEAKS, synthetic_key, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS)),
+        *gate_specs(table, synthetic_key, [CHECK_QUALITY, CHECK_EXACT_COPIES, CHECK_DCR, CHECK_VALUE_LEAKS]),
     ]
     specs += user_suite_specs("suite", table.suites, synthetic_key)
     if table.target:
-        specs.append(gate_spec(CHECK_UTILITY, synthetic_key, table.min_utility_ratio, table.severity(CHECK_UTILITY)))
+        specs += gate_specs(table, synthetic_key, [CHECK_UTILITY])
     return specs
 
 
-def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, severity: str, min_count: int) -> dg.AssetCheckResult:
+def value_leak_result(leaks: LeakResult, settings: Any) -> dg.AssetCheckResult:
     """The `value_leaks` gate: worst column's share, the worst columns with counts (no values)."""
+    min_count = settings.rare_value_min_count
     metadata = {
         keys.VALUE_LEAK_SHARE: dg.FloatMetadataValue(round(leaks.share, 6)),
         keys.VALUE_LEAK_COLUMNS: dg.MetadataValue.md(leaks.table()) if leaks.columns else dg.MetadataValue.text("none"),
@@ -82,7 +81,7 @@ def value_leak_result(check_name: str, leaks: LeakResult, threshold: float, seve
         keys.VALUE_LEAK_COLUMNS_MEASURED: dg.MetadataValue.text(str(leaks.measured)),
         keys.RARE_VALUE_MIN_COUNT: dg.MetadataValue.text(str(min_count)),
     }
-    result = gate_result(check_name, leaks.share, threshold, severity, metadata)
+    result = measured_gate(CHECK_VALUE_LEAKS, leaks.share, settings, metadata)
     if result.passed:
         return result
     why = (
@@ -112,14 +111,10 @@ def gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRes
         keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
     }
     return [
-        gate_result(CHECK_QUALITY, quality.score, table.quality_threshold, table.severity(CHECK_QUALITY), quality_metadata),
-        gate_result(
-            CHECK_EXACT_COPIES, privacy.exact_copy_share, table.max_exact_copy_share, table.severity(CHECK_EXACT_COPIES), privacy_metadata
-        ),
-        gate_result(
-            CHECK_DCR, privacy.dcr_closer_to_training_share, table.max_dcr_closer_share, table.severity(CHECK_DCR), privacy_metadata
-        ),
-        value_leak_result(CHECK_VALUE_LEAKS, leaks, table.max_value_leak_share, table.severity(CHECK_VALUE_LEAKS), table.rare_value_min_count),
+        measured_gate(CHECK_QUALITY, quality.score, table, quality_metadata),
+        measured_gate(CHECK_EXACT_COPIES, privacy.exact_copy_share, table, privacy_metadata),
+        measured_gate(CHECK_DCR, privacy.dcr_closer_to_training_share, table, privacy_metadata),
+        value_leak_result(leaks, table),
     ]
 
 
@@ -206,13 +201,17 @@ def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame,
             f"Columns: {', '.join(split.train.columns)}."
         )
     utility = table_utility(table, split, data, seed)
+    return [utility_gate(utility, table)], utility.as_metrics()
+
+
+def utility_gate(utility: UtilityResult, settings: Any) -> dg.AssetCheckResult:
+    """The `utility` gate: the synthetic-to-real ratio of the holdout score, both scores in metadata."""
     metadata = {
         keys.UTILITY_METRIC: utility.metric,
         keys.UTILITY_REAL_SCORE: dg.FloatMetadataValue(round(utility.real_score, 4)),
         keys.UTILITY_SYNTHETIC_SCORE: dg.FloatMetadataValue(round(utility.synthetic_score, 4)),
     }
-    result = gate_result(CHECK_UTILITY, utility.ratio, table.min_utility_ratio, table.severity(CHECK_UTILITY), metadata)
-    return [result], utility.as_metrics()
+    return measured_gate(CHECK_UTILITY, utility.ratio, settings, metadata)
 
 
 def log_evaluation(
