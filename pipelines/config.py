@@ -72,23 +72,6 @@ class SourceConfig(Strict):
         examples=["exports/", "s3://lake/exports"],
     )
 
-    def problems(self) -> list[str]:
-        needed = {"duckdb": "database", "sql": "url", "parquet": "path", "csv": "path"}[self.kind]
-        examples = {
-            "database": "sources/adult.duckdb",
-            "url": "{env: SOURCE_DATABASE_URL} or postgresql+psycopg2://reader@db:5432/prod",
-            "path": "exports/ or s3://lake/exports",
-        }
-        problems = []
-        if getattr(self, needed) is None:
-            problems.append(f"source: kind {self.kind!r} needs `{needed}`, e.g. {examples[needed]}.")
-        for other in {"database", "url", "path"} - {needed}:
-            if getattr(self, other) is not None:
-                problems.append(f"source: `{other}` does not apply to kind {self.kind!r}; it reads `{needed}`. Remove `{other}`.")
-        if self.db_schema is not None and self.kind != "sql":
-            problems.append(f"source: `db_schema` applies to kind 'sql' only, not {self.kind!r}.")
-        return problems
-
 
 class MlflowConfig(Strict):
     """Where models and scores are logged and registered."""

@@ -3,6 +3,10 @@
 `load_config` turns any accepted input (a mapping, a YAML path or a model) into one
 `SynthpipeConfig`, reporting pydantic's errors and synthpipe's own checks (settings ranges,
 synthesizer names, `auto`, sequences, groups, duplicate names, suites) together.
+
+What a synthesizer name means (which kind of table it serves, whether it can enforce rules,
+whether it is installed and how to install it) is asked of the backend registry
+(`synthpipe.resources.backends`), which imports no backend to answer.
 """
 
 from __future__ import annotations
@@ -12,17 +16,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from synthpipe.config import GroupConfig, SynthpipeConfig, TableConfig
+from synthpipe.config import GroupConfig, SourceConfig, SynthpipeConfig, TableConfig
 from synthpipe.config_base import NAME_PATTERN
+from synthpipe.config_input import pydantic_problems, read_yaml
 from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
-from synthpipe.shared_config import Evaluated, WithSuites
-from synthpipe.table_config import DEFAULT_EVALUATION_ROWS
+from synthpipe.resources.backends import BACKENDS, Kind, names
+from synthpipe.shared_config import Evaluated
+from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER
 
 __all__ = ["expectations_dir", "load_config"]
+
+
+def _kind(name: str) -> Kind:
+    """The kind of table a synthesizer name serves; names the registry lacks count as single-table."""
+    return BACKENDS[name].kind if name in BACKENDS else "table"
+
+
+def _sequence_names() -> str:
+    return ", ".join(map(repr, names("sequence")))
 
 
 def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
@@ -33,11 +47,11 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
             f"{where}: `name` must be letters, digits and underscores (it becomes an asset key); "
             f"got {table.name!r}. Keep the real name in `source_table`."
         )
-    names = (*known_synthesizers, "auto")
-    if table.backend not in names:
+    choices = (*known_synthesizers, AUTO)
+    if table.backend not in choices:
         problems.append(
             f"{where}: unknown `synthesizer` {table.backend!r}; choose one of "
-            f"{', '.join(names)}.{closest(table.backend, names)}"
+            f"{', '.join(choices)}.{closest(table.backend, choices)}"
         )
     problems += _auto_problems(table, where, known_synthesizers)
     problems += _engine_problems(table, where)
@@ -85,47 +99,45 @@ def _evaluated_problems(settings: Evaluated, where: str) -> list[str]:
 
 
 def _engine_problems(table: TableConfig, where: str) -> list[str]:
-    """TabularARGN named without its extra installed: the fix is an install line."""
-    wanted = table.auto_candidates if table.backend == "auto" else [table.backend]
-    if "argn" not in wanted:
-        return []
-    from synthpipe.resources.argn import INSTALL_HINT, engine_available
-
-    if engine_available():
-        return []
-    return [f"{where}: synthesizer 'argn' (TabularARGN) is not installed; {INSTALL_HINT}, or choose another synthesizer."]
+    """A backend of an optional extra named without the extra installed: the fix is an install line."""
+    wanted = table.auto_candidates if table.backend == AUTO else [table.backend]
+    missing = [BACKENDS[n] for n in dict.fromkeys(wanted) if n in BACKENDS and BACKENDS[n].extra and not BACKENDS[n].available()]
+    return [
+        f"{where}: synthesizer {entry.name!r} ({entry.label}) is not installed; {entry.install_hint}, or choose another synthesizer."
+        for entry in missing
+    ]
 
 
 def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str, ...]) -> list[str]:
-    single = [n for n in known_synthesizers if n != "par"]
+    single = [n for n in known_synthesizers if _kind(n) == "table"]
     problems = [
         f"{where}: `auto_candidates` names {name!r}, which `auto` cannot fit; choose from {', '.join(single)}.{closest(name, single)}"
         for name in table.auto_candidates
         if name not in single
     ]
-    if table.backend == "auto" and not table.auto_candidates:
+    if table.backend == AUTO and not table.auto_candidates:
         problems.append(f"{where}: `synthesizer: auto` needs at least one of `auto_candidates`.")
     unknown = sorted(set(table.candidate_params) - set(table.auto_candidates))
     if unknown:
         problems.append(f"{where}: `candidate_params` for {unknown}, which are not in `auto_candidates` {table.auto_candidates}.")
     if table.auto_budget_seconds <= 0:
         problems.append(f"{where}: `auto_budget_seconds` must be above 0; got {table.auto_budget_seconds}.")
-    if table.backend == "auto" and table.sequence is not None:
-        problems.append(f"{where}: `auto` chooses among single-table synthesizers; a sequential table uses 'par'.")
+    if table.backend == AUTO and table.sequence is not None:
+        problems.append(f"{where}: `auto` chooses among single-table synthesizers; a sequential table uses {_sequence_names()}.")
     return problems
 
 
 def _sequence_problems(table: TableConfig, where: str) -> list[str]:
     if table.sequence is None:
         problems = []
-        if table.backend == "par":
-            problems.append(f"{where}: synthesizer 'par' needs `sequence: {{entity_key: ..., order_by: ...}}`.")
+        if _kind(table.backend) == "sequence":
+            problems.append(f"{where}: synthesizer {table.backend!r} needs `sequence: {{entity_key: ..., order_by: ...}}`.")
         if table.num_sequences is not None:
             problems.append(f"{where}: `num_sequences` applies to sequential tables; use `num_rows`, or declare `sequence`.")
         return problems
     problems = []
-    if table.backend != "par":
-        problems.append(f"{where}: a sequential table is synthesized with 'par', not {table.backend!r}; remove `synthesizer`.")
+    if _kind(table.backend) != "sequence":
+        problems.append(f"{where}: a sequential table is synthesized with {_sequence_names()}, not {table.backend!r}; remove `synthesizer`.")
     if table.num_rows is not None:
         problems.append(f"{where}: a sequential table samples whole sequences; use `num_sequences` instead of `num_rows`.")
     if table.fit_rows is not None and "fit_rows" in table.model_fields_set:
@@ -164,12 +176,13 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
     return problems
 
 
-HMA_MAX_TABLES = 5
-_HMA_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
+_GROUP_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
 
 
 def _group_problems(group: GroupConfig) -> list[str]:
     where = f"group {group.name!r}"
+    model = BACKENDS[group.backend]
+    most_tables, most_levels = model.capabilities.max_tables, model.capabilities.max_depth
     problems = []
     names = [t.name for t in group.tables]
     for name in [group.name, *names]:
@@ -178,8 +191,8 @@ def _group_problems(group: GroupConfig) -> list[str]:
     problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
     if len(names) < 2:
         problems.append(f"{where}: a group needs at least two related tables; declare a single table under `tables`.")
-    if len(names) > HMA_MAX_TABLES:
-        problems.append(f"{where}: has {len(names)} tables; HMA models at most {HMA_MAX_TABLES}. Options: {_HMA_OPTIONS}.")
+    if most_tables is not None and len(names) > most_tables:
+        problems.append(f"{where}: has {len(names)} tables; {model.label} models at most {most_tables}. Options: {_GROUP_OPTIONS}.")
     for table in group.tables:
         if isinstance(table.primary_key, list) and len(table.primary_key) > 1:
             problems.append(f"{where}: table {table.name!r} has a composite primary key {table.primary_key}; {_COMPOSITE_FIX}")
@@ -192,9 +205,10 @@ def _group_problems(group: GroupConfig) -> list[str]:
     depth = _depth(group)
     if depth is None:
         problems.append(f"{where}: its foreign keys form a cycle; relational synthesizers need a tree of parents and children.")
-    elif depth > 1:
+    elif most_levels is not None and depth > most_levels:
         problems.append(
-            f"{where}: relationships are {depth} levels deep (a parent's child has children); HMA handles one level. Options: {_HMA_OPTIONS}."
+            f"{where}: relationships are {depth} levels deep (a parent's child has children); {model.label} handles "
+            f"{'one level' if most_levels == 1 else f'{most_levels} levels'}. Options: {_GROUP_OPTIONS}."
         )
     if group.scale <= 0:
         problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
@@ -238,9 +252,28 @@ def _depth(group: GroupConfig) -> int | None:
     return None if any(d is None for d in depths) else max(depths, default=0)
 
 
+def _source_problems(source: SourceConfig) -> list[str]:
+    """The one location setting the source's `kind` reads is set, and no other."""
+    needed = {"duckdb": "database", "sql": "url", "parquet": "path", "csv": "path"}[source.kind]
+    examples = {
+        "database": "sources/adult.duckdb",
+        "url": "{env: SOURCE_DATABASE_URL} or postgresql+psycopg2://reader@db:5432/prod",
+        "path": "exports/ or s3://lake/exports",
+    }
+    problems = []
+    if getattr(source, needed) is None:
+        problems.append(f"source: kind {source.kind!r} needs `{needed}`, e.g. {examples[needed]}.")
+    for other in {"database", "url", "path"} - {needed}:
+        if getattr(source, other) is not None:
+            problems.append(f"source: `{other}` does not apply to kind {source.kind!r}; it reads `{needed}`. Remove `{other}`.")
+    if source.db_schema is not None and source.kind != "sql":
+        problems.append(f"source: `db_schema` applies to kind 'sql' only, not {source.kind!r}.")
+    return problems
+
+
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
     names = [table.name for table in config.tables] + [group.name for group in config.groups]
-    problems = config.source.problems() + _duplicate_problems(names)
+    problems = _source_problems(config.source) + _duplicate_problems(names)
     if not names:
         problems.append("nothing to synthesize: declare at least one entry under `tables` or `groups`.")
     for group in config.groups:
@@ -277,34 +310,6 @@ def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, .
     return problems
 
 
-def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
-    """Names a pydantic error location the way a user reads their YAML: table 'adult', field x."""
-    parts = list(loc)
-    if len(parts) >= 2 and parts[0] in ("tables", "groups") and isinstance(parts[1], int):
-        entries = raw.get(parts[0]) or []
-        index = parts[1]
-        entry = entries[index] if index < len(entries) else None
-        name = entry.get("name") if isinstance(entry, Mapping) else None
-        kind = "table" if parts[0] == "tables" else "group"
-        label = f"{kind} {name!r}" if name else f"{parts[0]}[{index}]"
-        rest = ".".join(str(p) for p in parts[2:])
-        return f"{label}: `{rest}`" if rest else label
-    return "`" + ".".join(str(p) for p in parts) + "`"
-
-
-def _pydantic_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
-    problems = []
-    for item in error.errors():
-        where = _location(item["loc"], raw)
-        if item["type"] == "missing":
-            problems.append(f"{where} is required but missing.")
-        elif item["type"] == "value_error":
-            problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
-        else:
-            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r}).")
-    return problems
-
-
 def load_config(
     value: SynthpipeConfig | Mapping[str, Any] | str | Path,
     known_synthesizers: tuple[str, ...] | None = None,
@@ -323,15 +328,13 @@ def load_config(
         'gaussian_copula'
     """
     if known_synthesizers is None:
-        from synthpipe.resources.synthesizers import SYNTHESIZER_NAMES
-
-        known_synthesizers = SYNTHESIZER_NAMES
+        known_synthesizers = (*names("table"), *names("sequence"))
     raw: Mapping[str, Any]
     if isinstance(value, SynthpipeConfig):
         config = value
     else:
         if isinstance(value, (str, Path)):
-            raw = _read_yaml(Path(value))
+            raw = read_yaml(Path(value))
         else:
             raw = value
         # Top-level typos are reported here so that they do not hide the tables' own problems.
@@ -345,7 +348,7 @@ def load_config(
         try:
             config = SynthpipeConfig.model_validate(raw)
         except ValidationError as error:
-            problems += _pydantic_problems(error, raw) + _problems_of_valid_tables(raw, known_synthesizers)
+            problems += pydantic_problems(error, raw) + _problems_of_valid_tables(raw, known_synthesizers)
         if problems:
             raise ConfigError(problems)
     problems = _semantic_problems(config, known_synthesizers) + _attach_suites(config)
@@ -365,9 +368,9 @@ def _attach_suites(config: SynthpipeConfig) -> list[str]:
     """Reads each table's suite files (every problem, with file and entry) and attaches them."""
     problems: list[str] = []
     folder = expectations_dir(config)
-    members = [(f"table {t.name!r}", t) for t in config.tables]
-    members += [(f"group {g.name!r}, table {t.name!r}", t) for g in config.groups for t in g.tables]
-    for where, table in members:
+    members = [(f"table {t.name!r}", t, _fitted_by(t)) for t in config.tables]
+    members += [(f"group {g.name!r}, table {t.name!r}", t, [g.backend]) for g in config.groups for t in g.tables]
+    for where, table, backends in members:
         if table._suites:  # already read: a validated config passed through `load_config` again
             continue
         suites = []
@@ -379,25 +382,26 @@ def _attach_suites(config: SynthpipeConfig) -> list[str]:
                 problems += [f"{where}: {problem}" for problem in error.problems]
         names = [suite.name for suite in suites]
         problems += [f"{where}: two suites are named {n!r}; give each file its own `suite` name." for n in sorted({n for n in names if names.count(n) > 1})]
-        problems += _rule_problems(table, suites, where)
+        problems += _rule_problems(suites, where, backends)
         table._suites = tuple(suites)
     return problems
 
 
-def _rule_problems(table: WithSuites, suites: list[UserSuite], where: str) -> list[str]:
+def _rule_problems(suites: list[UserSuite], where: str, backends: list[str]) -> list[str]:
+    """Enforced rules on a table whose backend enforces none (neither as constraints nor by redrawing)."""
     enforced = [rule for suite in suites for rule in suite.enforced_rules]
-    if enforced and getattr(table, "sequence", None) is not None:
-        return [f"{where}: rules are enforced by SDV's single-table constraints, not by PAR; set `enforce: false` on {enforced[0].where} to check it only."]
+    refusing = [BACKENDS[n] for n in backends if n in BACKENDS and not BACKENDS[n].capabilities.rules]
+    if enforced and refusing:
+        return [
+            f"{where}: rules are enforced by SDV's single-table constraints, not by {refusing[0].label}; "
+            f"set `enforce: false` on {enforced[0].where} to check it only."
+        ]
     return []
 
 
-def _read_yaml(path: Path) -> Mapping[str, Any]:
-    if not path.exists():
-        raise ConfigError([f"configuration file {str(path)!r} does not exist; check the path."])
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from None
-    if not isinstance(loaded, Mapping):
-        raise ConfigError([f"{path}: expected a mapping with `source` and `tables`, got {type(loaded).__name__}."])
-    return loaded
+def _fitted_by(table: TableConfig) -> list[str]:
+    """The backends that may fit a single table: a sequential table's is the sequence backend
+    (any other is refused on its own); `auto` tries its candidates."""
+    if table.sequence is not None:
+        return [table.backend if _kind(table.backend) == "sequence" else DEFAULT_SEQUENCE_SYNTHESIZER]
+    return list(table.auto_candidates) if table.backend == AUTO else [table.backend]

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from synthpipe.resources.backends import Synthesizer, backend_of
 from synthpipe.resources.synthesizers import (
     is_relational,
     is_sequential,
@@ -36,7 +37,7 @@ class SynthesizerModel(PythonModel):
     ARTIFACT = "synthesizer"
 
     def __init__(self) -> None:
-        self.synthesizer: Any = None
+        self.synthesizer: Synthesizer | None = None
 
     def load_context(self, context: Any) -> None:
         from synthpipe.resources.synthesizers import load_synthesizer
@@ -44,7 +45,7 @@ class SynthesizerModel(PythonModel):
         self.synthesizer = load_synthesizer(context.artifacts[self.ARTIFACT])
 
     @staticmethod
-    def signature(synthesizer: Any) -> Any:
+    def signature(synthesizer: Synthesizer) -> Any:
         """The pyfunc signature: `num_rows` and `seed` in, the table's columns out (none for a
         relational model, whose output is one DataFrame per table).
         """
@@ -69,10 +70,8 @@ class SynthesizerModel(PythonModel):
         return sample_rows(self.synthesizer, int(model_input["num_rows"].iloc[0]), seed)
 
 
-def save_synthesizer(synthesizer: Any, folder: Path) -> Path:
+def save_synthesizer(synthesizer: Synthesizer, folder: Path) -> Path:
     """Writes the synthesizer with its backend's own `save` (SDV's, or TabularARGN's, whose file
     suffix tells `load_synthesizer` which backend reads it), returning the file.
     """
-    path = folder / f"synthesizer{getattr(synthesizer, 'FILE_SUFFIX', '.pkl')}"
-    synthesizer.save(str(path))
-    return path
+    return backend_of(synthesizer).save(synthesizer, folder)

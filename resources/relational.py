@@ -168,9 +168,7 @@ def foreign_keys_of(metadata: Any) -> list[ForeignKeyConfig]:
 
 def sample_group(synthesizer: Any, scale: float, seed: int) -> dict[str, pd.DataFrame]:
     """Samples the whole group at `scale` reproducibly: same model and seed, same tables."""
-    from synthpipe.resources.synthesizers import global_seed, seed_synthesizer
+    from synthpipe.resources.backends import backend_of
 
-    seed_synthesizer(synthesizer, seed)
-    with global_seed(seed):
-        sampled = synthesizer.sample_scale(scale=scale)
+    sampled = backend_of(synthesizer).sample(synthesizer, scale, seed)
     return {name: frame.reset_index(drop=True) for name, frame in sampled.items()}

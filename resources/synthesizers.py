@@ -1,10 +1,11 @@
-"""Synthesizer backends behind one small interface: build, fit (rare values protected), seeded
-sampling in chunks. The SDV metadata they are built from is `synthpipe.resources.metadata`'s (re-exported
+"""Synthesizers as the stages use them: build, fit (rare values protected), seeded sampling in
+chunks. The SDV metadata they are built from is `synthpipe.resources.metadata`'s (re-exported
 here).
 
-The registry maps a configuration name to a synthesizer class: SDV's, and TabularARGN
-(`synthpipe.resources.argn`, an optional extra) behind the same calls. Backends are imported only when a
-synthesizer is built, so loading Dagster definitions stays fast.
+Every backend (SDV's single-table synthesizers, PAR, HMA, and TabularARGN, an optional extra) is
+an entry of the one registry, `synthpipe.resources.backends`: its name, the kind of table it
+serves, its declared capabilities, and how its models are seeded, sampled, saved and loaded.
+Backends are imported only when a synthesizer is built, so loading Dagster definitions stays fast.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 
+from synthpipe.contracts import Rule
 from synthpipe.errors import SynthesizerError, closest
+from synthpipe.resources.backends import Synthesizer, available, backend, backend_for_file, backend_of, global_seed, names
 from synthpipe.resources.id_formats import number_in_shape
 from synthpipe.resources.metadata import check_modelable, detect_metadata, modelled_sdtype, set_pii, undo_personal_guesses
 from synthpipe.resources.protection import DEFAULT_MIN_COUNT, ProtectionReport, protect_rare_values
@@ -53,49 +55,26 @@ __all__ = [
 # Where `fit_synthesizer` leaves what it protected, on the synthesizer it fitted.
 PROTECTION_ATTRIBUTE = "synthpipe_protection"
 
-# name in configuration -> (module, class) of the SDV single-table synthesizer
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "gaussian_copula": ("sdv.single_table", "GaussianCopulaSynthesizer"),
-    "ctgan": ("sdv.single_table", "CTGANSynthesizer"),
-    "tvae": ("sdv.single_table", "TVAESynthesizer"),
-    "copula_gan": ("sdv.single_table", "CopulaGANSynthesizer"),
-    "argn": ("synthpipe.resources.argn", "ArgnSynthesizer"),  # TabularARGN; needs the `argn` extra
-    "par": ("sdv.sequential", "PARSynthesizer"),
-    "hma": ("sdv.multi_table", "HMASynthesizer"),
-}
-# Names a single (or sequential) table may use; `hma` is for relational groups.
-SYNTHESIZER_NAMES: tuple[str, ...] = tuple(name for name in _REGISTRY if name != "hma")
+# Names a single (or sequential) table may use; groups use the `group` backends (HMA).
+SYNTHESIZER_NAMES: tuple[str, ...] = names("table") + names("sequence")
 
 
-def synthesizer_class(name: str) -> type:
-    """The SDV class registered under `name`."""
-    if name not in _REGISTRY:
-        raise SynthesizerError(
-            f"Unknown synthesizer {name!r}; choose one of {', '.join(_REGISTRY)}.{closest(name, _REGISTRY)}"
-        )
-    import importlib
-
-    if name == "argn":
-        from synthpipe.resources.argn import engine_available, require_engine
-
-        if not engine_available():
-            require_engine("Synthesizer 'argn'")
-    module, cls = _REGISTRY[name]
-    return getattr(importlib.import_module(module), cls)
+def synthesizer_class(name: str) -> type[Synthesizer]:
+    """The model class registered under `name` (imports the backend; TabularARGN says how to
+    install it when it is missing)."""
+    return backend(name).synthesizer_class()
 
 
 def available_synthesizers() -> tuple[str, ...]:
-    """The single-table names whose backend is installed (TabularARGN is an optional extra)."""
-    from synthpipe.resources.argn import engine_available
-
-    return tuple(name for name in SYNTHESIZER_NAMES if name != "argn" or engine_available())
+    """The single-table and sequence names whose backend is installed (TabularARGN is an optional extra)."""
+    return available("table") + available("sequence")
 
 
 def cap_time_budget(name: str, params: Mapping[str, Any], seconds: float) -> dict[str, Any]:
     """`params` with the backend's own training-time budget (if it has one) cut to `seconds`,
     so a candidate of `auto` cannot run past what is left of the budget.
     """
-    param = getattr(synthesizer_class(name), "TIME_BUDGET_PARAM", None)
+    param = backend(name).capabilities.time_budget
     if param is None:
         return dict(params)
     default = inspect.signature(synthesizer_class(name).__init__).parameters[param].default
@@ -103,18 +82,9 @@ def cap_time_budget(name: str, params: Mapping[str, Any], seconds: float) -> dic
     return {**params, param: min(float(params.get(param, default)), minutes)}
 
 
-def load_synthesizer(path: str) -> Any:
+def load_synthesizer(path: str) -> Synthesizer:
     """Loads a synthesizer saved by its backend's `save` (the file name tells which backend)."""
-    from synthpipe.resources.argn import ArgnSynthesizer
-
-    if path.endswith(ArgnSynthesizer.FILE_SUFFIX):
-        from synthpipe.resources.argn import require_engine
-
-        require_engine(f"Loading the TabularARGN model {path}")
-        return ArgnSynthesizer.load(path)
-    from sdv.utils import load_synthesizer as load_sdv
-
-    return load_sdv(path)
+    return backend_for_file(path).load(path)
 
 
 def build_synthesizer(
@@ -123,11 +93,12 @@ def build_synthesizer(
     metadata: Any,
     table: str,
     context_columns: Sequence[str] = (),
-    constraints: Sequence[Any] = (),
-) -> Any:
+    constraints: Sequence[Rule] = (),
+) -> Synthesizer:
     """Instantiates the named synthesizer; a wrong parameter names the valid ones. `constraints`
-    are business rules (`synthpipe.expectations.suites.Rule`) it must obey, added as SDV constraints."""
-    cls = synthesizer_class(name)
+    are business rules (`synthpipe.contracts.Rule`) it must obey (see `add_rules`)."""
+    entry = backend(name)
+    cls = entry.synthesizer_class()
     if context_columns:
         params = {**params, "context_columns": list(context_columns)}
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "metadata")]
@@ -142,23 +113,23 @@ def build_synthesizer(
         with warnings.catch_warnings():
             # SDV recommends saving metadata to JSON; synthpipe logs it to MLflow with every model.
             warnings.filterwarnings("ignore", message=".*save_to_json.*")
-            synthesizer = cls(metadata, **params)
+            synthesizer = entry.build(metadata, params)
     except (TypeError, ValueError) as error:
         raise SynthesizerError(f"Table {table!r}: synthesizer {name!r} rejected `synthesizer_params` {dict(params)}: {error}") from None
     add_rules(synthesizer, constraints, f"Table {table!r}", name)
     return synthesizer
 
 
-def add_rules(synthesizer: Any, rules: Sequence[Any], label: str, name: str, table_name: str | None = None) -> None:
-    """Makes `synthesizer` obey business rules (`synthpipe.expectations.suites.Rule`): as SDV constraints
-    (`table_name` for a table of a multi-table model), or, for TabularARGN, which takes none, by
-    drawing again the rows that break one. `label` names the table in errors."""
-    if rules and hasattr(synthesizer, "add_rules"):
-        synthesizer.add_rules(list(rules))
+def add_rules(synthesizer: Synthesizer, rules: Sequence[Rule], label: str, name: str, table_name: str | None = None) -> None:
+    """Makes `synthesizer` obey business rules (`synthpipe.contracts.Rule`): as SDV constraints
+    (`table_name` for a table of a multi-table model), or, for a backend that takes none
+    (TabularARGN), by drawing again the rows that break one. `label` names the table in errors."""
+    if rules and backend_of(synthesizer).capabilities.rules_by_rejection:
+        synthesizer.add_rules(list(rules))  # type: ignore[attr-defined]
         return
     for rule in rules:
         try:
-            synthesizer.add_constraints([rule.sdv_constraint(table_name)])
+            synthesizer.add_constraints([rule.sdv_constraint(table_name)])  # type: ignore[attr-defined]
         except Exception as error:  # SDV's ConstraintNotMetError and metadata errors
             raise SynthesizerError(
                 f"{label}: the rule {rule.describe()!r} ({rule.where}) cannot be enforced by {name!r}: {error}. "
@@ -167,13 +138,13 @@ def add_rules(synthesizer: Any, rules: Sequence[Any], label: str, name: str, tab
 
 
 def fit_synthesizer(
-    synthesizer: Any,
+    synthesizer: Synthesizer,
     table: str,
     data: pd.DataFrame,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     min_value_count: int = DEFAULT_MIN_COUNT,
     seed: int = 0,
-    rules: Sequence[Any] = (),
+    rules: Sequence[Rule] = (),
 ) -> float:
     """Fits in place on `data` with its rare values protected (`synthpipe.resources.protection`: no
     backend learns a value seen in fewer than `min_value_count` rows); returns the seconds it
@@ -182,13 +153,15 @@ def fit_synthesizer(
     `rules` (the business rules the model must obey) are protected jointly.
     """
     started = time.perf_counter()
-    if hasattr(synthesizer, "on_progress"):
-        synthesizer.on_progress = on_progress
+    entry = backend_of(synthesizer)
+    reports = entry.capabilities.progress
+    if reports:
+        synthesizer.on_progress = on_progress  # type: ignore[attr-defined]
     columns = synthesizer.get_metadata().tables[table].columns
     data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed, rules)
     setattr(synthesizer, PROTECTION_ATTRIBUTE, report)  # small; travels with the saved model
     try:
-        synthesizer.fit({table: data})
+        entry.fit(synthesizer, {table: data})
     except SynthesizerError:
         raise
     except Exception as error:
@@ -197,55 +170,17 @@ def fit_synthesizer(
             "Check the column overrides in `columns`, or exclude the column named above."
         ) from error
     finally:
-        if hasattr(synthesizer, "on_progress"):
-            synthesizer.on_progress = None
+        if reports:
+            synthesizer.on_progress = None  # type: ignore[attr-defined]
     return time.perf_counter() - started
 
 
-@contextmanager
-def global_seed(seed: int) -> Iterator[None]:
-    """Seeds numpy's and torch's global generators for the duration (PAR and HMA draw from them),
-    then restores them so that nothing else in the process is affected.
+def seed_synthesizer(synthesizer: Synthesizer, seed: int) -> None:
+    """Puts a fitted synthesizer in a reproducible sampling state for `seed`: its backend sets
+    the random states SDV keeps (the model's own, PAR's context model's, each table's of a
+    group); see `synthpipe.resources.backends`. Tests pin this against SDV upgrades.
     """
-    import numpy as np
-
-    numpy_state = np.random.get_state()
-    np.random.seed(seed % 2**32)
-    try:
-        import torch
-
-        torch_state = torch.random.get_rng_state()
-        torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch comes with SDV
-        torch = None
-    try:
-        yield
-    finally:
-        np.random.set_state(numpy_state)
-        if torch is not None:
-            torch.random.set_rng_state(torch_state)
-
-
-def seed_synthesizer(synthesizer: Any, seed: int) -> None:
-    """Puts a fitted synthesizer in a reproducible sampling state for `seed`.
-
-    SDV has no public seeded-sampling call: `reset_sampling` (public) returns it to its post-fit
-    state, then the random states SDV keeps are set from `seed`: the model's own (single-table),
-    the context model's (PAR) and each table's (multi-table). Tests pin this against SDV upgrades.
-    """
-    if hasattr(synthesizer, "reset_sampling"):  # PAR has none: its own draws use the global seed
-        synthesizer.reset_sampling()
-    if hasattr(synthesizer, "_set_random_state"):
-        synthesizer._set_random_state(seed)
-    context = getattr(synthesizer, "_context_synthesizer", None)
-    if context is not None:
-        context.reset_sampling()
-        context._set_random_state(seed)
-    tables = getattr(synthesizer, "_table_synthesizers", None)
-    if tables is not None:
-        synthesizer._numpy_seed = seed % 2**32
-        for offset, name in enumerate(sorted(tables)):
-            tables[name]._set_random_state(seed + offset)
+    backend_of(synthesizer).seed(synthesizer, seed)
 
 
 def chunk_plan(num_rows: int, seed: int, chunk_rows: int) -> list[tuple[int, int, int]]:
@@ -260,16 +195,15 @@ def chunk_plan(num_rows: int, seed: int, chunk_rows: int) -> list[tuple[int, int
     return [(size, int(chunk_seed) % (2**31 - 1), i * chunk_rows) for i, (size, chunk_seed) in enumerate(zip(sizes, seeds))]
 
 
-def uses_torch(synthesizer: Any) -> bool:
-    """CTGAN, TVAE, CopulaGAN, PAR and TabularARGN sample through torch, which is not safe to fork."""
-    torch_models = {"CTGANSynthesizer", "TVAESynthesizer", "CopulaGANSynthesizer", "PARSynthesizer", "ArgnSynthesizer"}
-    return type(synthesizer).__name__ in torch_models
+def uses_torch(synthesizer: Synthesizer) -> bool:
+    """Whether it samples through torch (CTGAN, TVAE, CopulaGAN, PAR, TabularARGN), which is not safe to fork."""
+    return backend_of(synthesizer).capabilities.torch
 
 
-_FORKED: dict[str, Any] = {}  # the synthesizer a forked sampling worker inherits
+_FORKED: dict[str, Synthesizer] = {}  # the synthesizer a forked sampling worker inherits
 
 
-def protection_report(synthesizer: Any) -> ProtectionReport | None:
+def protection_report(synthesizer: Synthesizer) -> ProtectionReport | None:
     """What `fit_synthesizer` replaced or clipped before fitting `synthesizer`."""
     return getattr(synthesizer, PROTECTION_ATTRIBUTE, None)
 
@@ -278,11 +212,9 @@ _INTEGER_ID = re.compile(r"^\[1-9\]\[0-9\]\{(\d+)\}$")
 _STRING_ID = re.compile(r"^\[A-Z0-9\]\{(\d+)\}$")
 
 
-def _sample_chunk(synthesizer: Any, rows: int, seed: int, start: int) -> pd.DataFrame:
-    seed_synthesizer(synthesizer, seed)
+def _sample_chunk(synthesizer: Synthesizer, rows: int, seed: int, start: int) -> pd.DataFrame:
     table = next(iter(synthesizer.get_metadata().tables))
-    with global_seed(seed):
-        chunk = synthesizer.sample(rows)[table].reset_index(drop=True)
+    chunk = backend_of(synthesizer).sample(synthesizer, rows, seed)[table].reset_index(drop=True)
     return _number_ids(chunk, synthesizer.get_metadata().tables[table].columns, start)
 
 
@@ -319,7 +251,7 @@ def _sample_forked(plan_entry: tuple[int, int, int]) -> pd.DataFrame:
 
 
 def sample_chunks(
-    synthesizer: Any,
+    synthesizer: Synthesizer,
     num_rows: int,
     seed: int,
     chunk_rows: int = 50_000,
@@ -358,7 +290,7 @@ def sample_chunks(
 
 
 def sample_rows(
-    synthesizer: Any,
+    synthesizer: Synthesizer,
     num_rows: int,
     seed: int,
     chunk_rows: int = 50_000,
@@ -378,17 +310,17 @@ def sample_rows(
     return pd.concat(chunks, ignore_index=True)
 
 
-def sample_sequences(synthesizer: Any, num_sequences: int, seed: int) -> pd.DataFrame:
+def sample_sequences(synthesizer: Synthesizer, num_sequences: int, seed: int) -> pd.DataFrame:
     """Samples `num_sequences` whole sequences (PAR) reproducibly."""
-    seed_synthesizer(synthesizer, seed)
     table = next(iter(synthesizer.get_metadata().tables))
-    with global_seed(seed):
-        return synthesizer.sample_sequences(num_sequences)[table].reset_index(drop=True)
+    return backend_of(synthesizer).sample(synthesizer, num_sequences, seed)[table].reset_index(drop=True)
 
 
-def is_sequential(synthesizer: Any) -> bool:
-    return hasattr(synthesizer, "sample_sequences")
+def is_sequential(synthesizer: Synthesizer) -> bool:
+    """Whether the model samples whole sequences (its backend serves sequential tables)."""
+    return backend_of(synthesizer).kind == "sequence"
 
 
-def is_relational(synthesizer: Any) -> bool:
-    return hasattr(synthesizer, "sample_scale")
+def is_relational(synthesizer: Synthesizer) -> bool:
+    """Whether the model samples a group of related tables (its backend serves groups)."""
+    return backend_of(synthesizer).kind == "group"

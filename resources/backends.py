@@ -1,0 +1,396 @@
+"""The synthesizer backends behind one protocol, and the one registry that names them.
+
+A backend is what a configuration name (`synthesizer: ctgan`) stands for: which kind of table
+it serves (`table`, `sequence` or `group`), what it can do (`Capabilities`), whether it is
+installed, and how its model is built, fitted, sampled with a seed, and saved and loaded as the
+file inside the MLflow model synthpipe logs (`synthpipe.resources.pyfunc`).
+
+Two protocols keep the two sides apart:
+
+- `Synthesizer` is the model object. SDV's synthesizer classes (GaussianCopula, CTGAN, TVAE,
+  CopulaGAN, PAR, HMA) satisfy it structurally, as they are, and so does `ArgnSynthesizer`:
+  nothing wraps a model, so what MLflow holds is the backend's own file and every earlier
+  registered version still loads.
+- `Backend` is a registry entry: small frozen records (`SingleTableBackend`, `SequenceBackend`,
+  `GroupBackend`, `ArgnBackend`) that hold what differs between backends (the random states a
+  seeded draw sets, the sampling call, the file suffix, the optional extra).
+
+Importing this module is cheap: SDV, torch and the TabularARGN engine are imported only when a
+backend's class is asked for; `available()` looks the engine up without importing it.
+
+Examples:
+    >>> names("table")
+    ('gaussian_copula', 'ctgan', 'tvae', 'copula_gan', 'argn')
+    >>> backend("par").capabilities.sequences
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from synthpipe.errors import SynthesizerError, closest
+from synthpipe.extras import ARGN_INSTALL_HINT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "BACKENDS",
+    "KINDS",
+    "ArgnBackend",
+    "Backend",
+    "Capabilities",
+    "GroupBackend",
+    "Kind",
+    "SequenceBackend",
+    "SingleTableBackend",
+    "Synthesizer",
+    "available",
+    "backend",
+    "backend_for_file",
+    "backend_of",
+    "global_seed",
+    "names",
+]
+
+Kind = Literal["table", "sequence", "group"]
+KINDS: tuple[Kind, ...] = ("table", "sequence", "group")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared once so that validation and the stages ask, not probe.
+
+    Attributes:
+        constraints: Obeys business rules as SDV constraints (`add_constraints`) while fitting
+            and sampling.
+        rules_by_rejection: Obeys business rules by drawing again the sampled rows that break
+            one (`add_rules`), for a model that takes no constraints.
+        conditions: Samples conditioned on given values (SDV's `sample_from_conditions`; PAR's
+            context columns).
+        sequences: Models rows ordered within entities (a sequence key and index).
+        relations: Models related tables together, so every foreign key of a sample resolves.
+        time_budget: The constructor parameter bounding training time, in minutes (`auto` cuts
+            it to what is left of its budget); None when training runs by epochs only.
+        progress: Reports training progress (epoch, losses, time left) to `on_progress`.
+        torch: Samples through torch, whose thread pool does not survive a fork, so its chunks
+            are sampled in one process.
+        max_tables: The most tables one relational model takes; None when unbounded or not relational.
+        max_depth: The most levels of parent -> child relationships a relational model handles.
+    """
+
+    constraints: bool = False
+    rules_by_rejection: bool = False
+    conditions: bool = False
+    sequences: bool = False
+    relations: bool = False
+    time_budget: str | None = None
+    progress: bool = False
+    torch: bool = False
+    max_tables: int | None = None
+    max_depth: int | None = None
+
+    @property
+    def rules(self) -> bool:
+        """Whether business rules can be enforced at all (by constraints or by rejection)."""
+        return self.constraints or self.rules_by_rejection
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """A model object as synthpipe calls it; SDV's classes and `ArgnSynthesizer` satisfy it."""
+
+    def fit(self, data: Mapping[str, pd.DataFrame], /) -> None:
+        """Fits on `{table: frame}` (one table, or each table of a group)."""
+
+    def sample(self, num_rows: int, /) -> Mapping[str, pd.DataFrame]:
+        """Draws rows from the model's random state, as `{table: frame}`."""
+
+    def get_metadata(self) -> Any:
+        """The SDV metadata the model was built with."""
+
+    def get_parameters(self) -> dict[str, Any]:
+        """The constructor arguments, as logged to MLflow."""
+
+    def save(self, filepath: str, /) -> None:
+        """Writes the fitted model to one file."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A registry entry: what a configuration name stands for and how its models are handled."""
+
+    @property
+    def name(self) -> str:
+        """The configuration name (`synthesizer: <name>`)."""
+
+    @property
+    def kind(self) -> Kind:
+        """The kind of table it serves: `table`, `sequence` or `group`."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it (`PAR`, `TabularARGN`)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What it can do."""
+
+    @property
+    def module(self) -> str:
+        """The module of its model class."""
+
+    @property
+    def class_name(self) -> str:
+        """Its model class's name, by which `backend_of` knows a model without importing anything."""
+
+    @property
+    def extra(self) -> str | None:
+        """The optional extra it needs (`synthpipe[<extra>]`), or None when it ships with synthpipe."""
+
+    @property
+    def install_hint(self) -> str | None:
+        """How to install it when it is missing, or None when it always is."""
+
+    @property
+    def file_suffix(self) -> str:
+        """The suffix of its saved file, which tells `backend_for_file` who reads it."""
+
+    def available(self) -> bool:
+        """Whether it is installed, found without importing it."""
+
+    def synthesizer_class(self) -> type[Synthesizer]:
+        """Its model class (imports the backend)."""
+
+    def build(self, metadata: Any, params: Mapping[str, Any]) -> Synthesizer:
+        """A new, unfitted model for `metadata` with constructor arguments `params`."""
+
+    def fit(self, synthesizer: Synthesizer, data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> None:
+        """Fits on one frame (a single or sequential table) or on `{table: frame}`."""
+
+    def seed(self, synthesizer: Synthesizer, seed: int) -> None:
+        """Puts a fitted model in the reproducible sampling state of `seed`."""
+
+    def sample(self, synthesizer: Synthesizer, amount: float, seed: int) -> dict[str, pd.DataFrame]:
+        """A seeded draw as `{table: frame}`: rows, sequences or a group's scale (`amount`)."""
+
+    def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
+        """Writes the fitted model into `folder`; returns the file (`synthesizer<file_suffix>`)."""
+
+    def load(self, path: str) -> Synthesizer:
+        """Reads a model that `save` wrote."""
+
+
+@contextmanager
+def global_seed(seed: int) -> Iterator[None]:
+    """Seeds numpy's and torch's global generators for the duration (PAR and HMA draw from them),
+    then restores them so that nothing else in the process is affected.
+    """
+    import numpy as np
+
+    numpy_state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+
+        torch_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch comes with SDV
+        torch = None
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        if torch is not None:
+            torch.random.set_rng_state(torch_state)
+
+
+@dataclass(frozen=True)
+class SingleTableBackend:
+    """An SDV single-table synthesizer class. SDV has no public seeded-sampling call:
+    `reset_sampling` (public) returns the model to its post-fit state, then the model's own
+    random state is set from the seed. Tests pin this against SDV upgrades.
+    """
+
+    name: str
+    label: str
+    module: str
+    class_name: str
+    capabilities: Capabilities
+    kind: Kind = "table"
+    extra: str | None = None
+    install_hint: str | None = None
+    file_suffix: str = ".pkl"
+
+    def available(self) -> bool:
+        return True  # SDV is a core dependency
+
+    def synthesizer_class(self) -> type[Synthesizer]:
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+    def build(self, metadata: Any, params: Mapping[str, Any]) -> Synthesizer:
+        return self.synthesizer_class()(metadata, **params)  # type: ignore[call-arg]
+
+    def fit(self, synthesizer: Synthesizer, data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> None:
+        synthesizer.fit(data if isinstance(data, Mapping) else {next(iter(synthesizer.get_metadata().tables)): data})
+
+    def seed(self, synthesizer: Synthesizer, seed: int) -> None:
+        synthesizer.reset_sampling()  # type: ignore[attr-defined]
+        synthesizer._set_random_state(seed)  # type: ignore[attr-defined]
+
+    def _draw(self, synthesizer: Synthesizer, amount: float) -> Mapping[str, pd.DataFrame]:
+        return synthesizer.sample(int(amount))
+
+    def sample(self, synthesizer: Synthesizer, amount: float, seed: int) -> dict[str, pd.DataFrame]:
+        self.seed(synthesizer, seed)
+        with global_seed(seed):
+            return dict(self._draw(synthesizer, amount))
+
+    def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
+        path = folder / f"synthesizer{self.file_suffix}"
+        synthesizer.save(str(path))
+        return path
+
+    def load(self, path: str) -> Synthesizer:
+        from sdv.utils import load_synthesizer
+
+        return load_synthesizer(path)
+
+
+@dataclass(frozen=True)
+class SequenceBackend(SingleTableBackend):
+    """SDV's PAR: whole sequences per entity. Its own draws use the global generators; the
+    context model (the entities' constant columns) keeps a random state of its own.
+    """
+
+    kind: Kind = "sequence"
+
+    def seed(self, synthesizer: Synthesizer, seed: int) -> None:
+        context = synthesizer._context_synthesizer  # type: ignore[attr-defined]
+        context.reset_sampling()
+        context._set_random_state(seed)
+
+    def _draw(self, synthesizer: Synthesizer, amount: float) -> Mapping[str, pd.DataFrame]:
+        return synthesizer.sample_sequences(int(amount))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class GroupBackend(SingleTableBackend):
+    """SDV's HMA: related tables as one model, sampled at a scale of the source's size. Each
+    table's model keeps a random state of its own (set from the seed, one offset per table).
+    """
+
+    kind: Kind = "group"
+
+    def seed(self, synthesizer: Synthesizer, seed: int) -> None:
+        synthesizer.reset_sampling()  # type: ignore[attr-defined]
+        synthesizer._numpy_seed = seed % 2**32  # type: ignore[attr-defined]
+        tables = synthesizer._table_synthesizers  # type: ignore[attr-defined]
+        for offset, name in enumerate(sorted(tables)):
+            tables[name]._set_random_state(seed + offset)
+
+    def _draw(self, synthesizer: Synthesizer, amount: float) -> Mapping[str, pd.DataFrame]:
+        return synthesizer.sample_scale(scale=amount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ArgnBackend(SingleTableBackend):
+    """TabularARGN (`synthpipe.resources.argn`), the optional `argn` extra. Seeded like an SDV
+    single-table model (it answers the same calls); the engine is imported only to fit, sample
+    or load.
+    """
+
+    def available(self) -> bool:
+        from synthpipe.resources import argn
+
+        return argn.engine_available()
+
+    def synthesizer_class(self) -> type[Synthesizer]:
+        from synthpipe.resources.argn import require_engine
+
+        if not self.available():
+            require_engine(f"Synthesizer {self.name!r}")
+        return super().synthesizer_class()
+
+    def load(self, path: str) -> Synthesizer:
+        from synthpipe.resources.argn import ArgnSynthesizer, require_engine
+
+        require_engine(f"Loading the TabularARGN model {path}")
+        return ArgnSynthesizer.load(path)
+
+
+_SDV_TABLE = Capabilities(constraints=True, conditions=True)
+_SDV_TORCH_TABLE = Capabilities(constraints=True, conditions=True, torch=True)
+
+# The one registry: configuration name -> backend, in the order messages list them.
+BACKENDS: Mapping[str, Backend] = MappingProxyType(
+    {
+        entry.name: entry
+        for entry in (
+            SingleTableBackend("gaussian_copula", "SDV GaussianCopula", "sdv.single_table", "GaussianCopulaSynthesizer", _SDV_TABLE),
+            SingleTableBackend("ctgan", "SDV CTGAN", "sdv.single_table", "CTGANSynthesizer", _SDV_TORCH_TABLE),
+            SingleTableBackend("tvae", "SDV TVAE", "sdv.single_table", "TVAESynthesizer", _SDV_TORCH_TABLE),
+            SingleTableBackend("copula_gan", "SDV CopulaGAN", "sdv.single_table", "CopulaGANSynthesizer", _SDV_TORCH_TABLE),
+            ArgnBackend(
+                "argn",
+                "TabularARGN",
+                "synthpipe.resources.argn",
+                "ArgnSynthesizer",
+                Capabilities(rules_by_rejection=True, time_budget="max_training_time", progress=True, torch=True),
+                extra="argn",
+                install_hint=ARGN_INSTALL_HINT,
+                file_suffix=".argn.pkl",
+            ),
+            SequenceBackend("par", "PAR", "sdv.sequential", "PARSynthesizer", Capabilities(conditions=True, sequences=True, torch=True)),
+            GroupBackend("hma", "HMA", "sdv.multi_table", "HMASynthesizer", Capabilities(constraints=True, relations=True, max_tables=5, max_depth=1)),
+        )
+    }
+)
+
+
+def backend(name: str) -> Backend:
+    """The backend registered under `name`; an unknown name lists the known ones."""
+    if name not in BACKENDS:
+        raise SynthesizerError(f"Unknown synthesizer {name!r}; choose one of {', '.join(BACKENDS)}.{closest(name, BACKENDS)}")
+    return BACKENDS[name]
+
+
+def names(kind: Kind | None = None) -> tuple[str, ...]:
+    """The registered names, of one kind of table or of all, in registry order."""
+    if kind is not None and kind not in KINDS:
+        raise SynthesizerError(f"Unknown kind of table {kind!r}; choose one of {', '.join(KINDS)}.")
+    return tuple(name for name, entry in BACKENDS.items() if kind is None or entry.kind == kind)
+
+
+def available(kind: Kind | None = None) -> tuple[str, ...]:
+    """The registered names whose backend is installed (TabularARGN is an optional extra)."""
+    return tuple(name for name in names(kind) if BACKENDS[name].available())
+
+
+def backend_of(synthesizer: object) -> Backend:
+    """The backend a model object belongs to, by its class (no backend module is imported)."""
+    for cls in type(synthesizer).__mro__:
+        for entry in BACKENDS.values():
+            if cls.__name__ == entry.class_name and cls.__module__.startswith(entry.module):
+                return entry
+    raise SynthesizerError(
+        f"{type(synthesizer).__name__} is not a registered synthesizer backend; registered: {', '.join(BACKENDS)}. "
+        "Build models with `synthpipe.resources.synthesizers.build_synthesizer`."
+    )
+
+
+def backend_for_file(path: str) -> Backend:
+    """The backend that reads a saved model: the one whose file suffix `path` ends with (the
+    longest wins, so `.argn.pkl` is TabularARGN's), else SDV's, whose loader reads every SDV model.
+    """
+    for entry in sorted(BACKENDS.values(), key=lambda e: len(e.file_suffix), reverse=True):
+        if path.endswith(entry.file_suffix):
+            return entry
+    return BACKENDS[names("table")[0]]
