@@ -96,12 +96,12 @@ class ScheduleConfig(Strict):
 
     cron: str = Field(
         default="0 2 * * *",
-        description="Cron expression of the refresh schedule.",
+        description="Cron expression of the nightly refresh, read in `timezone` (`0 2 * * *` is 02:00 daily).",
         examples=["0 2 * * *"],
     )
     timezone: str = Field(
         default="UTC",
-        description="IANA time zone the cron expression is read in.",
+        description="IANA time zone the cron expression is read in (e.g. `UTC`, `Europe/Berlin`).",
         examples=["Europe/Berlin"],
     )
     enabled: bool = Field(
@@ -111,7 +111,8 @@ class ScheduleConfig(Strict):
     )
     change_check_seconds: int = Field(
         default=900,
-        description="How often the change sensor probes the `refresh: on_change` tables' sources.",
+        description="Seconds between the change sensor's probes of the `refresh: on_change` tables' sources "
+        "(at least 30).",
         examples=[900],
     )
 
@@ -119,13 +120,22 @@ class ScheduleConfig(Strict):
 class RetentionConfig(Strict):
     """How many published versions keep their data, and which old ones are kept by name."""
 
-    keep_last: int = Field(default=30, description="Newest versions of each table that keep their data.", examples=[30])
+    keep_last: int = Field(
+        default=30,
+        description="Newest published versions of each table that keep their data; older, unpinned versions "
+        "are vacuumed by the maintenance job (at least 1).",
+        examples=[30],
+    )
     pins: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description="Per table (`<group>/<table>` for group members), named versions that are never removed.",
         examples=[{"adult": {"paper-2026": 3}}],
     )
-    cron: str = Field(default="0 4 * * 0", description="When the maintenance job applies retention.", examples=["0 4 * * 0"])
+    cron: str = Field(
+        default="0 4 * * 0",
+        description="Cron expression of when the maintenance job applies retention (`0 4 * * 0` is Sundays at 04:00).",
+        examples=["0 4 * * 0"],
+    )
 
 
 class SynthpipeConfig(Strict):
@@ -139,17 +149,48 @@ class SynthpipeConfig(Strict):
         ),
         examples=[".synthpipe"],
     )
-    source: SourceConfig = Field(description="Where the source tables live.")
-    mlflow: MlflowConfig = Field(default_factory=MlflowConfig, description="MLflow tracking and registry.")
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Nightly schedule.")
-    retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Retention of published versions.")
+    source: SourceConfig = Field(
+        description="Where the source tables live: a DuckDB file, a SQL database, or Parquet/CSV files.",
+        examples=[{"kind": "duckdb", "database": "sources/adult.duckdb"}],
+    )
+    mlflow: MlflowConfig = Field(
+        default_factory=MlflowConfig,
+        description="MLflow tracking and registry: where every model and score is logged.",
+        examples=[{"experiment": "synthpipe"}],
+    )
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig,
+        description="When the nightly refresh (and the change sensor) run.",
+        examples=[{"cron": "0 2 * * *", "timezone": "UTC"}],
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="Retention of published versions (applied weekly by the maintenance job).",
+        examples=[{"keep_last": 30, "pins": {"adult": {"paper-2026": 3}}}],
+    )
     expectations_dir: str | None = Field(
         default=None,
         description="Folder the tables' `expectation_suites` are read from. Default: synthpipe's `expectations/` folder.",
         examples=["expectations"],
     )
-    tables: list[TableConfig] = Field(default_factory=list, description="Single tables to synthesize.")
-    groups: list[GroupConfig] = Field(default_factory=list, description="Groups of related tables to synthesize together.")
+    tables: list[TableConfig] = Field(
+        default_factory=list,
+        description="Single tables to synthesize, each with a twin of its own; a table with `sequence` is sequential.",
+        examples=[[{"name": "adult", "quality_threshold": 0.75}]],
+    )
+    groups: list[GroupConfig] = Field(
+        default_factory=list,
+        description="Groups of related tables synthesized together by one relational model (HMA), published as one set.",
+        examples=[
+            [
+                {
+                    "name": "nycflights",
+                    "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}],
+                    "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}],
+                }
+            ]
+        ],
+    )
 
 
 # Transitional: `load_config` and `expectations_dir` moved to `synthpipe.validation`, which

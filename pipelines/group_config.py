@@ -18,9 +18,9 @@ class ForeignKeyConfig(Strict):
     """One relationship of a table group: `child.child_key` points at `parent.parent_key`."""
 
     parent: str = Field(description="Parent table (a table of this group).", examples=["planes"])
-    parent_key: str | list[str] = Field(description="Parent's primary key column.", examples=["tailnum"])
+    parent_key: str | list[str] = Field(description="Parent's primary key column (one column; HMA takes no composite keys).", examples=["tailnum"])
     child: str = Field(description="Child table (a table of this group).", examples=["flights"])
-    child_key: str | list[str] = Field(description="Child's foreign key column.", examples=["tailnum"])
+    child_key: str | list[str] = Field(description="Child's foreign key column, pointing at `parent_key`.", examples=["tailnum"])
 
     def label(self) -> str:
         return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
@@ -29,12 +29,12 @@ class ForeignKeyConfig(Strict):
 class GroupTableConfig(WithSuites):
     """One table of a relational group."""
 
-    name: str = Field(description="Table name in synthpipe (asset key part, Delta folder).", examples=["flights"])
+    name: str = Field(description="Table name in synthpipe (asset key part `<group>/<name>`, Delta folder).", examples=["flights"])
     source_table: str | None = Field(default=None, description="Table name in the source, when it differs.", examples=["raw_flights"])
     query: str | None = Field(default=None, description="SQL selecting the rows instead of the whole table.", examples=["SELECT * FROM flights WHERE month = 1"])
-    row_limit: int | None = Field(default=None, description="Read at most this many rows.", examples=[5000])
+    row_limit: int | None = Field(default=None, description="Read at most this many rows (pushed down as LIMIT).", examples=[5000])
     primary_key: str | list[str] | None = Field(default=None, description="Primary key column; default: detected by SDV.", examples=["tailnum"])
-    exclude_columns: list[str] = Field(default_factory=list, description="Columns left out.", examples=[["speed"]])
+    exclude_columns: list[str] = Field(default_factory=list, description="Source columns left out of the synthetic set.", examples=[["speed"]])
     columns: dict[str, ColumnOverride] = Field(default_factory=dict, description="Per-column SDV metadata overrides.", examples=[{"engines": {"sdtype": "categorical"}}])
     pii: dict[str, str] = Field(
         default_factory=dict,
@@ -65,7 +65,10 @@ class GroupConfig(Evaluated):
     """
 
     name: str = Field(description="Group name: asset keys `<stage>/<name>`, Delta folder, MLflow model.", examples=["nycflights"])
-    tables: list[GroupTableConfig] = Field(description="The tables of the group (at most 5 for HMA).")
+    tables: list[GroupTableConfig] = Field(
+        description="The tables of the group: at least two, at most 5 for HMA.",
+        examples=[[{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}]],
+    )
     foreign_keys: list[ForeignKeyConfig] = Field(
         default_factory=list,
         description="Relationships. Default: detected by SDV (logged to MLflow so they can be copied here and edited).",
@@ -77,9 +80,9 @@ class GroupConfig(Evaluated):
         "`null` empties their key. Counts are recorded either way.",
         examples=["drop"],
     )
-    synthesizer: Literal["hma"] = Field(default="hma", description="Relational synthesizer.", examples=["hma"])
+    synthesizer: Literal["hma"] = Field(default="hma", description="Relational synthesizer backend (SDV's HMA).", examples=["hma"])
     synthesizer_params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the synthesizer.", examples=[{"verbose": False}])
-    scale: float = Field(default=1.0, description="Synthetic size relative to the source (`sample_scale`).", examples=[1.0])
+    scale: float = Field(default=1.0, description="Synthetic size relative to the source, above 0 (HMA's `sample_scale`).", examples=[1.0])
     seed: int | None = Field(default=None, description="Sampling seed; default a new one each run, recorded.", examples=[42])
     quality_threshold: float = Field(default=0.6, description="Minimum multi-table SDMetrics quality score.", examples=[0.7])
     target: GroupTarget | None = Field(

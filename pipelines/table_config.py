@@ -72,7 +72,8 @@ class TableConfig(WithSuites, Evaluated):
     )
     source_table: str | None = Field(
         default=None,
-        description="Table name in the source, when it differs from `name`.",
+        description="Table name in the source, when it differs from `name` (quoted as an identifier, never pasted "
+        "into SQL).",
         examples=["census.adult"],
     )
     query: str | None = Field(
@@ -127,17 +128,17 @@ class TableConfig(WithSuites, Evaluated):
     )
     synthesizer_params: dict[str, Any] = Field(
         default_factory=dict,
-        description="Keyword arguments for the synthesizer's constructor.",
+        description="Keyword arguments for the synthesizer's constructor; unknown ones are named with the valid list.",
         examples=[{"default_distribution": "truncnorm"}],
     )
     columns: dict[str, ColumnOverride] = Field(
         default_factory=dict,
-        description="Per-column overrides of the detected SDV metadata.",
+        description="Per-column overrides of the detected SDV metadata (`sdtype` plus SDV's own keys).",
         examples=[{"education-num": {"sdtype": "categorical"}}],
     )
     exclude_columns: list[str] = Field(
         default_factory=list,
-        description="Source columns left out of the synthetic twin.",
+        description="Source columns left out of the synthetic twin (e.g. binary columns no synthesizer models).",
         examples=[["ssn"]],
     )
     pii: dict[str, str] = Field(
@@ -155,7 +156,7 @@ class TableConfig(WithSuites, Evaluated):
     )
     num_rows: int | None = Field(
         default=None,
-        description="Synthetic rows to sample. Default: as many as the source table has.",
+        description="Synthetic rows to sample per refresh. Default: as many as the source table has.",
         examples=[50000],
     )
     seed: int | None = Field(
@@ -165,7 +166,7 @@ class TableConfig(WithSuites, Evaluated):
     )
     quality_threshold: float = Field(
         default=0.7,
-        description="Minimum SDMetrics quality score; below it nothing is published.",
+        description="Minimum SDMetrics quality score, between 0 and 1 (gate `quality`); below it nothing is published.",
         examples=[0.75],
     )
     target: str | None = Field(

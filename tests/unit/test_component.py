@@ -1,17 +1,244 @@
-"""The YAML component sets every setting the configuration model has."""
+"""The YAML component is the configuration model: every setting, however deep, comes through a
+real `defs.yaml` loaded by Dagster."""
 
 from __future__ import annotations
 
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
 import pytest
+import yaml
+from pydantic import BaseModel
 
 from synthpipe.component import SynthpipeComponent
-from synthpipe.config import SynthpipeConfig
+from synthpipe.config import EnvValue, SynthpipeConfig
 
 pytestmark = pytest.mark.unit
 
+RULES = "rules:\n  - inequality: {low: capital-loss, high: capital-gain}\n"
 
-def test_every_configuration_field_is_a_component_field():
-    assert set(SynthpipeComponent.model_fields) == set(SynthpipeConfig.model_fields)
+# Every setting of every configuration model set to a value other than its default, across three
+# documents (a source's location settings exclude one another). Values stay semantically valid:
+# `to_config` validates the whole configuration.
+SOURCES = [
+    {"kind": "duckdb", "database": {"env": "SYNTHPIPE_TEST_SOURCE"}},
+    {"kind": "sql", "url": "sqlite:////srv/crm.db", "db_schema": "main"},
+    {"kind": "parquet", "path": "s3://lake/exports"},
+]
+EVALUATED = {
+    "holdout_fraction": 0.3,
+    "split_seed": 3,
+    "min_utility_ratio": 0.9,
+    "max_exact_copy_share": 0.0,
+    "max_dcr_closer_share": 0.55,
+    "rare_value_min_count": 10,
+    "max_value_leak_share": 0.01,
+    "gate_severity": {"dcr": "warn"},
+}
+SINGLE = {
+    "name": "adult",
+    "source_table": "raw_adult",
+    "query": "SELECT * FROM raw_adult WHERE age >= 18",
+    "row_limit": 5000,
+    "fit_rows": 1000,
+    "synthesizer": "auto",
+    "auto_candidates": ["gaussian_copula", "tvae"],
+    "auto_budget_seconds": 60.0,
+    "candidate_params": {"tvae": {"epochs": 2}},
+    "synthesizer_params": {"default_distribution": "norm"},
+    "columns": {"age": {"sdtype": "numerical"}, "born": {"sdtype": "datetime", "datetime_format": "%Y"}},
+    "exclude_columns": ["fnlwgt"],
+    "pii": {"customer": "name"},
+    "expectation_suites": ["adult.yaml"],
+    "num_rows": 500,
+    "seed": 11,
+    "quality_threshold": 0.75,
+    "target": "income",
+    "sample_chunk_rows": 1000,
+    "sample_workers": 2,
+    "evaluation_rows": 5000,
+    "model_name": "twins-adult",
+    "refresh": "on_change",
+    **EVALUATED,
+}
+SEQUENTIAL = {
+    "name": "plane_flights",
+    "synthesizer": "par",
+    "sequence": {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]},
+    "num_sequences": 7,
+}
+GROUP = {
+    "name": "nycflights",
+    "tables": [
+        {
+            "name": "planes",
+            "source_table": "raw_planes",
+            "query": "SELECT * FROM raw_planes",
+            "row_limit": 100,
+            "primary_key": "tailnum",
+            "exclude_columns": ["speed"],
+            "columns": {"engines": {"sdtype": "categorical"}},
+            "pii": {"manufacturer": "company"},
+            "expectation_suites": ["planes.yaml"],
+        },
+        {"name": "flights"},
+    ],
+    "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}],
+    "orphans": "drop",
+    "synthesizer": "hma",
+    "synthesizer_params": {"verbose": False},
+    "scale": 0.5,
+    "seed": 4,
+    "quality_threshold": 0.65,
+    "target": {"table": "flights", "column": "arr_delay"},
+    "model_name": "twins-nycflights",
+    **{**EVALUATED, "gate_severity": {"utility": "warn"}},
+}
+
+
+def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
+    everything = {
+        "data_dir": str(data),
+        "source": SOURCES[0],
+        "mlflow": {"tracking_uri": "sqlite:////srv/mlflow/mlflow.db", "experiment": "twins"},
+        "schedule": {"cron": "30 1 * * *", "timezone": "Europe/Berlin", "enabled": False, "change_check_seconds": 600},
+        "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
+        "expectations_dir": str(suites),
+        "tables": [SINGLE, SEQUENTIAL],
+        "groups": [GROUP],
+    }
+    return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The configuration models an annotation holds (through `| None`, lists and dicts)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list, dict):
+        return [model for arg in typing.get_args(annotation) for model in _models(arg)]
+    return []
+
+
+def _every_field(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[tuple[str, str]]:
+    """(model, field) for every field of `model` and of every model below it."""
+    seen = set() if seen is None else seen
+    seen.add(model)
+    found = {(model.__name__, name) for name in model.model_fields}
+    for info in model.model_fields.values():
+        for nested in _models(info.annotation):
+            if nested not in seen:
+                found |= _every_field(nested, seen)
+    return found
+
+
+def _entries(annotation: Any, value: Any) -> list[Any]:
+    """The values of nested models in a YAML value: itself, a list's items, or a mapping's values."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [e for arg in typing.get_args(annotation) if _models(arg) for e in _entries(arg, value)]
+    if origin is list:
+        return list(value) if isinstance(value, list) else []
+    if origin is dict:
+        return list(value.values()) if isinstance(value, dict) else []
+    return [value] if isinstance(value, dict) else []
+
+
+def _fields_set_by(model: type[BaseModel], value: Any) -> set[tuple[str, str]]:
+    """(model, field) for every field a YAML value sets, however deep (extra keys, such as SDV's
+    own column settings, are not fields)."""
+    found: set[tuple[str, str]] = set()
+    for name, item in value.items() if isinstance(value, dict) else ():
+        if name not in model.model_fields:
+            continue
+        found.add((model.__name__, name))
+        annotation = model.model_fields[name].annotation
+        for nested in _models(annotation):
+            for entry in _entries(annotation, item):
+                found |= _fields_set_by(nested, entry)
+    return found
+
+
+def _arrived(actual: Any, expected: Any, path: str = "") -> list[str]:
+    """Where the loaded configuration differs from what the YAML set (settings left out are defaults)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: {actual!r} is not a mapping"]
+        return [d for key, value in expected.items() for d in (_arrived(actual[key], value, f"{path}.{key}") if key in actual else [f"{path}.{key}: missing"])]
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [f"{path}: {actual!r} != {expected!r}"]
+        return [d for i, (a, e) in enumerate(zip(actual, expected)) for d in _arrived(a, e, f"{path}[{i}]")]
+    return [] if actual == expected else [f"{path}: {actual!r} != {expected!r}"]
+
+
+@pytest.fixture
+def defs_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A defs folder of its own: Dagster's test component tree is the working directory."""
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _load(defs_folder: Path, documents: dict[str, str]) -> list[SynthpipeComponent]:
+    """Writes each `<defs>/<name>/defs.yaml` and loads them with Dagster's component tree, as the
+    code location does; the components come back in the order of `documents`."""
+    for name, text in documents.items():
+        (defs_folder / name).mkdir()
+        (defs_folder / name / "defs.yaml").write_text(text)
+    loaded = dg.ComponentTree.for_test().get_all_components(of_type=SynthpipeComponent)
+    assert len(loaded) == len(documents)
+    by_source = {(c.source.kind, c.tables[0].name): c for c in loaded}
+    return [by_source[_key(yaml.safe_load(text)["attributes"])] for text in documents.values()]
+
+
+def _key(attributes: dict[str, Any]) -> tuple[str, str]:
+    return attributes["source"].get("kind", "duckdb"), attributes["tables"][0]["name"]
+
+
+def _defs_yaml(attributes: dict[str, Any]) -> str:
+    return yaml.safe_dump({"type": "synthpipe.SynthpipeComponent", "attributes": attributes}, sort_keys=False)
+
+
+def test_the_component_is_the_configuration_model():
+    # Assert: the same fields, and the YAML schema Dagster derives has exactly them
+    assert issubclass(SynthpipeComponent, SynthpipeConfig)
+    assert list(SynthpipeComponent.model_fields) == list(SynthpipeConfig.model_fields)
+    assert {n: f.annotation for n, f in SynthpipeComponent.model_fields.items()} == {n: f.annotation for n, f in SynthpipeConfig.model_fields.items()}
+    assert list(SynthpipeComponent.model().model_fields) == list(SynthpipeConfig.model_fields)
+
+
+def test_every_configuration_field_is_set_by_the_documents():
+    # Assert: the documents below cover every field of every model, so a new setting needs a value here
+    documents = _documents(Path("suites"), Path("data"))
+    covered = set().union(*(_fields_set_by(SynthpipeConfig, document) for document in documents))
+    assert _every_field(SynthpipeConfig) - covered == set()
+    assert len(_every_field(SynthpipeConfig)) > 80  # the walk reached the nested models
+
+
+def test_every_configuration_field_is_settable_from_defs_yaml(tmp_path, defs_folder):
+    # Setup
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "adult.yaml").write_text("suite: adult_rules\n" + RULES)
+    (suites / "planes.yaml").write_text("suite: planes_rules\nrules:\n  - inequality: {low: year, high: seats}\n")
+    documents = _documents(suites, tmp_path / "data")
+
+    # Run
+    components = _load(defs_folder, {f"twins_{i}": _defs_yaml(document) for i, document in enumerate(documents)})
+    configs = [component.to_config() for component in components]
+
+    # Assert: each value arrives unchanged in the configuration model, to the last nested setting
+    for config, document in zip(configs, documents):
+        assert type(config) is SynthpipeConfig
+        assert _arrived(config.model_dump(mode="json"), document) == []
+    everything = configs[0]
+    assert everything.retention.keep_last == 7 and everything.retention.pins == {"adult": {"paper-2026": 3}}
+    assert everything.expectations_dir == str(suites) and [s.name for s in everything.tables[0].suites] == ["adult_rules"]
+    assert everything.source.database == EnvValue(env="SYNTHPIPE_TEST_SOURCE")  # a reference, read when a run starts
 
 
 def test_retention_and_expectations_dir_come_through_from_yaml():
@@ -31,3 +258,15 @@ tables:
     assert config.retention.keep_last == 7 and config.retention.pins == {"adult": {"paper-2026": 3}}
     assert config.retention.cron == "0 5 * * 1"
     assert config.expectations_dir == "expectations"
+
+
+def test_the_shipped_defs_yaml_loads_as_the_component(defs_folder):
+    # Setup
+    shipped = Path(__file__).parents[2] / "pipelines" / "defs" / "nightly" / "defs.yaml"
+
+    # Run
+    (component,) = _load(defs_folder, {"nightly": shipped.read_text()})
+
+    # Assert
+    assert isinstance(component, SynthpipeComponent)
+    assert [t.name for t in component.tables] == ["adult", "plane_flights"] and component.groups[0].name == "nycflights"
