@@ -79,5 +79,10 @@ BENCH_WIDE_ARGS ?=
 bench-wide: $(STAMP)
 	$(PY) -m bench.wide $(BENCH_WIDE_ARGS)
 
+# The configuration reference, docs/configuration.md, generated from the configuration models.
+.PHONY: docs
+docs: $(STAMP)
+	$(PY) -m synthpipe.settings_reference
+
 clean:
 	rm -rf $(SYNTHPIPE_HOME)
