@@ -12,7 +12,7 @@ This module and the ones it re-exports from (`config_base`, `shared_config`, `ta
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -191,18 +191,3 @@ class SynthpipeConfig(Strict):
             ]
         ],
     )
-
-
-# Transitional: `load_config` and `expectations_dir` moved to `synthpipe.validation`, which
-# imports this module (so importing it here would be an upward import and a cycle). Until the
-# asset factories and `synthpipe.factory` import them from there, an attribute lookup serves
-# `from synthpipe.config import load_config` / `expectations_dir`. Remove once nothing uses it.
-_MOVED_TO_VALIDATION = frozenset({"load_config", "expectations_dir"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_VALIDATION:
-        import importlib
-
-        return getattr(importlib.import_module("synthpipe.validation"), name)
-    raise AttributeError(f"module 'synthpipe.config' has no attribute {name!r}")

@@ -15,14 +15,12 @@ by its sdtype (categorical, numerical, datetime, boolean as categorical).
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import random
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +28,13 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
+from synthpipe.resources.argn_workspace import engine_seed, read_model_files, write_model_files
 from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
 
 __all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnSynthesizer", "engine_available", "require_engine"]
 
-# The files of a trained workspace that generation reads. Optimizer and scheduler states only
-# resume training; `OriginalData` holds the real training rows and never leaves the fit.
-_MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-data/model-weights.pt")
-_MODEL_FOLDERS = ("ModelStore/tgt-stats",)
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
 # Rule enforcement by rejection: at most this many further draws, and none once fewer than this
@@ -185,7 +180,7 @@ class ArgnSynthesizer:
             )
         self._dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
         params = self._parameters
-        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder, _engine_seed(params["random_state"]):
+        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder, engine_seed(params["random_state"]):
             started = time.perf_counter()
             engine.split(
                 tgt_data=frame[modelled].reset_index(drop=True),
@@ -205,7 +200,7 @@ class ArgnSynthesizer:
                 workspace_dir=folder,
                 update_progress=self._progress_callback(started),
             )
-            self._model_files = _read_model_files(Path(folder))
+            self._model_files = read_model_files(Path(folder))
         self._allowed = {i: r.allowed_combinations(frame) for i, r in enumerate(self._rules) if r.kind == "fixed_combinations"}
         self._drop_workspace()
 
@@ -300,7 +295,7 @@ class ArgnSynthesizer:
         from mostlyai.engine._common import load_generated_data
 
         folder = self._workspace_dir()
-        with _engine_seed(seed):
+        with engine_seed(seed):
             engine.generate(
                 sample_size=int(num_rows),
                 sampling_temperature=self._parameters["sampling_temperature"],
@@ -346,54 +341,13 @@ class ArgnSynthesizer:
         if self._workspace is None:
             self._workspace = tempfile.TemporaryDirectory(prefix="synthpipe-argn-")
             weakref.finalize(self, self._workspace.cleanup)
-            _write_model_files(Path(self._workspace.name), self._model_files)
+            write_model_files(Path(self._workspace.name), self._model_files)
         return self._workspace.name
 
     def _drop_workspace(self) -> None:
         if self._workspace is not None:
             self._workspace.cleanup()
             self._workspace = None
-
-
-def _read_model_files(folder: Path) -> dict[str, bytes]:
-    files = {name: (folder / name).read_bytes() for name in _MODEL_FILES}
-    for sub in _MODEL_FOLDERS:
-        for path in sorted((folder / sub).rglob("*")):
-            if path.is_file():
-                files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
-
-
-def _write_model_files(folder: Path, files: Mapping[str, bytes]) -> None:
-    for name, content in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-
-
-@contextmanager
-def _engine_seed(seed: int | None) -> Iterator[None]:
-    """Seeds the engine (Python's, numpy's and torch's global generators and the variable its
-    worker processes read), then puts every one of them back as it was.
-    """
-    if seed is None:
-        yield
-        return
-    import torch
-    from mostlyai.engine import set_random_state
-
-    saved = random.getstate(), np.random.get_state(), torch.random.get_rng_state(), os.environ.get("MOSTLYAI_ENGINE_SEED")
-    set_random_state(int(seed) % 2**32)
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        torch.random.set_rng_state(saved[2])
-        if saved[3] is None:
-            os.environ.pop("MOSTLYAI_ENGINE_SEED", None)
-        else:
-            os.environ["MOSTLYAI_ENGINE_SEED"] = saved[3]
 
 
 def _fake(kind: str, rows: int, seed: int) -> list[Any]:

@@ -1,0 +1,60 @@
+"""What TabularARGN's backend keeps of the engine's workspace (the files generation reads) and
+how it seeds the engine's global random state for one fit or draw, restoring it afterwards."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["engine_seed", "read_model_files", "write_model_files"]
+
+# The files of a trained workspace that generation reads. Optimizer and scheduler states only
+# resume training; `OriginalData` holds the real training rows and never leaves the fit.
+_MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-data/model-weights.pt")
+_MODEL_FOLDERS = ("ModelStore/tgt-stats",)
+
+
+def read_model_files(folder: Path) -> dict[str, bytes]:
+    files = {name: (folder / name).read_bytes() for name in _MODEL_FILES}
+    for sub in _MODEL_FOLDERS:
+        for path in sorted((folder / sub).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def write_model_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    for name, content in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+@contextmanager
+def engine_seed(seed: int | None) -> Iterator[None]:
+    """Seeds the engine (Python's, numpy's and torch's global generators and the variable its
+    worker processes read), then puts every one of them back as it was.
+    """
+    if seed is None:
+        yield
+        return
+    import torch
+    from mostlyai.engine import set_random_state
+
+    saved = random.getstate(), np.random.get_state(), torch.random.get_rng_state(), os.environ.get("MOSTLYAI_ENGINE_SEED")
+    set_random_state(int(seed) % 2**32)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        torch.random.set_rng_state(saved[2])
+        if saved[3] is None:
+            os.environ.pop("MOSTLYAI_ENGINE_SEED", None)
+        else:
+            os.environ["MOSTLYAI_ENGINE_SEED"] = saved[3]
