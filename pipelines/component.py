@@ -12,11 +12,13 @@ from __future__ import annotations
 import dagster as dg
 
 from synthpipe.config import SynthpipeConfig
+from synthpipe.scaffold import SynthpipeScaffolder
 from synthpipe.validation import load_config
 
 __all__ = ["SynthpipeComponent"]
 
 
+@dg.scaffold_with(SynthpipeScaffolder)
 class SynthpipeComponent(SynthpipeConfig, dg.Component, dg.Resolvable):
     """Synthetic twins of source tables, refreshed nightly: source, synthesizer, synthetic
     candidate with blocking checks, and a published Delta Lake version per table.

@@ -9,6 +9,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 
@@ -134,3 +135,30 @@ def test_dg_check_yaml_accepts_the_default_and_names_a_misspelt_setting(tmp_path
     assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
     assert misspelt.returncode != 0
     assert "quality_treshold" in misspelt.stdout + misspelt.stderr
+
+
+def test_dg_scaffold_writes_a_component_that_runs(tmp_path, source_db, data_dir, instance, monkeypatch):
+    # Setup: a fresh project; the scaffold pointed at a real DuckDB source (an Adult slice)
+    from synthpipe import metadata_keys as keys
+    from synthpipe.component import SynthpipeComponent
+    from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
+
+    project = _project(tmp_path / "project")
+    params = '{"database": "sources/adult.duckdb", "table": "adult"}'
+
+    # Run: scaffold, validate, load through Dagster's component tree, run the nightly job
+    scaffolded = _dg("scaffold", "defs", "synthpipe.SynthpipeComponent", "twins", "--json-params", params, cwd=project)
+    checked = _dg("check", "yaml", cwd=project)
+    monkeypatch.setenv("SYNTHPIPE_HOME", str(data_dir))
+    monkeypatch.chdir(project / "pipelines" / "defs")
+    [component] = dg.ComponentTree.for_test().get_all_components(of_type=SynthpipeComponent)
+    result = build_synthpipe_defs(component.to_config()).resolve_job_def(REFRESH_JOB).execute_in_process(instance=instance, raise_on_error=False)
+
+    # Assert: the file validates and the refresh reads, fits, samples and checks the table
+    assert scaffolded.returncode == 0, scaffolded.stdout[-3000:] + scaffolded.stderr[-3000:]
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "# pii:" in (project / "pipelines" / "defs" / "twins" / "defs.yaml").read_text()
+    [synthetic] = result.asset_materializations_for_node("synthetic__adult")
+    assert synthetic.metadata[keys.QUALITY_SCORE].value > 0
+    checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
+    assert {"expectations", "quality", "dcr", "value_leaks"} <= checks
