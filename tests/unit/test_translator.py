@@ -63,3 +63,45 @@ def test_the_source_asset_shows_the_source_s_own_kind(source, kind):
     specs = {spec.key: spec for spec in definitions.resolve_all_asset_specs()}
     assert specs[dg.AssetKey(["source", "adult"])].kinds == {kind}
     assert specs[dg.AssetKey(["published", "adult"])].kinds == {"deltalake"}
+
+
+class _Governed(SynthpipeTranslator):
+    """Sets what a platform team sets on every asset: how it is kept fresh, its code version,
+    owners, an extra upstream dependency and metadata."""
+
+    def get_asset_spec(self, data: StageData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        extra = [dg.AssetKey("warehouse_load")] if data.stage == "source" else []
+        return spec.replace_attributes(
+            automation_condition=dg.AutomationCondition.on_cron("0 3 * * *"),
+            code_version=f"{data.stage}-v2",
+            owners=["team:data-platform"],
+            metadata={**spec.metadata, "cost_center": "ml"},
+        ).merge_attributes(deps=extra)
+
+
+@pytest.mark.parametrize("config", [
+    {"source": {"database": "a.duckdb"}, "tables": [{"name": "adult", "target": "income"}]},
+    {"source": {"database": "a.duckdb"}, "tables": [{"name": "planes", "sequence": {"entity_key": "tailnum", "order_by": "time_hour"}}]},
+    {"source": {"database": "a.duckdb"}, "groups": [{"name": "nycflights", "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}],
+                                                     "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}]}]},
+])
+def test_the_translator_s_specs_pass_through_whole(config):
+    # Setup: the specs on their own, then the definitions built from the same translator
+    from synthpipe.assets.specs import get_synthpipe_asset_specs
+    from synthpipe.validation import load_config
+
+    specs = {spec.key: spec for spec in get_synthpipe_asset_specs(load_config(config), _Governed())}
+
+    # Run
+    built = {spec.key: spec for spec in build_synthpipe_defs(config, translator=_Governed()).resolve_all_asset_specs()}
+
+    # Assert: every stage of every kind keeps each attribute, the data flow and the extra dependency
+    assert set(built) - {dg.AssetKey("warehouse_load")} == set(specs) and len(specs) >= 4
+    for key, spec in specs.items():
+        made = built[key]
+        assert made.automation_condition is not None and made.code_version == spec.code_version
+        assert made.owners == ["team:data-platform"] and made.metadata["cost_center"] == "ml"
+        assert {d.asset_key for d in made.deps} == {d.asset_key for d in spec.deps}
+    source = next(key for key in built if key.path[0] == "source")
+    assert dg.AssetKey("warehouse_load") in {d.asset_key for d in built[source].deps}
