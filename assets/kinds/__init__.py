@@ -140,6 +140,12 @@ def units(config: SynthpipeConfig) -> list[Kind]:
     return [kind_for(unit) for unit in [*config.tables, *config.groups]]
 
 
+_BUILTIN = ("synthpipe.assets.kinds.single", "synthpipe.assets.kinds.sequence", "synthpipe.assets.kinds.group")
+
+
 def _load_builtin_kinds() -> None:
-    # imported on first use: each module registers itself
-    from synthpipe.assets.kinds import group, sequence, single  # noqa: F401
+    """Imports the built-in kinds on first use; each module registers itself."""
+    import importlib
+
+    for module in _BUILTIN:
+        importlib.import_module(module)
