@@ -52,7 +52,7 @@ def published_asset(kind: Kind, specs: Sequence[dg.AssetSpec], synthetic_key: dg
                     keys.SNAPSHOT_VERSION: out.version,
                     keys.SNAPSHOT_URI: dg.MetadataValue.path(out.uri),
                     "dagster/row_count": out.rows,
-                    keys.SEED: candidate.sample.seed,
+                    keys.SEED: dg.MetadataValue.text(str(candidate.sample.seed)),
                     **out.metadata,
                     keys.MODEL_VERSION: model.model_version,
                 },

@@ -16,6 +16,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from synthpipe import metadata_keys as keys
+from synthpipe.assets.checks.gates import checks_summary
 from synthpipe.assets.kinds import Kind
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel
@@ -46,9 +48,10 @@ def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, syn
             evaluation = kind.evaluate(context, read, sampled, fitted, synthpipe_mlflow, synthpipe_data_docs)
         checks = evaluation.blocking
         run.block(context, kind.name, checks)
+        summary = {keys.CHECKS_SUMMARY: dg.MetadataValue.md(checks_summary(evaluation.results))}
         return dg.MaterializeResult(
             value=Candidate(sampled, fitted, evaluation.quality_score, checks),
-            metadata=evaluation.metadata,
+            metadata={**summary, **evaluation.metadata},  # the verdict of every check first
             check_results=evaluation.results,
         )
 

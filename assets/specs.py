@@ -13,6 +13,7 @@ Three layers, as in Dagster's own integrations (dagster-sling, dagster-dbt):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import dagster as dg
@@ -24,9 +25,9 @@ from synthpipe.assets.publish import published_asset
 from synthpipe.assets.sample import synthetic_asset
 from synthpipe.assets.source import source_asset
 from synthpipe.assets.translator import StageData, SynthpipeTranslator
-from synthpipe.config import GroupConfig, SourceConfig, SynthpipeConfig, TableConfig
+from synthpipe.config import GroupConfig, ScheduleConfig, SourceConfig, SynthpipeConfig, TableConfig
 
-__all__ = ["UnitSpecs", "build_assets", "build_unit_assets", "get_synthpipe_asset_specs", "source_kind", "unit_specs"]
+__all__ = ["UnitSpecs", "build_assets", "build_unit_assets", "freshness_policy", "get_synthpipe_asset_specs", "source_kind", "unit_specs"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,33 @@ class UnitSpecs:
         return [self.source, self.synthesizer, self.synthetic, *self.published, *([self.downstream] if self.downstream else [])]
 
 
+# A published twin is stale this long past the refresh it should have had (a quarter of the
+# interval between two refreshes: 6 h for a nightly one).
+STALE_AFTER_SHARE = 0.25
+
+
+def freshness_policy(schedule: ScheduleConfig, now: dt.datetime | None = None) -> dg.FreshnessPolicy:
+    """How fresh a published twin must be, from the refresh schedule: it warns once a scheduled
+    refresh is missing (the longest interval between two refreshes over the next 60 has passed
+    without a published version) and fails `STALE_AFTER_SHARE` of an interval later."""
+    from dagster._utils.schedules import cron_string_iterator
+
+    start = (now or dt.datetime.now(dt.timezone.utc)).timestamp()
+    ticks = cron_string_iterator(start, schedule.cron, schedule.timezone)
+    times = [next(ticks) for _ in range(61)]
+    interval = max(later - earlier for earlier, later in zip(times, times[1:]))
+    return dg.FreshnessPolicy.time_window(fail_window=interval * (1 + STALE_AFTER_SHARE), warn_window=interval)
+
+
 def unit_specs(
-    kind: Kind, translator: SynthpipeTranslator | None = None, source_description: str = "the source", source_kind: str = "duckdb"
+    kind: Kind,
+    translator: SynthpipeTranslator | None = None,
+    source_description: str = "the source",
+    source_kind: str = "duckdb",
+    freshness: dg.FreshnessPolicy | None = None,
 ) -> UnitSpecs:
-    """The translator's spec for every stage of one unit, with the data flow as dependencies."""
+    """The translator's spec for every stage of one unit, with the data flow as dependencies.
+    `freshness`: the published tables' freshness policy (for units refreshed on the schedule)."""
     translator = translator or SynthpipeTranslator()
 
     def spec(stage: str, member: str | None = None, deps: tuple[dg.AssetSpec, ...] = ()) -> dg.AssetSpec:
@@ -58,6 +82,8 @@ def unit_specs(
     synthesizer = spec("synthesizer", deps=(source,))
     synthetic = spec("synthetic", deps=(source, synthesizer))
     published = [spec("published", member, deps=(synthetic,)) for member in kind.members]
+    if freshness is not None:  # the translator's own policy wins
+        published = [p if p.freshness_policy is not None else p.replace_attributes(freshness_policy=freshness) for p in published]
     downstream = spec("downstream", deps=(source, published[0])) if kind.has_downstream else None
     return UnitSpecs(source, synthesizer, synthetic, published, downstream)
 
@@ -75,7 +101,18 @@ def get_synthpipe_asset_specs(
     """
     description = source_description or f"the {config.source.kind} source"
     technology = source_kind_name or source_kind(config.source)
-    return [spec for kind in units(config) for spec in unit_specs(kind, translator, description, technology).all()]
+    nightly = freshness_policy(config.schedule)
+    return [
+        spec
+        for kind in units(config)
+        for spec in unit_specs(kind, translator, description, technology, scheduled_freshness(kind, nightly)).all()
+    ]
+
+
+def scheduled_freshness(kind: Kind, policy: dg.FreshnessPolicy) -> dg.FreshnessPolicy | None:
+    """The policy for a unit refreshed on the schedule; None for `refresh: on_change` tables,
+    which refresh when their source changes."""
+    return policy if getattr(kind.config, "refresh", "always") == "always" else None
 
 
 def build_unit_assets(kind: Kind, specs: UnitSpecs) -> list[dg.AssetsDefinition]:

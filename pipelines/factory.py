@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from synthpipe.assets.kinds import units
-from synthpipe.assets.specs import build_unit_assets, source_kind, unit_specs
+from synthpipe.assets.specs import build_unit_assets, freshness_policy, scheduled_freshness, source_kind, unit_specs
 from synthpipe.assets.translator import SynthpipeTranslator
 from synthpipe import metadata_keys as keys
 from synthpipe.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
@@ -125,7 +125,11 @@ def build_synthpipe_defs(
     config = load_config(config)
     source_description = f"the {config.source.kind} source"
     technology = source_kind(config.source)
-    built = {kind.name: (kind, unit_specs(kind, translator, source_description, technology)) for kind in units(config)}
+    nightly_freshness = freshness_policy(config.schedule)
+    built = {
+        kind.name: (kind, unit_specs(kind, translator, source_description, technology, scheduled_freshness(kind, nightly_freshness)))
+        for kind in units(config)
+    }
     assets = {name: build_unit_assets(kind, specs) for name, (kind, specs) in built.items()}
     # `refresh: on_change` tables run when the change sensor finds their source changed; the rest nightly
     watched = [

@@ -42,6 +42,8 @@ SNAPSHOT_URI = "synthpipe/snapshot_uri"
 CHECKS_PASSED = "synthpipe/checks_passed"
 GATE_VALUE = "synthpipe/value"
 GATE_THRESHOLD = "synthpipe/threshold"
+# Every check of a candidate in one markdown table: measure, threshold, verdict, whether it blocks.
+CHECKS_SUMMARY = "synthpipe/checks"
 EXACT_COPY_SHARE = "synthpipe/exact_copy_share"
 DCR_CLOSER_SHARE = "synthpipe/dcr_closer_to_training_share"
 NNDR_MEDIAN = "synthpipe/nndr_median"

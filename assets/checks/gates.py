@@ -13,7 +13,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 
-__all__ = ["GATES", "Gate", "gate_result", "gate_spec", "gate_specs", "measured_gate", "property_metadata"]
+__all__ = ["GATES", "Gate", "checks_summary", "gate_result", "gate_spec", "gate_specs", "measured_gate", "property_metadata"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Gate:
     label: str
     bound: Literal["min", "max"]
     setting: str
+
+    @property
+    def sign(self) -> str:
+        return "≥" if self.bound == "min" else "≤"
 
     def passed(self, value: float, threshold: float) -> bool:
         return value >= threshold if self.bound == "min" else value <= threshold
@@ -69,22 +73,42 @@ def gate_spec(name: str, asset_key: dg.AssetKey, threshold: float, severity: str
 def gate_result(
     name: str, value: float, threshold: float, severity: str, metadata: Mapping[str, Any] | None = None
 ) -> dg.AssetCheckResult:
+    """A measured gate. Its description is the verdict in one line (`quality 0.9548 ≥ 0.75 ✓`;
+    a miss says by how much); its metadata holds the value and the threshold, then the caller's."""
     gate = GATES[name]
     passed = gate.passed(value, threshold)
     direction = "below" if gate.bound == "min" else "above"
+    verdict = (
+        f"{gate.name} {value:.4f} {gate.sign} {threshold} ✓ (`{gate.setting}`)"
+        if passed
+        else f"{gate.label} {value:.4f} is {abs(value - threshold):.4f} {direction} the threshold {threshold} (`{gate.setting}`)"
+    )
     return dg.AssetCheckResult(
         check_name=name,
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
-        description=None
-        if passed
-        else f"{gate.label} {value:.4f} is {abs(value - threshold):.4f} {direction} the threshold {threshold} (`{gate.setting}`)",
+        description=verdict,
         metadata={
             keys.GATE_VALUE: dg.FloatMetadataValue(round(value, 6)),
             keys.GATE_THRESHOLD: dg.FloatMetadataValue(threshold),
             **(metadata or {}),
         },
     )
+
+
+def checks_summary(results: Sequence[dg.AssetCheckResult]) -> str:
+    """Every check of a candidate as one markdown table: the measure and threshold of each gate,
+    the verdict, and whether a miss blocks publication."""
+    rows = ["| check | measured | threshold | verdict | on a miss |", "|---|---|---|---|---|"]
+    for result in results:
+        gate = GATES.get(result.check_name)
+        measured = result.metadata.get(keys.GATE_VALUE) if gate else None
+        threshold = result.metadata.get(keys.GATE_THRESHOLD) if gate else None
+        value = f"{measured.value:.4f}" if measured is not None else "-"
+        limit = f"{gate.sign} {threshold.value:g}" if gate and threshold is not None else "-"
+        blocks = "blocks" if result.severity == dg.AssetCheckSeverity.ERROR else "warns"
+        rows.append(f"| {result.check_name} | {value} | {limit} | {'✓ passed' if result.passed else '✗ failed'} | {blocks} |")
+    return "\n".join(rows)
 
 
 def property_metadata(properties: dict[str, float]) -> dict[str, Any]:

@@ -251,7 +251,7 @@ class GroupTables:
             {
                 "dagster/row_count": sum(len(f) for f in tables.values()),
                 **{f"{keys.PREFIX}rows/{n}": len(f) for n, f in tables.items()},
-                keys.SEED: seed,
+                keys.SEED: dg.MetadataValue.text(str(seed)),
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sampled.sample_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
                 **{f"{keys.REPORT}/{name}": dg.MetadataValue.url(link) for name, link in reports.items()},

@@ -314,9 +314,9 @@ def _candidate_metadata(staged: StagedSample, evaluation_seconds: float, measure
     quality, privacy = measures.quality, measures.privacy
     return {
         "dagster/row_count": staged.rows,
-        keys.EVALUATION_ROWS: len(staged.sample),
+        keys.EVALUATION_ROWS: dg.MetadataValue.text(str(len(staged.sample))),  # a setting's effect, not a measure
         keys.SAMPLE_ROWS_PER_SECOND: dg.FloatMetadataValue(round(staged.rows / max(staged.sample_seconds, 1e-9), 1)),
-        keys.SEED: staged.seed,
+        keys.SEED: dg.MetadataValue.text(str(staged.seed)),  # an identifier, not a measure to plot
         keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(staged.sample_seconds, 3)),
         keys.EVALUATION_SECONDS: dg.FloatMetadataValue(round(evaluation_seconds, 3)),
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
