@@ -45,6 +45,7 @@ dagster-ui: $(STAMP)
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 mlflow-ui: $(STAMP)
+	@echo "MLflow: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (runs and registered models)"
 	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(SYNTHPIPE_HOME)/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
 # Both UIs at once: Dagster on :3000, MLflow on :5000; Ctrl-C stops both.

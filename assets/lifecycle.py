@@ -12,6 +12,7 @@ So no run is left RUNNING, whatever kind of table it belongs to.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -24,7 +25,7 @@ from synthpipe.errors import SynthpipeError
 from synthpipe.resources.run_storage import IN_PROGRESS
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["ModelRun", "end_abandoned_runs"]
+__all__ = ["ModelRun", "end_abandoned_runs", "run_name"]
 
 
 @dataclass
@@ -40,7 +41,7 @@ class ModelRun:
         `name` that a killed Dagster run left RUNNING."""
         end_abandoned_runs(context, tracker, name)
         run_id = tracker.start_run(
-            name, tags={keys.TABLE: name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: fingerprint}
+            run_name(name), tags={keys.TABLE: name, keys.DAGSTER_RUN_ID: context.run.run_id, keys.SOURCE_FINGERPRINT: fingerprint}
         )
         return cls(tracker, run_id)
 
@@ -90,6 +91,12 @@ class ModelRun:
         self.tracker.set_alias(model.model_name, "champion", model.model_version)
         self.tracker.set_tags(self.run_id, tags)
         self.tracker.end_run(self.run_id, "FINISHED")
+
+
+def run_name(name: str, when: dt.datetime | None = None) -> str:
+    """The MLflow run's name: the table (or group) and the UTC date and time it started, so a
+    list of runs reads night by night (`adult 2026-12-03 02:00`)."""
+    return f"{name} {(when or dt.datetime.now(dt.timezone.utc)):%Y-%m-%d %H:%M}"
 
 
 def _dagster_run_state(instance: dg.DagsterInstance, run_id: str | None) -> str | None:

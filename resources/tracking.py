@@ -28,6 +28,10 @@ from synthpipe import metadata_keys as keys
 from synthpipe.errors import TrackingError
 from synthpipe.resources.sources import FROM_ENV_DESCRIPTION, read_from_env
 
+# The MLflow experiment tag that decides which page its UI opens on, and synthpipe's kind.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
 __all__ = ["HTTP_REQUEST_BOUNDS", "MlflowTracker", "redact_uri"]
 
 T = TypeVar("T")
@@ -204,7 +208,13 @@ class MlflowTracker(ConfigurableResource):
     def _create_experiment(self) -> Any:
         """Creates the experiment; one a concurrent run created first is as good."""
         create = _tolerate_existing(self.client.create_experiment)
-        self._call("experiment creation", create, self.experiment, artifact_location=self.artifact_location)
+        # MLflow 3 treats an experiment of no declared kind as GenAI (traces first); this one is
+        # for model training. (Its UI's GenAI / Model training switch can override the tag:
+        # `?workflowType=machine_learning` in a link opens the runs.)
+        self._call(
+            "experiment creation", create, self.experiment, artifact_location=self.artifact_location,
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+        )
         found = self._call("experiment lookup", self.client.get_experiment_by_name, self.experiment)
         if found is None:
             raise TrackingError(

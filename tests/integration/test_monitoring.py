@@ -26,3 +26,24 @@ def test_a_blocked_candidate_shows_every_verdict_and_why_it_failed(run_refresh, 
     assert first_line.startswith(f"SDMetrics quality score {score:.4f} is ") and "below the threshold 0.999 (`quality_threshold`)" in first_line
     passed = next(e for e in result.get_asset_check_evaluations() if e.check_name == "exact_copies")
     assert passed.passed and passed.description.startswith("exact_copies 0.0") and "≤ 0.01 ✓" in passed.description
+
+
+def test_mlflow_opens_the_experiment_on_its_runs_named_by_table_and_date(run_refresh, base_config, data_dir):
+    import datetime as dt
+
+    from mlflow import MlflowClient
+
+    from synthpipe.resources.tracking import EXPERIMENT_KIND_TAG
+
+    # Run
+    started = dt.datetime.now(dt.timezone.utc)
+    assert run_refresh(base_config).success
+
+    # Assert: a model-training experiment (MLflow 3 takes one of no declared kind for GenAI, traces first)
+    uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name(base_config["mlflow"]["experiment"])
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == "custom_model_development"
+    [run] = client.search_runs([experiment.experiment_id], "tags.`synthpipe/table` = 'adult'")
+    days = {f"{day:%Y-%m-%d}" for day in (started, dt.datetime.now(dt.timezone.utc))}  # a run across midnight
+    assert run.info.run_name.split(" ")[0] == "adult" and run.info.run_name.split(" ")[1] in days
