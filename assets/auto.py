@@ -93,6 +93,15 @@ class Candidate:
         """Fitted, and passed every blocking check."""
         return self.status == "fitted" and not self.failed_checks
 
+    def describe(self) -> str:
+        """The candidate in one readable line for the run log."""
+        if self.status != "fitted":
+            return f"{self.status}: {self.reason or '-'}"
+        verdict = "passed every blocking check" if self.passed else f"failed {', '.join(self.failed_checks)}"
+        figures = ", ".join(f"{name.removesuffix('_score').replace('_', ' ')} {value:.4f}" for name, value in self.figures.items() if value is not None)
+        timing = f"fit {self.fit_seconds:.1f} s, scoring {self.scoring_seconds:.1f} s" + (f", {self.epochs} epochs" if self.epochs else "")
+        return "; ".join(part for part in (verdict, figures, timing) if part)
+
     def summary(self) -> dict[str, Any]:
         """One row of the candidates table (MLflow's `auto/candidates.json`, the asset metadata):
         the same keys, in the same order, for every candidate of a table."""
@@ -273,7 +282,7 @@ def _fit_and_score(
             tracker.set_tags(run_id, {keys.STOPPED: candidate.reason})
             tracker.end_run(run_id, "KILLED")
             return candidate
-        log_training_end(log, f"auto: {name}", synthesizer)
+        log_training_end(log, f"auto: {name}", synthesizer, fit_seconds)
         started = time.perf_counter()
         table_metadata = stage.metadata.to_dict()["tables"][table.name]
         synthetic = sample_rows(synthesizer, min(len(stage.split.fit), SCORING_ROWS), seed=0)
@@ -332,7 +341,7 @@ def choose_synthesizer(
             continue
         stage.scoring_seconds = max(stage.scoring_seconds, candidate.scoring_seconds)
         stage.fastest_fit = min(stage.fastest_fit, candidate.fit_seconds) if stage.fastest_fit else candidate.fit_seconds
-        log.info(f"auto: {name}: {candidate.summary()}")
+        log.info(f"auto: {name}: {candidate.describe()}")
         tried.append(candidate)
     figure_names = next(c.figures for c in tried if c.status == "fitted")
     for candidate in tried:

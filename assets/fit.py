@@ -121,11 +121,17 @@ def describe_progress(progress: dict[str, Any]) -> str:
     )
 
 
-def log_training_end(log: Any, label: str, synthesizer: Any) -> None:
-    """The last progress report of a backend that reports one: where and why training stopped."""
+def log_training_end(log: Any, label: str, synthesizer: Any, fit_seconds: float | None = None) -> None:
+    """Where and why training stopped, for a backend that reports progress: its last report's
+    epoch and losses, with the time the whole fit took (`fit_seconds`) rather than the time of
+    that last report, which can be long before the fit ended."""
     report = getattr(synthesizer, "training_report", None)
-    if report:
-        log.info(f"{label}: training ended at {describe_progress(report)}")
+    if not report:
+        return
+    if fit_seconds is not None:
+        budget = report.get("budget_seconds", fit_seconds)
+        report = {**report, "elapsed_seconds": fit_seconds, "seconds_left": max(budget - fit_seconds, 0.0)}
+    log.info(f"{label}: training ended at {describe_progress(report)}")
 
 
 def training_figures(synthesizer: Any) -> dict[str, float]:

@@ -153,7 +153,7 @@ class SingleTable:
             selection = [c.summary() for c in ranked]
             tracker.log_params(run_id, {"auto.winner": backend, "auto.candidates": ",".join(c.name for c in ranked)})
             tracker.log_dict(run_id, selection, "auto/candidates.json")
-            context.log.info(f"auto: {backend} wins: {winner.summary()}")
+            context.log.info(f"auto: {backend} wins: {winner.describe()}")
         else:
             backend = table.backend
             synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, self.context_columns(), table.enforced_rules)
@@ -164,7 +164,7 @@ class SingleTable:
                 synthesizer, table.name, fit_data, progress_logger(context.log, backend), table.rare_value_min_count, table.split_seed,
                 table.enforced_rules,
             )
-            log_training_end(context.log, backend, synthesizer)
+            log_training_end(context.log, backend, synthesizer, fit_seconds)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
         protected = protection_report(synthesizer)
         if protected is not None:

@@ -126,3 +126,32 @@ def test_summary_has_the_same_columns_for_fitted_and_skipped_candidates():
     assert rows[0]["failed_checks"] == "expectations" and rows[0]["passed"] is False and rows[0]["epochs"] == 40
     assert rows[1]["failed_checks"] == "none" and rows[1]["passed"] is True
     assert rows[2]["status"] == "skipped" and rows[2]["reason"] == "5 epochs would take 60.0 s"
+
+
+def test_the_run_log_reads_each_candidate_in_one_line():
+    # Setup
+    fitted = Candidate("argn", 131.3, {"quality_score": 0.9673, "utility_ratio": 0.9705}, [], "run", scoring_seconds=4.8)
+    failed = Candidate("gaussian_copula", 6.0, {"quality_score": 0.8815, "utility_ratio": None}, ["utility"], "run", scoring_seconds=3.2)
+    skipped = Candidate("ctgan", figures={"quality_score": None}, status="skipped", reason="5 epochs would take 60.0 s")
+
+    # Assert: no raw dictionaries; the verdict, the figures measured, the time
+    assert fitted.describe() == "passed every blocking check; quality 0.9673, utility ratio 0.9705; fit 131.3 s, scoring 4.8 s"
+    assert failed.describe().startswith("failed utility; quality 0.8815; fit 6.0 s")
+    assert skipped.describe() == "skipped: 5 epochs would take 60.0 s"
+
+
+def test_the_end_of_training_line_gives_the_whole_fit_time_not_the_last_report_s():
+    from types import SimpleNamespace
+
+    from synthpipe.assets.fit import log_training_end
+
+    # Setup: a backend whose last progress report came 68 s in, of a 120 s budget; the fit took 145 s
+    report = {"epoch": 12, "train_loss": 0.41, "validation_loss": 0.44, "elapsed_seconds": 68.0, "seconds_left": 52.0, "budget_seconds": 120.0}
+    lines: list[str] = []
+    log = SimpleNamespace(info=lines.append)
+
+    # Run
+    log_training_end(log, "argn", SimpleNamespace(training_report=report), fit_seconds=145.0)
+
+    # Assert
+    assert lines == ["argn: training ended at epoch 12, training loss 0.41, validation loss 0.44, 145 s elapsed, 0 s left of the 120 s budget"]
