@@ -41,6 +41,8 @@ pytestmark = pytest.mark.integration
 # time budget (the engine's unit: minutes) is far above what 4 epochs on 960 rows take.
 BUDGET_MINUTES = 10.0
 MAX_EPOCHS = 4
+# `auto`'s budget in the test of its ranking: far above two small fits, so nothing is skipped.
+AUTO_BUDGET_SECONDS = 600
 ARGN_PARAMS = {"max_training_time": BUDGET_MINUTES, "max_epochs": MAX_EPOCHS, "random_state": 1}
 ARGN = {"synthesizer": "argn", "synthesizer_params": ARGN_PARAMS}
 
@@ -134,7 +136,7 @@ def test_pii_and_id_columns_are_generated_not_learned(adult_slice):
     # Setup: a real column marked personal, and an ID column
     frame = adult_slice.assign(row_id=range(100_000, 100_000 + len(adult_slice)))
     metadata = detect_metadata("adult", frame, {}, pii={"native-country": "country"})
-    synthesizer = build_synthesizer("argn", {"max_training_time": 0.05, "max_epochs": 2}, metadata, "adult")
+    synthesizer = build_synthesizer("argn", {"max_training_time": BUDGET_MINUTES, "max_epochs": 2}, metadata, "adult")
 
     # Run
     fit_synthesizer(synthesizer, "adult", frame)
@@ -201,14 +203,15 @@ def test_refresh_with_argn_publishes_a_reproducible_version(run_refresh, instanc
 
 @pytest.mark.slow
 def test_auto_weighs_argn_against_sdv_within_the_budget(run_refresh, instance, base_config, data_dir):
-    # Setup: a 20 s budget; TabularARGN asks for 10 minutes of training and gets what is left
-    # (its training still ends after 3 epochs, whatever the machine's load)
+    # Setup: a budget far above what the two fits take, so neither is skipped on a loaded runner;
+    # TabularARGN asks for more training time than the budget and gets what is left (its training
+    # still ends after 3 epochs, whatever the machine's load)
     config = with_table(
         base_config,
         synthesizer="auto",
         auto_candidates=["gaussian_copula", "argn"],
-        candidate_params={"argn": {"max_training_time": 10, "max_epochs": 3, "random_state": 1}},
-        auto_budget_seconds=20,
+        candidate_params={"argn": {"max_training_time": 2 * AUTO_BUDGET_SECONDS / 60, "max_epochs": 3, "random_state": 1}},
+        auto_budget_seconds=AUTO_BUDGET_SECONDS,
         target="income",
         gate_severity={"dcr": "warn", "utility": "warn"},
     )
@@ -226,7 +229,7 @@ def test_auto_weighs_argn_against_sdv_within_the_budget(run_refresh, instance, b
         for r in client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     }
     assert sorted(children) == ["argn", "gaussian_copula"]
-    assert 0 < float(children["argn"].data.params["synthesizer.max_training_time"]) < 20 / 60
+    assert 0 < float(children["argn"].data.params["synthesizer.max_training_time"]) < AUTO_BUDGET_SECONDS / 60
     assert all({"quality_score", "dcr_closer_to_training_share", "utility_ratio"} <= set(r.data.metrics) for r in children.values())
     ranked = json.loads(open(client.download_artifacts(parent.info.run_id, "auto/candidates.json")).read())
     assert {c["synthesizer"] for c in ranked} == {"argn", "gaussian_copula"}
