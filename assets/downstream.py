@@ -1,4 +1,4 @@
-"""The downstream stage: `downstream/<table>`, the example consumer of a published version.
+"""The downstream stage: `<table>/downstream`, the example consumer of a published version.
 
 A gradient-boosting model for the table's `target`, trained on the latest published version and
 scored on real held-out rows, logged to MLflow with the synthetic version as its dataset input.

@@ -1,4 +1,4 @@
-"""The fit stage: `synthesizer/<unit>`, the same asset for every kind of table.
+"""The fit stage: `<unit>/synthesizer`, the same asset for every kind of table.
 
 It opens the unit's MLflow run (`assets.lifecycle.ModelRun`), has the kind fit its backend (or
 reuse the champion when nothing changed), logs the model as a pyfunc and registers it with the
@@ -14,7 +14,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.kinds import Kind
-from synthpipe.assets.lifecycle import ModelRun
+from synthpipe.assets.lifecycle import ModelRun, mlflow_links
 from synthpipe.assets.records import FittedModel
 from synthpipe.assets.translator import stage_asset
 from synthpipe.resources.tracking import MlflowTracker
@@ -36,13 +36,14 @@ _ENGINE_REQUIREMENTS = ("mostlyai-engine", "opacus", "transformers", "datasets")
 
 
 def synthesizer_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey) -> dg.AssetsDefinition:
-    """`synthesizer/<unit>`: the registered model version the sample stage loads."""
+    """`<unit>/synthesizer`: the registered model version the sample stage loads."""
 
     @stage_asset(spec, ins={"read": dg.AssetIn(source_key)})
     def synthesizer(context: dg.AssetExecutionContext, read: Any, synthpipe_mlflow: MlflowTracker) -> dg.MaterializeResult:
         with ModelRun.start(context, synthpipe_mlflow, kind.name, read.fingerprint) as run:
             fitted = kind.fit(context, read, synthpipe_mlflow, run)
-        return dg.MaterializeResult(value=fitted, metadata={**fitted_metadata(fitted), **kind.fit_metadata(fitted, read)})
+        metadata = {**fitted_metadata(fitted), **mlflow_links(synthpipe_mlflow, fitted), **kind.fit_metadata(fitted, read)}
+        return dg.MaterializeResult(value=fitted, metadata=metadata)
 
     return synthesizer
 

@@ -25,7 +25,7 @@ from synthpipe.errors import SynthpipeError
 from synthpipe.resources.run_storage import IN_PROGRESS
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["ModelRun", "end_abandoned_runs", "run_name"]
+__all__ = ["ModelRun", "end_abandoned_runs", "mlflow_links", "run_name"]
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ModelRun:
     @classmethod
     def claim(cls, context: dg.AssetExecutionContext, tracker: MlflowTracker, fitted: FittedModel) -> tuple[ModelRun, FittedModel]:
         """The run of the fitted model if this Dagster run fitted it. A run that samples without
-        fitting (only `synthetic/<t>` and `published/<t>` selected) reads a model fitted by an
+        fitting (only `<t>/synthetic` and `<t>/published` selected) reads a model fitted by an
         earlier run, whose MLflow run is over: tonight's seed, scores and outcome go to a new
         one that points at it, as when a champion is reused."""
         if tracker.run_tags(fitted.mlflow_run_id).get(keys.DAGSTER_RUN_ID) == context.run.run_id:
@@ -124,3 +124,14 @@ def end_abandoned_runs(context: dg.AssetExecutionContext, tracker: MlflowTracker
         context.log.warning(f"MLflow run {run.info.run_id} of {name!r} was still RUNNING, but {reason}; set it KILLED")
         ended.append(run.info.run_id)
     return ended
+
+
+def mlflow_links(tracker: MlflowTracker, model: FittedModel) -> dict[str, Any]:
+    """The model's MLflow run and registered version as links that open the MLflow UI."""
+    links = tracker.links
+    run = links.run(tracker.experiment_id(), model.mlflow_run_id)
+    version = links.model_version(model.model_name, model.model_version)
+    return {
+        **({keys.MLFLOW_RUN: dg.MetadataValue.url(run)} if run else {}),
+        **({keys.MODEL_VERSION_PAGE: dg.MetadataValue.url(version)} if version else {}),
+    }

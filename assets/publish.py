@@ -1,4 +1,4 @@
-"""The publish stage: `published/<unit>` (one asset per published table), for every kind.
+"""The publish stage: `<unit>/published` (one asset per published table), for every kind.
 
 Reached only when every blocking check on the candidate passed. It commits the candidate's
 tables as new Delta Lake versions with what made them in the commit metadata (`Kind.publish`
@@ -14,7 +14,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.kinds import Kind
-from synthpipe.assets.lifecycle import ModelRun
+from synthpipe.assets.lifecycle import ModelRun, mlflow_links
 from synthpipe.assets.records import Candidate, FittedModel
 from synthpipe.errors import SynthpipeError
 from synthpipe.resources.snapshots import DeltaSnapshotStore
@@ -27,7 +27,7 @@ def published_asset(kind: Kind, specs: Sequence[dg.AssetSpec], synthetic_key: dg
     """The published tables of one unit, written in one step: all of them or none."""
     members = dict(zip((spec.key for spec in specs), kind.members, strict=True))
 
-    @dg.multi_asset(name=f"published__{kind.name}", specs=list(specs), ins={"candidate": dg.AssetIn(synthetic_key)})
+    @dg.multi_asset(name=f"{kind.name}__published", specs=list(specs), ins={"candidate": dg.AssetIn(synthetic_key)})
     def published(
         context: dg.AssetExecutionContext, candidate: Candidate, synthpipe_snapshots: DeltaSnapshotStore, synthpipe_mlflow: MlflowTracker
     ) -> Iterator[dg.MaterializeResult]:
@@ -44,6 +44,7 @@ def published_asset(kind: Kind, specs: Sequence[dg.AssetSpec], synthetic_key: dg
         if None in written:
             tags[keys.SNAPSHOT_URI] = written[None].uri
         ModelRun(synthpipe_mlflow, model.mlflow_run_id).promote(model, tags)
+        links = mlflow_links(synthpipe_mlflow, model)
         for key, member in members.items():
             out = written[member]
             yield dg.MaterializeResult(
@@ -55,6 +56,7 @@ def published_asset(kind: Kind, specs: Sequence[dg.AssetSpec], synthetic_key: dg
                     keys.SEED: dg.MetadataValue.text(str(candidate.sample.seed)),
                     **out.metadata,
                     keys.MODEL_VERSION: model.model_version,
+                    **links,
                 },
             )
 

@@ -1,4 +1,4 @@
-"""The sample stage: `synthetic/<unit>` and its checks, the same asset for every kind of table.
+"""The sample stage: `<unit>/synthetic` and its checks, the same asset for every kind of table.
 
 It loads the registered `candidate` model, samples with a recorded seed (`Kind.sample`), runs
 every check on the candidate (`Kind.evaluate`, built from `assets.checks` and
@@ -31,7 +31,7 @@ __all__ = ["choose_seed", "stage_chunks", "synthetic_asset"]
 
 
 def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey) -> dg.AssetsDefinition:
-    """`synthetic/<unit>`: the candidate, with every check on it; blocking ones gate publication."""
+    """`<unit>/synthetic`: the candidate, with every check on it; blocking ones gate publication."""
 
     @stage_asset(spec, ins={"read": dg.AssetIn(source_key), "fitted": dg.AssetIn(synthesizer_key)}, check_specs=kind.check_specs(spec.key))
     def synthetic(

@@ -1,6 +1,6 @@
 """The source stage: read, refuse, guard, split; the same asset for every kind of table.
 
-`source/<unit>` reads the unit's real rows from the source resource, refuses what cannot be
+`<unit>/source` reads the unit's real rows from the source resource, refuses what cannot be
 synthesized safely (`assets.inspection`), runs the user suites that guard the source, holds out
 rows that are never published and profiles the rest (`assets.split`). The kind decides what is
 read and how it is split (`Kind.read`); the members' shared steps are here.
@@ -26,7 +26,7 @@ __all__ = ["drop_excluded", "read_member", "refuse_free_text", "refuse_missing_s
 
 
 def source_asset(kind: Kind, spec: dg.AssetSpec) -> dg.AssetsDefinition:
-    """`source/<unit>`: its value is what the kind's later stages read (a split, or a group's tables)."""
+    """`<unit>/source`: its value is what the kind's later stages read (a split, or a group's tables)."""
 
     @stage_asset(spec, check_specs=kind.guard_specs(spec.key))
     def source(

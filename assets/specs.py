@@ -97,7 +97,7 @@ def get_synthpipe_asset_specs(
         >>> from synthpipe.validation import load_config
         >>> config = load_config({"source": {"database": "adult.duckdb"}, "tables": [{"name": "adult"}]})
         >>> [spec.key.to_user_string() for spec in get_synthpipe_asset_specs(config)]
-        ['source/adult', 'synthesizer/adult', 'synthetic/adult', 'published/adult']
+        ['adult/source', 'adult/synthesizer', 'adult/synthetic', 'adult/published']
     """
     description = source_description or f"the {config.source.kind} source"
     technology = source_kind_name or source_kind(config.source)

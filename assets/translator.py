@@ -52,7 +52,9 @@ class StageData:
 
 
 class SynthpipeTranslator:
-    """Maps (table, stage) to an `AssetSpec`. Keys default to `<stage>/<table>`.
+    """Maps (table, stage) to an `AssetSpec`. Keys default to `<table>/<stage>`
+    (`<group>/published/<member>` for one table of a group), so the graph, which labels a node
+    by its key's last part, shows the stage and the group box names the table.
 
     Examples:
         >>> class MyTranslator(SynthpipeTranslator):
@@ -76,7 +78,7 @@ class SynthpipeTranslator:
             target=getattr(table, "target", None),
         )
         return dg.AssetSpec(
-            key=dg.AssetKey([data.stage, table.name, *([data.member] if data.member else [])]),
+            key=dg.AssetKey([table.name, data.stage, *([data.member] if data.member else [])]),
             group_name=f"synthpipe_{table.name}",
             description=description,
             kinds={data.source_kind} if data.stage == "source" else _KINDS[data.stage],
@@ -85,7 +87,7 @@ class SynthpipeTranslator:
 
 
 def op_name(spec: dg.AssetSpec) -> str:
-    """The op of a one-asset stage is named after its key (`source__adult`), as `@asset` names it."""
+    """The op of a one-asset stage is named after its key (`adult__source`), as `@asset` names it."""
     return spec.key.to_python_identifier()
 
 

@@ -106,7 +106,7 @@ def arm_synthpipe(database: Path, rows: int, out: Path) -> None:
     if not result.success:
         raise SystemExit("synthpipe refresh failed")
     figures = {}
-    for node, names in (("synthesizer__bench", ("fit_seconds",)), ("synthetic__bench", ("sample_seconds", "evaluation_seconds", "quality_score"))):
+    for node, names in (("bench__synthesizer", ("fit_seconds",)), ("bench__synthetic", ("sample_seconds", "evaluation_seconds", "quality_score"))):
         [event] = result.asset_materializations_for_node(node)
         for name in names:
             figures[name] = event.metadata[f"synthpipe/{name}"].value

@@ -125,7 +125,7 @@ def main() -> None:
     print(f"refresh wall time: {wall:.1f} s on {os.cpu_count()} cores")
     for step, seconds in steps.items():
         print(f"  step {step:<24} {seconds:7.1f} s")
-    for node, names in (("synthesizer__wide", ("fit_seconds",)), ("synthetic__wide", ("sample_seconds", "evaluation_seconds", "quality_score"))):
+    for node, names in (("wide__synthesizer", ("fit_seconds",)), ("wide__synthetic", ("sample_seconds", "evaluation_seconds", "quality_score"))):
         events = result.asset_materializations_for_node(node)
         for name in names:
             if events and f"synthpipe/{name}" in events[0].metadata:

@@ -10,6 +10,7 @@ into a local Data Docs site in that folder.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Sequence
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthpipe.expectations.offline import make_offline
 from synthpipe.expectations.profile import ExpectationSpec
 
 __all__ = ["FailedExpectation", "SuiteResult", "validate"]
@@ -126,17 +128,21 @@ def _run(context: Any, suite: Any, table: str, data: pd.DataFrame, docs_dir: Pat
         return batch_definition.get_batch(batch_parameters={"dataframe": data}).validate(suite), None
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
 
     site = _docs_site(docs_dir)
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name=suite.name, validation_definitions=[definition], actions=[UpdateDataDocsAction(name="docs", site_names=[site])])
     )
+    # The site is `<root>/<table>/<dagster run id>`: its validations are named after that run.
+    run_id = RunIdentifier(run_name=f"dagster-run-{docs_dir.name[:8]}", run_time=datetime.now(timezone.utc))
     try:
-        result = checkpoint.run(batch_parameters={"dataframe": data})
+        result = checkpoint.run(batch_parameters={"dataframe": data}, run_id=run_id)
     finally:
         context.checkpoints.delete(checkpoint.name)
         context.validation_definitions.delete(definition.name)
+    make_offline(docs_dir, table)
     [(identifier, outcome)] = result.run_results.items()
     [page] = context.get_docs_sites_urls(resource_identifier=identifier, site_name=site)
     return outcome, page["site_url"]

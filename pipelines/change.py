@@ -2,7 +2,7 @@
 
 A sensor probes each such table's source (one aggregate query, or file sizes and times) and
 compares the signature, and the table's configuration fingerprint, with what the table's last
-fit recorded on its `synthesizer/<t>` materialization. Only a changed table gets a run; an
+fit recorded on its `<t>/synthesizer` materialization. Only a changed table gets a run; an
 unchanged one costs the probe, not a refit.
 """
 

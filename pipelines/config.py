@@ -29,6 +29,7 @@ __all__ = [
     "GroupConfig",
     "GroupTableConfig",
     "GroupTarget",
+    "LinksConfig",
     "MlflowConfig",
     "RetentionConfig",
     "ScheduleConfig",
@@ -138,6 +139,28 @@ class RetentionConfig(Strict):
     )
 
 
+class LinksConfig(Strict):
+    """Where the links on assets and checks point, so that they open from the Dagster UI."""
+
+    files_url: str | None = Field(
+        default="http://127.0.0.1:3100",
+        description=(
+            "Address of `synthpipe serve` (started by `make ui` and `make dagster-ui`), which serves the data "
+            "folder's reports and Data Docs over HTTP; links to them point there. null records file:// paths, "
+            "which a browser does not open from a web page."
+        ),
+        examples=["http://127.0.0.1:3100", "https://synthpipe-docs.internal"],
+    )
+    mlflow_url: str | None = Field(
+        default=None,
+        description=(
+            "Address of the MLflow UI, for links to runs and model versions. Default: the tracking URI when "
+            "it is http(s), else http://127.0.0.1:5000 (`make mlflow-ui`)."
+        ),
+        examples=["http://127.0.0.1:5000", "https://mlflow.internal"],
+    )
+
+
 class SynthpipeConfig(Strict):
     """Everything the nightly refresh needs: source, MLflow, schedule and tables."""
 
@@ -157,6 +180,11 @@ class SynthpipeConfig(Strict):
         default_factory=MlflowConfig,
         description="MLflow tracking and registry: where every model and score is logged.",
         examples=[{"experiment": "synthpipe"}],
+    )
+    links: LinksConfig = Field(
+        default_factory=LinksConfig,
+        description="Addresses of the report server and the MLflow UI that the links on assets point to.",
+        examples=[{"files_url": "http://127.0.0.1:3100", "mlflow_url": "http://127.0.0.1:5000"}],
     )
     schedule: ScheduleConfig = Field(
         default_factory=ScheduleConfig,

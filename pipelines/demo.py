@@ -55,7 +55,7 @@ def _metadata(result: dg.ExecuteInProcessResult, *path: str) -> dict[str, object
 
 
 def _summary(result: dg.ExecuteInProcessResult) -> str:
-    adult = _metadata(result, "published", ADULT_TABLE)
+    adult = _metadata(result, ADULT_TABLE, "published")
     lines = [
         f"\nsynthpipe demo: nightly refresh succeeded (Dagster run {result.run_id})",
         f"  {ADULT_TABLE}: snapshot {adult[keys.SNAPSHOT_URI]} version {adult[keys.SNAPSHOT_VERSION]}",
@@ -63,36 +63,36 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
         f"    MLflow run {adult[keys.MLFLOW_RUN_ID]}, registered model {adult[keys.MODEL_NAME]} "
         f"version {adult[keys.MODEL_VERSION]} (alias champion)",
     ]
-    choice = _metadata(result, "synthesizer", ADULT_TABLE)
+    choice = _metadata(result, ADULT_TABLE, "synthesizer")
     if keys.AUTO_WINNER in choice:
         lines.append(f"    auto chose {choice['synthpipe/auto_winner']} (candidates ranked, as in MLflow's auto/candidates.json):")
         lines += [f"      {row}" for row in str(choice[keys.AUTO_CANDIDATES]).splitlines()]
     for check in result.get_asset_check_evaluations():
-        if check.asset_key.path[-1] == ADULT_TABLE and check.check_name.startswith(("guard_", "suite_")):
+        if check.asset_key.path[0] == ADULT_TABLE and check.check_name.startswith(("guard_", "suite_")):
             status = "passed" if check.passed else f"failed ({check.description})"
             evaluated = check.metadata[keys.EXPECTATIONS_EVALUATED].value
             lines.append(f"    {check.check_name} on {check.asset_key.to_user_string()}: {status}, {evaluated} expectations")
     docs = next(
-        (c.metadata[keys.DATA_DOCS].value for c in result.get_asset_check_evaluations() if c.asset_key.path[-1] == ADULT_TABLE and keys.DATA_DOCS in c.metadata),
+        (c.metadata[keys.DATA_DOCS].value for c in result.get_asset_check_evaluations() if c.asset_key.path[0] == ADULT_TABLE and keys.DATA_DOCS in c.metadata),
         None,
     )
     if docs:
         lines.append(f"    Data Docs: {docs.rsplit('/validations/', 1)[0]}/index.html")
-    synthetic = _metadata(result, "synthetic", ADULT_TABLE)
-    downstream = _metadata(result, "downstream", ADULT_TABLE)
+    synthetic = _metadata(result, ADULT_TABLE, "synthetic")
+    downstream = _metadata(result, ADULT_TABLE, "downstream")
     lines.append(
         f"    privacy: exact copies {synthetic[keys.EXACT_COPY_SHARE]:.4f}, closer to training than holdout "
         f"{synthetic[keys.DCR_CLOSER_SHARE]:.3f}; utility (AUC, synthetic/real) {downstream['synthpipe/utility_synthetic_score']:.3f}"
         f"/{downstream['synthpipe/utility_real_score']:.3f} = {downstream['synthpipe/utility_ratio']:.3f}"
     )
-    group = {t: _metadata(result, "published", "nycflights", t) for t in ("airlines", "airports", "planes", "flights")}
-    group_quality = _metadata(result, "synthetic", "nycflights").get(keys.QUALITY_SCORE)
+    group = {t: _metadata(result, "nycflights", "published", t) for t in ("airlines", "airports", "planes", "flights")}
+    group_quality = _metadata(result, "nycflights", "synthetic").get(keys.QUALITY_SCORE)
     lines.append(
         f"  nycflights (relational, keys resolve): version {group['flights'][keys.SNAPSHOT_VERSION]}, "
         + ", ".join(f"{t} {m['dagster/row_count']} rows" for t, m in group.items())
         + f", quality score {group_quality:.4f}"
     )
-    sequences = _metadata(result, "published", "plane_flights")
+    sequences = _metadata(result, "plane_flights", "published")
     lines.append(
         f"  plane_flights (sequences): version {sequences[keys.SNAPSHOT_VERSION]}, {sequences['dagster/row_count']} rows, "
         f"quality score {sequences[keys.QUALITY_SCORE]:.4f}"

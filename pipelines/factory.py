@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any
 
 import dagster as dg
@@ -23,6 +24,7 @@ from synthpipe.config import (
     resolve_data_dir,
 )
 from synthpipe.resources.data_docs import DataDocsFolder
+from synthpipe.resources.links import DEFAULT_MLFLOW_URL
 from synthpipe.resources.file_source import FileSource
 from synthpipe.resources.published import PublishedTableLoader
 from synthpipe.resources.run_storage import RunScopedIOManager, remove_stale_runs
@@ -85,6 +87,19 @@ def run_storage_dir(data_dir: Path) -> Path:
     return data_dir / "staging" / "runs"
 
 
+def mlflow_ui_url(config: SynthpipeConfig) -> str:
+    """The MLflow UI that links point to: `links.mlflow_url`, else an http(s) tracking server,
+    else the local UI of `make mlflow-ui`."""
+    if config.links.mlflow_url:
+        return config.links.mlflow_url
+    uri = config.mlflow.tracking_uri
+    if isinstance(uri, str) and uri.startswith(("http://", "https://")):
+        # never a password in a link: only the scheme, host and path of the tracking server
+        parts = urlsplit(uri)
+        return urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
+    return DEFAULT_MLFLOW_URL
+
+
 def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
     """The resources the assets use, with local defaults under the data folder."""
     data_dir = resolve_data_dir(config.data_dir)
@@ -97,8 +112,11 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
         "synthpipe_mlflow": MlflowTracker(
             **_settings(tracking_uri=tracking_uri, experiment=config.mlflow.experiment),
             artifact_location=(mlflow_dir / "artifacts").as_uri(),
+            ui_url=mlflow_ui_url(config),
+            files_root=str(data_dir),
+            files_url=config.links.files_url,
         ),
-        "synthpipe_data_docs": DataDocsFolder(root=str(data_dir / "data_docs")),
+        "synthpipe_data_docs": DataDocsFolder(root=str(data_dir / "data_docs"), files_root=str(data_dir), files_url=config.links.files_url),
         # Per run, so that two refreshes of one table running at once never share a value.
         "io_manager": RunScopedIOManager(base_dir=str(run_storage_dir(data_dir))),
     }

@@ -172,7 +172,7 @@ class TableConfig(WithSuites, Evaluated):
     target: str | None = Field(
         default=None,
         description="Column a downstream model predicts. Enables the `utility` gate (train on synthetic, test on "
-        "real) and the `downstream/<name>` training asset.",
+        "real) and the `<name>/downstream` training asset.",
         examples=["income"],
     )
     sample_chunk_rows: int = Field(

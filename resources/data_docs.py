@@ -12,6 +12,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from synthpipe.resources.links import Links
+
 __all__ = ["DataDocsFolder"]
 
 
@@ -19,6 +21,14 @@ class DataDocsFolder(dg.ConfigurableResource):
     """The folder that holds the Data Docs sites (`<data_dir>/data_docs` by default)."""
 
     root: str = Field(description="Folder of the Data Docs sites: `<root>/<table>/<dagster run id>/index.html`.")
+    files_root: str | None = Field(default=None, description="Data folder whose files `synthpipe serve` serves.")
+    files_url: str | None = Field(default=None, description="Address of `synthpipe serve`; pages under `files_root` link there.")
+
+    def link(self, uri: str) -> str:
+        """The address a browser opens for a page of a site (its file URI without a server)."""
+        if not (self.files_root and self.files_url):
+            return uri
+        return Links(root=Path(self.files_root), files_url=self.files_url, mlflow_url=None).file(uri)
 
     def site(self, table: str, run_id: str) -> Path:
         return Path(self.root) / table / run_id

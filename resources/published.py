@@ -76,9 +76,8 @@ def read_synthetic(
 
 
 def _table_of(key: dg.AssetKey) -> str:
-    """`published/adult` -> `adult`; `published/nycflights/flights` -> `nycflights/flights`."""
-    path = key.path[1:] if key.path[0] == "published" else key.path
-    return "/".join(path)
+    """`adult/published` -> `adult`; `nycflights/published/flights` -> `nycflights/flights`."""
+    return "/".join(part for part in key.path if part != "published")
 
 
 class PublishedTableLoader(dg.ConfigurableIOManager):

@@ -27,6 +27,7 @@ from pydantic import Field, PrivateAttr
 from synthpipe import metadata_keys as keys
 from synthpipe.errors import TrackingError
 from synthpipe.resources.sources import FROM_ENV_DESCRIPTION, read_from_env
+from synthpipe.resources.links import Links
 
 # The MLflow experiment tag that decides which page its UI opens on, and synthpipe's kind.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -147,6 +148,9 @@ class MlflowTracker(ConfigurableResource):
         default=None,
         description="Artifact root for a newly created experiment (e.g. a local folder for the SQLite default).",
     )
+    ui_url: str | None = Field(default=None, description="MLflow UI address for links to runs and model versions; None: no links.")
+    files_root: str | None = Field(default=None, description="Data folder whose files `synthpipe serve` serves.")
+    files_url: str | None = Field(default=None, description="Address of `synthpipe serve`; artifacts under `files_root` link there.")
     max_attempts: int = Field(default=3, ge=1, description="Attempts per MLflow call before giving up.")
     backoff_seconds: float = Field(default=0.5, description="First retry delay; doubles on each attempt.")
     from_env: list[str] = Field(default_factory=list, description=FROM_ENV_DESCRIPTION, examples=[["tracking_uri"]])
@@ -266,6 +270,12 @@ class MlflowTracker(ConfigurableResource):
 
     def log_dict(self, run_id: str, data: Any, artifact_file: str) -> None:
         self._call("artifact logging", self.client.log_dict, run_id, data, artifact_file)
+
+    @property
+    def links(self) -> Links:
+        """Browser addresses of runs, model versions and artifacts (see `synthpipe.resources.links`)."""
+        root = Path(self.files_root) if self.files_root else Path.cwd()
+        return Links(root=root, files_url=self.files_url if self.files_root else None, mlflow_url=self.ui_url)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
         """Writes `text` as an artifact of the run; returns the artifact's URI."""

@@ -56,9 +56,10 @@ def user_suite_specs(kind: str, suites: Sequence[UserSuite], asset: dg.AssetKey,
     ]
 
 
-def suite_check_result(check_name: str, suite: SuiteResult, mlflow_docs: str | None = None, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
+def suite_check_result(check_name: str, suite: SuiteResult, docs: DataDocsFolder | None = None, extra: dict[str, Any] | None = None) -> dg.AssetCheckResult:
     """A suite's check: fails on any failed expectation, blocks only on `error` ones, and lists
-    every failure with its observed value; links the suite's Data Docs page."""
+    every failure with its observed value; links the suite's Data Docs page (served over HTTP
+    when `docs` knows the address of `synthpipe serve`)."""
     blocking = suite.blocking_failures
     rows = [
         f"| `{f.type}` | {f.column or ''} | {_cell(f.observed)} | {f.unexpected_count if f.unexpected_count is not None else ''} | "
@@ -69,13 +70,12 @@ def suite_check_result(check_name: str, suite: SuiteResult, mlflow_docs: str | N
     metadata: dict[str, Any] = {
         keys.EXPECTATIONS_EVALUATED: suite.evaluated,
         keys.EXPECTATIONS_FAILED: len(suite.failures),
-        keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(table_md if rows else "none"),
+        # Only when something failed: an empty table would read "[Show Markdown]" in the UI.
+        **({keys.FAILED_EXPECTATIONS: dg.MetadataValue.md(table_md)} if rows else {}),
         **(extra or {}),
     }
     if suite.docs_url:
-        metadata[keys.DATA_DOCS] = dg.MetadataValue.url(suite.docs_url)
-    if mlflow_docs:
-        metadata[keys.DATA_DOCS_MLFLOW] = dg.MetadataValue.url(mlflow_docs)
+        metadata[keys.DATA_DOCS] = dg.MetadataValue.url(docs.link(suite.docs_url) if docs else suite.docs_url)
     failed = f"{len(suite.failures)} of {suite.evaluated} expectations failed" + (f" ({len(blocking)} blocking)" if blocking else " (warnings)")
     return dg.AssetCheckResult(
         check_name=check_name,
@@ -119,6 +119,7 @@ def run_guards(
     data: pd.DataFrame,
     scope: str,
     site: Path,
+    docs: DataDocsFolder,
     member: str | None = None,
 ) -> list[dg.AssetCheckResult]:
     """Validates the source rows of one table with each guarding suite; logs why a failure
@@ -137,7 +138,7 @@ def run_guards(
                 + ". The refresh stops before fitting and the last published version stays. The source itself breaks "
                 f"these rules: fix the load, or correct the expectation in {suite.path} if the rule is wrong."
             )
-        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, extra={keys.GUARD_ROWS: len(data), keys.GUARD_SCOPE: scope}))
+        results.append(suite_check_result(user_check_name("guard", suite.name, member), outcome, docs, {keys.GUARD_ROWS: len(data), keys.GUARD_SCOPE: scope}))
     return results
 
 
@@ -146,7 +147,7 @@ def run_table_guards(context: dg.AssetExecutionContext, table: TableConfig, arro
         return []
     data = _guard_frame(arrow, table.split_seed)
     scope = "every row" if len(data) == arrow.num_rows else f"a seeded sample of {len(data):,} of {arrow.num_rows:,} rows"
-    return run_guards(context, table.name, table.suites, data, scope, docs.site(table.name, context.run.run_id))
+    return run_guards(context, table.name, table.suites, data, scope, docs.site(table.name, context.run.run_id), docs)
 
 
 def user_suite_results(

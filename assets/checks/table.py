@@ -171,18 +171,19 @@ def candidate_results(
     utility_results, utility_metrics = _utility_results(table, split, data, seed)
     # GX's site carries 3.3 MB of animated help images the pages do not need.
     docs_uri = tracker.log_folder(run_id, str(site), "data_docs", ignore=("*.gif",))
-    context.log.info(f"Data Docs: {site / 'index.html'} (MLflow: {docs_uri})")
+    context.log.info(f"Data Docs: {docs.link((site / 'index.html').as_uri())} (also in MLflow: {docs_uri})")
     overridden = len(derived) - len(ran)
     derived_extra = {keys.OVERRIDDEN_BY_USER_SUITES: overridden} if overridden else {}
     results = [
-        suite_check_result(CHECK_EXPECTATIONS, suite, docs_uri, derived_extra),
-        *(suite_check_result(user_check_name("suite", s.name), r, docs_uri) for s, _, r in user_results),
+        suite_check_result(CHECK_EXPECTATIONS, suite, docs, derived_extra),
+        *(suite_check_result(user_check_name("suite", s.name), r, docs) for s, _, r in user_results),
         *gate_results(table, quality, privacy, leaks),
         *utility_results,
     ]
     tracker.log_metrics(run_id, {**privacy.as_metrics(), "value_leak_share": leaks.share, **utility_metrics})
     label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
-    report_uri = tracker.log_text(run_id, build_report(table.name, label, split.train, data, quality, privacy), f"report/{table.name}.html")
+    # Served over HTTP by `synthpipe serve` when MLflow keeps artifacts in the data folder.
+    report_uri = tracker.links.file(tracker.log_text(run_id, build_report(table.name, label, split.train, data, quality, privacy), f"report/{table.name}.html"))
     context.log.info(f"Report: {report_uri}")
     tracker.log_dict(run_id, [s.__dict__ for s in ran], "expectations/derived_suite.json")
     log_user_suites(tracker, run_id, user_results)

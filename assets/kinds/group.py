@@ -148,7 +148,7 @@ class GroupTables:
             if not any(suite.guards for suite in table.suites):
                 continue
             rows = pd.concat([read.tables[table.name], read.holdout.get(table.name, read.tables[table.name].iloc[:0])], ignore_index=True)
-            results += run_guards(context, f"{group.name}/{table.name}", table.suites, rows, "every row", site, table.name)
+            results += run_guards(context, f"{group.name}/{table.name}", table.suites, rows, "every row", site, docs, table.name)
         return results
 
     def _refuse_free_text(self, read: GroupSource) -> None:
@@ -222,7 +222,8 @@ class GroupTables:
         context.log.info("Evaluating: per-table suites, referential integrity, multi-table quality")
         site = docs.site(group.name, context.run.run_id)
         suite, user = group_suites(group, read, tables, metadata, site)
-        docs_uri = tracker.log_folder(run_id, str(site), "data_docs", ignore=("*.gif",)) if site.exists() else None
+        if site.exists():
+            tracker.log_folder(run_id, str(site), "data_docs", ignore=("*.gif",))
         for name in {name for name, *_ in user}:
             log_user_suites(tracker, run_id, [(s, p, r) for n, s, p, r in user if n == name], prefix=f"{name}.")
         relational = _relational_metadata(metadata)
@@ -232,8 +233,8 @@ class GroupTables:
         gates, gate_metrics, privacy = privacy_and_utility(group, read, tables, metadata, seed)
         reports = self._reports(context, read, sampled, metadata, privacy, fitted, tracker)
         results = [
-            suite_check_result(CHECK_EXPECTATIONS, suite),
-            *(suite_check_result(user_check_name("suite", s.name, name), r, docs_uri) for name, s, _, r in user),
+            suite_check_result(CHECK_EXPECTATIONS, suite, docs),
+            *(suite_check_result(user_check_name("suite", s.name, name), r, docs) for name, s, _, r in user),
             integrity_result(problems),
             quality_result(group, score, diagnostic, properties),
             *gates,
@@ -254,7 +255,7 @@ class GroupTables:
                 keys.SEED: dg.MetadataValue.text(str(seed)),
                 keys.SAMPLE_SECONDS: dg.FloatMetadataValue(round(sampled.sample_seconds, 3)),
                 keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
-                **{f"{keys.REPORT}/{name}": dg.MetadataValue.url(link) for name, link in reports.items()},
+                **{f"{keys.REPORT}/{name}": dg.MetadataValue.url(tracker.links.file(link)) for name, link in reports.items()},
             },
             score,
         )

@@ -190,7 +190,7 @@ def test_refresh_with_argn_publishes_a_reproducible_version(run_refresh, instanc
     run = client.get_run(version["mlflow_run_id"])
     assert run.data.params["synthesizer.max_training_time"] == str(BUDGET_MINUTES)
     assert run.data.metrics["training_epochs"] >= 1 and "validation_loss" in run.data.metrics
-    [event] = result.asset_materializations_for_node("synthetic__adult")
+    [event] = result.asset_materializations_for_node("adult__synthetic")
     assert event.metadata[keys.QUALITY_SCORE].value > 0.5
 
     # Run: the registry's model and the recorded seed give the published rows back
@@ -234,7 +234,7 @@ def test_auto_weighs_argn_against_sdv_within_the_budget(run_refresh, instance, b
     ranked = json.loads(open(client.download_artifacts(parent.info.run_id, "auto/candidates.json")).read())
     assert {c["synthesizer"] for c in ranked} == {"argn", "gaussian_copula"}
     assert version["synthesizer"] == ranked[0]["synthesizer"] == parent.data.params["auto.winner"]
-    [event] = result.asset_materializations_for_node("synthesizer__adult")
+    [event] = result.asset_materializations_for_node("adult__synthesizer")
     table = event.metadata["synthpipe/auto_candidates"].value
     assert "argn" in table and "gaussian_copula" in table
     assert any(line.startswith("auto: argn: epoch") for line in _log_lines(instance, result))

@@ -57,7 +57,7 @@ def test_auto_picks_a_champion_among_three_and_logs_each(run_refresh, base_confi
     assert version["synthesizer"] == winner
     assert [c["synthesizer"] for c in ranked][0] == winner and len(ranked) == 3
     assert {c["synthesizer"]: c["epochs"] for c in ranked if c["synthesizer"] != "gaussian_copula"} == {"tvae": 3, "ctgan": 3}
-    [event] = result.asset_materializations_for_node("synthesizer__adult")
+    [event] = result.asset_materializations_for_node("adult__synthesizer")
     assert event.metadata["synthpipe/auto_winner"].text == winner
     assert str(_client(data_dir).get_model_version_by_alias("synthpipe-adult", "champion").version) == "1"
 
@@ -99,7 +99,7 @@ def test_a_candidate_that_fails_the_derived_expectations_ranks_below_one_that_pa
     assert ranked[1]["quality_score"] > ranked[0]["quality_score"]  # quality alone would have picked the failing one
     assert children["gaussian_copula"].data.tags["synthpipe/failed_checks"] == "expectations"
     assert parent.data.params["auto.winner"] == "tvae"
-    [event] = result.asset_materializations_for_node("synthesizer__adult")
+    [event] = result.asset_materializations_for_node("adult__synthesizer")
     table = event.metadata["synthpipe/auto_candidates"].value
     assert "failed_checks" in table and "| expectations |" in table
 

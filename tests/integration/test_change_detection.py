@@ -53,7 +53,7 @@ def test_unchanged_source_reuses_the_model_and_a_change_refits(run_refresh, base
 
     # Assert: the second night did not fit; it sampled the same model version with a new seed
     assert first.success and second.success
-    fitted, reused = _metadata(first, "synthesizer__adult"), _metadata(second, "synthesizer__adult")
+    fitted, reused = _metadata(first, "adult__synthesizer"), _metadata(second, "adult__synthesizer")
     assert fitted[keys.MODEL_REUSED] is False and fitted[keys.FIT_SECONDS] > 0
     assert reused[keys.MODEL_REUSED] is True and reused[keys.FIT_SECONDS] == 0
     assert reused[keys.MODEL_VERSION] == fitted[keys.MODEL_VERSION] == "1"
@@ -69,19 +69,19 @@ def test_unchanged_source_reuses_the_model_and_a_change_refits(run_refresh, base
 
     # Run: a stricter gate changes no fit setting: still reused
     stricter = run_refresh(with_table(base_config, quality_threshold=0.55))
-    assert _metadata(stricter, "synthesizer__adult")[keys.MODEL_REUSED] is True
+    assert _metadata(stricter, "adult__synthesizer")[keys.MODEL_REUSED] is True
 
     # Run: new rows in the source refit and register version 2
     _append_rows(source_db, load_adult(rows=50, seed=99))
     changed = run_refresh(base_config)
     assert changed.success, step_error(changed)
-    assert _metadata(changed, "synthesizer__adult")[keys.MODEL_REUSED] is False
-    assert _metadata(changed, "synthesizer__adult")[keys.MODEL_VERSION] == "2"
+    assert _metadata(changed, "adult__synthesizer")[keys.MODEL_REUSED] is False
+    assert _metadata(changed, "adult__synthesizer")[keys.MODEL_VERSION] == "2"
 
     # Run: a fit setting changed on the same data refits too
     refit = run_refresh(with_table(base_config, fit_rows=900))
     assert refit.success, step_error(refit)
-    assert _metadata(refit, "synthesizer__adult")[keys.MODEL_VERSION] == "3"
+    assert _metadata(refit, "adult__synthesizer")[keys.MODEL_VERSION] == "3"
     assert str(client.get_model_version_by_alias("synthpipe-adult", "champion").version) == "3"
 
 
@@ -122,7 +122,7 @@ def test_on_change_sensor_refreshes_only_what_changed(on_change_config, instance
     first = _tick(definitions, instance)
     [request] = first.run_requests
     assert request.tags["synthpipe/refresh_reason"] == "never fitted"
-    assert {k.to_user_string() for k in request.asset_selection} == {"source/adult", "synthesizer/adult", "synthetic/adult", "published/adult"}
+    assert {k.to_user_string() for k in request.asset_selection} == {"adult/source", "adult/synthesizer", "adult/synthetic", "adult/published"}
     assert _run(definitions, instance, request).success
 
     # Run: nothing changed: the tick skips, no run, no fit

@@ -62,15 +62,15 @@ def test_a_user_suite_is_one_check_listing_failures_with_data_docs(run_refresh, 
     assert result.success, step_error(result)
     assert _history(data_dir) == [0]
     checks = _checks(result)
-    guard = checks[("source/adult", "guard_adult_contract")]
+    guard = checks[("adult/source", "guard_adult_contract")]
     assert guard.passed and guard.metadata["synthpipe/guard_rows"].value == 1200
-    suite = checks[("synthetic/adult", "suite_adult_contract")]
+    suite = checks[("adult/synthetic", "suite_adult_contract")]
     assert not suite.passed and suite.severity.value == "WARN"
     assert suite.metadata["synthpipe/expectations_evaluated"].value == 3
     listed = suite.metadata["synthpipe/failed_expectations"].value
     assert "`expect_column_values_to_be_between` | fnlwgt |" in listed and "adult.yaml, expectations[2] (line 7)" in listed
     # The user's age and fnlwgt ranges and income set replaced the derived ones
-    derived = checks[("synthetic/adult", "expectations")]
+    derived = checks[("adult/synthetic", "expectations")]
     assert derived.passed and derived.metadata["synthpipe/overridden_by_user_suites"].value == 3
     # Data Docs: the page the check links exists and the site is in the table's MLflow run
     page = Path(urlparse(suite.metadata["synthpipe/data_docs"].value).path)
@@ -97,11 +97,11 @@ def test_a_source_that_fails_its_guard_publishes_nothing(run_refresh, base_confi
 
     # Assert: the guard blocked before fitting; version 0 is still the latest
     assert not result.success
-    guard = _checks(result)[("source/adult", "guard_adult_contract")]
+    guard = _checks(result)[("adult/source", "guard_adult_contract")]
     assert not guard.passed and guard.severity.value == "ERROR"
     assert "expect_column_mean_to_be_between` | age |" in guard.metadata["synthpipe/failed_expectations"].value
     assert "guard_adult_contract" in step_error(result)
-    assert not result.asset_materializations_for_node("synthesizer__adult")
+    assert not result.asset_materializations_for_node("adult__synthesizer")
     assert _history(data_dir) == [0]
     messages = [e.user_message for e in instance.all_logs(result.run_id) if "Source guard" in (e.user_message or "")]
     assert messages and "expect_column_mean_to_be_between on 'age'" in messages[0] and "adult.yaml" in messages[0]
@@ -120,12 +120,12 @@ def test_a_rule_is_broken_without_its_constraint_and_obeyed_with_it(run_refresh,
     enforced = run_refresh(_config(base_config, suites_dir, RULE.format(enforce="true")))
 
     # Assert: without the constraint the Gaussian copula mixes education and its number ...
-    broken = _checks(checked_only)[("synthetic/adult", "suite_education")]
+    broken = _checks(checked_only)[("adult/synthetic", "suite_education")]
     assert not checked_only.success and not broken.passed
     assert "expect_column_pair_values_to_be_in_set` | education, educational-num |" in broken.metadata["synthpipe/failed_expectations"].value
     # ... with it, every synthetic pair is a real one, proven by the same check, and published
     assert enforced.success, step_error(enforced)
-    assert _checks(enforced)[("synthetic/adult", "suite_education")].passed
+    assert _checks(enforced)[("adult/synthetic", "suite_education")].passed
     [version] = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("adult")
     published = DeltaSnapshotStore(root=str(data_dir / "snapshots")).read("adult", int(version["version"]))
     real_pairs = set(adult_slice[["education", "educational-num"]].itertuples(index=False, name=None))
@@ -165,7 +165,7 @@ def test_argn_obeys_a_rule_by_drawing_again(run_refresh, base_config, suites_dir
 
     # Assert: published, and every pair of the 1,200 rows is a real one
     assert result.success, step_error(result)
-    assert _checks(result)[("synthetic/adult", "suite_education")].passed
+    assert _checks(result)[("adult/synthetic", "suite_education")].passed
     store = DeltaSnapshotStore(root=str(data_dir / "snapshots"))
     published = store.read("adult", 0)
     assert len(published) == len(adult_slice)

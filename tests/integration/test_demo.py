@@ -32,8 +32,8 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     ranking = output.split("auto chose", 1)[1].split("privacy:", 1)[0]
     assert "| gaussian_copula |" in ranking and "| argn |" in ranking, output
     assert version["synthesizer"] in ("gaussian_copula", "argn")
-    assert "guard_adult_contract on source/adult: passed" in output
-    assert "suite_adult_contract on synthetic/adult:" in output
+    assert "guard_adult_contract on adult/source: passed" in output
+    assert "suite_adult_contract on adult/synthetic:" in output
     docs = output.split("Data Docs: ", 1)[1].split()[0]
     assert docs.startswith("file://") and (tmp_path / "data_docs" / "adult").is_dir()
     assert "privacy: exact copies" in output and "utility (AUC, synthetic/real)" in output

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def _published(result: dg.ExecuteInProcessResult) -> list[object]:
-    return result.asset_materializations_for_node("published__adult")
+    return result.asset_materializations_for_node("adult__published")
 
 
 @pytest.mark.slow
@@ -46,7 +46,7 @@ def test_failed_quality_gate_publishes_nothing(run_refresh, base_config, data_di
     assert str(client.get_model_version_by_alias("synthpipe-adult", "champion").version) == "1"
     # a gate setting is no fit setting: the night reused model v1 and sampled it again, in a new run
     assert str(client.get_model_version_by_alias("synthpipe-adult", "candidate").version) == "1"
-    [fitted] = result.asset_materializations_for_node("synthesizer__adult")
+    [fitted] = result.asset_materializations_for_node("adult__synthesizer")
     failed_run = client.get_run(fitted.metadata["synthpipe/mlflow_run_id"].value)
     assert failed_run.info.status == "FAILED"
     assert failed_run.data.tags["synthpipe/blocked_by"] == "quality"
@@ -134,11 +134,11 @@ def test_excluded_column_is_left_out(base_config, source_db, instance):
 
     # Run: only the source stage, which is where the column would be refused
     result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey(["source", "adult"])]
+        instance=instance, asset_selection=[dg.AssetKey(["adult", "source"])]
     )
 
     # Assert
-    [event] = result.asset_materializations_for_node("source__adult")
+    [event] = result.asset_materializations_for_node("adult__source")
     columns = [c.name for c in event.metadata["dagster/column_schema"].value.columns]
     assert "scan" not in columns and "income" in columns
 

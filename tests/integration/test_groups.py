@@ -114,10 +114,10 @@ def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_sou
     assert 0.3 < evaluations["dcr"].metadata["synthpipe/value"].value < 0.7
     assert evaluations["utility"].metadata["synthpipe/utility_metric"].text == "r2"
     assert "synthpipe/utility_synthetic_score" in evaluations["utility"].metadata
-    [source_event] = result.asset_materializations_for_node("source__nycflights")
+    [source_event] = result.asset_materializations_for_node("nycflights__source")
     held_out = source_event.metadata["synthpipe/holdout_rows/flights"].value
     assert held_out > 50 and "synthpipe/holdout_rows/planes" not in source_event.metadata
-    [synthetic_event] = result.asset_materializations_for_node("synthetic__nycflights")
+    [synthetic_event] = result.asset_materializations_for_node("nycflights__synthetic")
     report = open(synthetic_event.metadata["synthpipe/report/flights"].url.removeprefix("file://")).read()
     assert "Synthetic twin of <code>nycflights/flights</code>" in report and report.count("data:image/png;base64,") >= 3
     assert evaluations["quality"].metadata["synthpipe/diagnostic_score"].value > 0.9
@@ -164,11 +164,11 @@ def test_undeclared_keys_are_detected_and_shown_for_the_yaml(data_dir, nyc_sourc
     # Run: only the source stage
     definitions = build_synthpipe_defs(config)
     result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey(["source", "nycflights"])]
+        instance=instance, asset_selection=[dg.AssetKey(["nycflights", "source"])]
     )
 
     # Assert
-    [event] = result.asset_materializations_for_node("source__nycflights")
+    [event] = result.asset_materializations_for_node("nycflights__source")
     detected = event.metadata["synthpipe/foreign_keys"].value
     assert detected == [{"parent": "airlines", "parent_key": "carrier", "child": "flights", "child_key": "carrier", "declared": False}]
 
@@ -213,5 +213,5 @@ def test_member_suites_guard_the_source_and_their_rules_hold_in_the_set(run_refr
     assert not guarded.success
     guard = {e.check_name: e for e in guarded.get_asset_check_evaluations()}["guard_flights_schedule"]
     assert not guard.passed and "| hour |" in guard.metadata["synthpipe/failed_expectations"].value
-    assert not guarded.asset_materializations_for_node("synthesizer__nycflights")
+    assert not guarded.asset_materializations_for_node("nycflights__synthesizer")
     assert [v["version"] for v in DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("nycflights/flights")] == [0]

@@ -31,8 +31,8 @@ def _refresh_in_process(config: dict[str, Any], instance_ref: Any, start: Any, r
         job = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB)
         start.wait(timeout=300)
         result = job.execute_in_process(instance=instance, raise_on_error=False)
-        fitted = [e.metadata[keys.MLFLOW_RUN_ID].value for e in result.asset_materializations_for_node("synthesizer__adult")]
-        published = [e.metadata[keys.SNAPSHOT_VERSION].value for e in result.asset_materializations_for_node("published__adult")]
+        fitted = [e.metadata[keys.MLFLOW_RUN_ID].value for e in result.asset_materializations_for_node("adult__synthesizer")]
+        published = [e.metadata[keys.SNAPSHOT_VERSION].value for e in result.asset_materializations_for_node("adult__published")]
         results.put({"run_id": result.run_id, "success": result.success, "error": step_error(result), "mlflow_run_ids": fitted, "versions": published})
 
 
@@ -82,8 +82,8 @@ def test_concurrent_refreshes_publish_their_own_versions(base_config, data_dir, 
     assert max(r.start_time for r in runs) < min(r.end_time for r in runs)
     runs_dir = data_dir / "staging" / "runs"
     for outcome in (first, second):
-        assert (runs_dir / outcome["run_id"] / "source" / "adult").is_file()
-        assert (runs_dir / outcome["run_id"] / "synthetic" / "adult").is_file()
+        assert (runs_dir / outcome["run_id"] / "adult" / "source").is_file()
+        assert (runs_dir / outcome["run_id"] / "adult" / "synthetic").is_file()
 
 
 def test_a_partial_run_loads_its_inputs_from_the_last_run_that_made_them(run_refresh, base_config, data_dir, instance):
@@ -97,7 +97,7 @@ def test_a_partial_run_loads_its_inputs_from_the_last_run_that_made_them(run_ref
     definitions = build_synthpipe_defs(config)
     partial = dg.materialize(
         list(definitions.assets or []),
-        selection=[dg.AssetKey(["synthetic", "adult"]), dg.AssetKey(["published", "adult"])],
+        selection=[dg.AssetKey(["adult", "synthetic"]), dg.AssetKey(["adult", "published"])],
         resources=definitions.resources,
         instance=instance,
         raise_on_error=False,
@@ -113,5 +113,5 @@ def test_a_partial_run_loads_its_inputs_from_the_last_run_that_made_them(run_ref
     assert sampled.info.status == "FINISHED" and sampled.data.tags["synthpipe/fitted_by_run"] == oldest["mlflow_run_id"]
     assert sampled.data.tags["synthpipe/dagster_run_id"] == partial.run_id
     runs_dir = data_dir / "staging" / "runs"
-    assert (runs_dir / partial.run_id / "synthetic" / "adult").is_file()
-    assert not (runs_dir / partial.run_id / "source").exists()
+    assert (runs_dir / partial.run_id / "adult" / "synthetic").is_file()
+    assert not (runs_dir / partial.run_id / "adult" / "source").exists()

@@ -14,7 +14,7 @@ def test_a_blocked_candidate_shows_every_verdict_and_why_it_failed(run_refresh, 
     result = run_refresh(with_table(base_config, quality_threshold=0.999))
 
     # Assert: the synthetic asset lists every check; the failed one blocks and names its numbers
-    [synthetic] = result.asset_materializations_for_node("synthetic__adult")
+    [synthetic] = result.asset_materializations_for_node("adult__synthetic")
     summary = synthetic.metadata[keys.CHECKS_SUMMARY].value
     assert list(synthetic.metadata)[0] == keys.CHECKS_SUMMARY  # the verdict first
     rows = {line.split(" | ")[0].strip("| "): line for line in summary.splitlines()[2:]}

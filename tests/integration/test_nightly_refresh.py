@@ -44,7 +44,7 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     assert v0["dagster_run_id"] == first.run_id and v1["dagster_run_id"] == second.run_id
     assert (v0["model_version"], v1["model_version"]) == ("1", "1")  # unchanged source: the model is reused
     assert v0["seed"] != v1["seed"]
-    assert v0["seed"] == str(_materialization(first, "published__adult")[keys.SEED])
+    assert v0["seed"] == str(_materialization(first, "adult__published")[keys.SEED])
     assert int(v0["rows"]) == SLICE_ROWS
     assert float(v0["quality_score"]) >= 0.6
     assert v0["checks_passed"] == "dcr,exact_copies,expectations,quality,value_leaks"
@@ -95,9 +95,9 @@ def test_two_nights_publish_two_linked_versions(run_refresh, base_config, data_d
     )
 
     # Assert: numeric metadata the UI plots night after night
-    synthetic = _materialization(first, "synthetic__adult")
+    synthetic = _materialization(first, "adult__synthetic")
     assert synthetic[keys.SAMPLE_SECONDS] > 0
-    assert _materialization(first, "synthesizer__adult")[keys.FIT_SECONDS] > 0
+    assert _materialization(first, "adult__synthesizer")[keys.FIT_SECONDS] > 0
 
 
 def test_registered_model_and_seed_regenerate_the_published_rows(run_refresh, base_config, data_dir):
@@ -157,7 +157,7 @@ def test_html_report_is_logged_and_linked(run_refresh, base_config, data_dir):
 
     # Assert: the Dagster metadata links the MLflow artifact, which holds the three kinds of plot
     assert result.success
-    [event] = result.asset_materializations_for_node("synthetic__adult")
+    [event] = result.asset_materializations_for_node("adult__synthetic")
     link = event.metadata[keys.REPORT].url
     assert link.startswith("file://") and link.endswith("/report/adult.html")
     page = open(link.removeprefix("file://")).read()

@@ -158,7 +158,7 @@ def test_dg_scaffold_writes_a_component_that_runs(tmp_path, source_db, data_dir,
     assert scaffolded.returncode == 0, scaffolded.stdout[-3000:] + scaffolded.stderr[-3000:]
     assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
     assert "# pii:" in (project / "pipelines" / "defs" / "twins" / "defs.yaml").read_text()
-    [synthetic] = result.asset_materializations_for_node("synthetic__adult")
+    [synthetic] = result.asset_materializations_for_node("adult__synthetic")
     assert synthetic.metadata[keys.QUALITY_SCORE].value > 0
     checks = {e.asset_check_key.name for e in result.get_asset_check_evaluations()}
     assert {"expectations", "quality", "dcr", "value_leaks"} <= checks

@@ -70,9 +70,9 @@ def _source_only(config: dict[str, Any], instance: dg.DagsterInstance) -> dict[s
     """Materializes only source/<t> and returns its metadata."""
     definitions = build_synthpipe_defs(config)
     result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey(["source", "adult"])]
+        instance=instance, asset_selection=[dg.AssetKey(["adult", "source"])]
     )
-    [event] = result.asset_materializations_for_node("source__adult")
+    [event] = result.asset_materializations_for_node("adult__source")
     return {key: getattr(value, "value", value) for key, value in event.metadata.items()}
 
 
@@ -110,7 +110,7 @@ def test_the_same_pipeline_runs_on_each_source_kind(kind, data_dir, source_db, a
 
     # Assert
     assert result.success
-    [event] = result.asset_materializations_for_node("source__adult")
+    [event] = result.asset_materializations_for_node("adult__source")
     metadata = {key: getattr(value, "value", value) for key, value in event.metadata.items()}
     assert metadata["dagster/row_count"] == len(adult_slice)
     assert [c.name for c in metadata["dagster/column_schema"].columns] == list(adult_slice.columns)

@@ -84,7 +84,7 @@ def test_mlflow_runs_left_running_are_killed_when_the_table_runs_again(run_refre
     )
     assert "no-such-run is unknown to this Dagster instance" in unknown.data.tags["synthpipe/ended_because"]
     assert other.info.status == "RUNNING"
-    [fitted] = result.asset_materializations_for_node("synthesizer__adult")
+    [fitted] = result.asset_materializations_for_node("adult__synthesizer")
     assert client.get_run(fitted.metadata[keys.MLFLOW_RUN_ID].value).info.status == "FINISHED"
     warnings = [line for line in _log_lines(instance, result.run_id) if "was still RUNNING" in line]
     assert len(warnings) == 2
@@ -118,7 +118,7 @@ def test_unreachable_mlflow_fails_after_logged_attempts(run_refresh, base_config
     assert [re.search(r"\(attempt (\d) of 3\)", line).group(1) for line in attempts] == ["1", "2", "3"]
     assert [line.rsplit("; ", 1)[1] for line in attempts] == ["retrying in 0.5 s", "retrying in 1 s", "giving up"]
     assert all(line.endswith("Connection refused; " + line.rsplit("; ", 1)[1]) for line in attempts)
-    assert result.asset_materializations_for_node("published__adult") == []
+    assert result.asset_materializations_for_node("adult__published") == []
     assert_unchanged(store, published_before)
 
 
@@ -188,7 +188,7 @@ def test_secrets_from_the_environment_stay_out_of_logs_metadata_and_mlflow(
     # Assert: the run read both variables, and the password is nowhere it wrote
     assert result.success, step_error(result)
     assert password not in _event_log_text(instance, result.run_id)
-    [fitted] = result.asset_materializations_for_node("synthesizer__adult")
+    [fitted] = result.asset_materializations_for_node("adult__synthesizer")
     run = _client(data_dir).get_run(fitted.metadata[keys.MLFLOW_RUN_ID].value)
     assert password not in repr(run.data.params) + repr(run.data.tags)
     [version] = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("adult")

@@ -25,7 +25,7 @@ def test_downstream_training_reads_a_published_version_and_logs_its_lineage(run_
     utility = {e.check_name: e for e in result.get_asset_check_evaluations()}["utility"]
     assert utility.passed and utility.metadata["synthpipe/utility_metric"].text == "roc_auc"
     assert 0.5 <= utility.metadata["synthpipe/value"].value <= 1.2
-    [event] = result.asset_materializations_for_node("downstream__adult")
+    [event] = result.asset_materializations_for_node("adult__downstream")
     assert event.metadata[keys.SNAPSHOT_VERSION].value == 0
 
     # Assert: the training run in MLflow names the synthetic version as its training dataset
@@ -48,4 +48,4 @@ def test_too_strict_utility_gate_blocks_publication(run_refresh, base_config, da
     assert not utility.passed
     assert "below the threshold 0.999 (`min_utility_ratio`)" in utility.description
     assert DeltaSnapshotStore(root=str(data_dir / "snapshots")).latest_version("adult") is None
-    assert result.asset_materializations_for_node("downstream__adult") == []
+    assert result.asset_materializations_for_node("adult__downstream") == []

@@ -76,7 +76,7 @@ def test_cli_lists_versions_newest_first(two_versions, capsys):
 def test_downstream_asset_reads_a_pinned_version_and_records_it(two_versions):
     # Setup: a user's training asset pinned to version 0 of the published table
     store, _ = two_versions
-    published = dg.AssetSpec(["published", "adult"])
+    published = dg.AssetSpec(["adult", "published"])
 
     @dg.asset(ins={"twin": dg.AssetIn(published.key, input_manager_key="synthpipe_published", metadata={PIN_VERSION: 0})})
     def income_model(twin: PublishedTable) -> dg.MaterializeResult:

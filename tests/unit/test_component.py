@@ -104,6 +104,7 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "data_dir": str(data),
         "source": SOURCES[0],
         "mlflow": {"tracking_uri": "sqlite:////srv/mlflow/mlflow.db", "experiment": "twins"},
+        "links": {"files_url": "https://twins-docs.internal", "mlflow_url": "https://mlflow.internal"},
         "schedule": {"cron": "30 1 * * *", "timezone": "Europe/Berlin", "enabled": False, "change_check_seconds": 600},
         "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
         "expectations_dir": str(suites),

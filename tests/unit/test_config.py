@@ -129,12 +129,12 @@ def test_local_defaults_live_in_the_data_folder(tmp_path):
 # Every TableConfig field with a non-default value and where its effect shows. A new field
 # without a row here fails `test_table_field_cases_cover_every_field`.
 def _asset(table: TableConfig, stage: str) -> dg.AssetsDefinition:
-    return next(a for a in build_table_assets(table) if a.key.path[0] == stage)
+    return next(a for a in build_table_assets(table) if a.key.path[1] == stage)
 
 
 TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
-    "name": ("census", lambda t: _asset(t, "published").key == dg.AssetKey(["published", "census"])),
-    "source_table": ("raw.adult", lambda t: t.source_name == "raw.adult" and "`raw.adult`" in _asset(t, "source").descriptions_by_key[dg.AssetKey(["source", "adult"])]),
+    "name": ("census", lambda t: _asset(t, "published").key == dg.AssetKey(["census", "published"])),
+    "source_table": ("raw.adult", lambda t: t.source_name == "raw.adult" and "`raw.adult`" in _asset(t, "source").descriptions_by_key[dg.AssetKey(["adult", "source"])]),
     "query": ("SELECT * FROM adult WHERE age > 30", lambda t: t.query.endswith("age > 30")),
     "row_limit": (5000, lambda t: t.row_limit == 5000),
     "fit_rows": (100, lambda t: len(split_source(pa.table({"a": range(1000)}), t.holdout_fraction, t.split_seed, t.fit_rows, t.evaluation_rows).fit) == 100),
@@ -200,7 +200,7 @@ def test_definitions_hold_one_set_of_assets_per_table():
     raw = {**BASE, "tables": [{"name": "adult"}, {"name": "adult_copy", "source_table": "adult"}]}
     definitions = build_synthpipe_defs(raw)
     keys = {k.to_user_string() for k in definitions.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {f"{stage}/{t}" for stage in ("source", "synthesizer", "synthetic", "published") for t in ("adult", "adult_copy")}
+    assert keys == {f"{t}/{stage}" for stage in ("source", "synthesizer", "synthetic", "published") for t in ("adult", "adult_copy")}
 
 
 @pytest.mark.parametrize(

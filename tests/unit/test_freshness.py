@@ -40,7 +40,7 @@ def test_published_twins_refreshed_on_the_schedule_carry_it_and_nothing_else_doe
 
     # Assert
     fresh = {spec.key.to_user_string() for spec in definitions.resolve_all_asset_specs() if spec.freshness_policy is not None}
-    assert fresh == {"published/adult", "published/nycflights/planes", "published/nycflights/flights"}
+    assert fresh == {"adult/published", "nycflights/published/planes", "nycflights/published/flights"}
 
 
 def test_a_translator_s_own_policy_wins():
@@ -50,5 +50,5 @@ def test_a_translator_s_own_policy_wins():
             return spec.replace_attributes(freshness_policy=dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=1)))
 
     definitions = build_synthpipe_defs({"source": {"database": "a.duckdb"}, "tables": [{"name": "adult"}]}, translator=Hourly())
-    [published] = [s for s in definitions.resolve_all_asset_specs() if s.key.to_user_string() == "published/adult"]
+    [published] = [s for s in definitions.resolve_all_asset_specs() if s.key.to_user_string() == "adult/published"]
     assert published.freshness_policy.fail_window.to_timedelta() == dt.timedelta(hours=1)

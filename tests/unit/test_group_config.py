@@ -66,7 +66,7 @@ def _assets(g: GroupConfig) -> list[dg.AssetsDefinition]:
 
 
 GROUP_FIELD_CASES: dict[str, tuple[Any, Any]] = {
-    "name": ("flights13", lambda g: dg.AssetKey(["published", "flights13", "planes"]) in _assets(g)[-1].keys),
+    "name": ("flights13", lambda g: dg.AssetKey(["flights13", "published", "planes"]) in _assets(g)[-1].keys),
     "tables": ([{"name": "planes"}, {"name": "flights"}, {"name": "airlines"}], lambda g: len(_assets(g)[-1].keys) == 3),
     "foreign_keys": ([FK], lambda g: g.foreign_keys[0].label() == "flights.tailnum -> planes.tailnum"),
     "orphans": ("drop", lambda g: g.orphans == "drop"),
@@ -100,8 +100,8 @@ def test_group_field_takes_effect(field):
 
 def test_group_checks_are_blocking_and_published_assets_are_per_table():
     source, _, synthetic, published = _assets(load_config(group()).groups[0])
-    assert source.key == dg.AssetKey(["source", "nyc"])
+    assert source.key == dg.AssetKey(["nyc", "source"])
     assert {s.name: s.blocking for s in synthetic.check_specs} == {
         "expectations": True, "referential_integrity": True, "quality": True, "exact_copies": True, "dcr": True, "value_leaks": True
     }
-    assert set(published.keys) == {dg.AssetKey(["published", "nyc", "planes"]), dg.AssetKey(["published", "nyc", "flights"])}
+    assert set(published.keys) == {dg.AssetKey(["nyc", "published", "planes"]), dg.AssetKey(["nyc", "published", "flights"])}

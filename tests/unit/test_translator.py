@@ -16,10 +16,10 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     ("stage", "key", "kinds"),
     [
-        ("source", ["source", "adult"], {"duckdb"}),
-        ("synthesizer", ["synthesizer", "adult"], {"sdv", "mlflow"}),
-        ("synthetic", ["synthetic", "adult"], {"pandas", "great_expectations"}),
-        ("published", ["published", "adult"], {"deltalake"}),
+        ("source", ["adult", "source"], {"duckdb"}),
+        ("synthesizer", ["adult", "synthesizer"], {"sdv", "mlflow"}),
+        ("synthetic", ["adult", "synthetic"], {"pandas", "great_expectations"}),
+        ("published", ["adult", "published"], {"deltalake"}),
     ],
 )
 def test_default_specs(stage, key, kinds):
@@ -38,8 +38,8 @@ def test_custom_translator_rekeys_and_the_graph_follows():
 
     assets = build_table_assets(TableConfig(name="adult"), translator=Prefixed())
     published = assets[-1]
-    assert published.key == dg.AssetKey(["twins", "published", "adult"])
-    assert dg.AssetKey(["twins", "synthetic", "adult"]) in published.dependency_keys
+    assert published.key == dg.AssetKey(["twins", "adult", "published"])
+    assert dg.AssetKey(["twins", "adult", "synthetic"]) in published.dependency_keys
     assert published.specs_by_key[published.key].owners == ["team:data-platform"]
 
 
@@ -61,8 +61,8 @@ def test_the_source_asset_shows_the_source_s_own_kind(source, kind):
 
     # Assert: the source stage carries the source's kind; the other stages keep theirs
     specs = {spec.key: spec for spec in definitions.resolve_all_asset_specs()}
-    assert specs[dg.AssetKey(["source", "adult"])].kinds == {kind}
-    assert specs[dg.AssetKey(["published", "adult"])].kinds == {"deltalake"}
+    assert specs[dg.AssetKey(["adult", "source"])].kinds == {kind}
+    assert specs[dg.AssetKey(["adult", "published"])].kinds == {"deltalake"}
 
 
 class _Governed(SynthpipeTranslator):
@@ -103,5 +103,5 @@ def test_the_translator_s_specs_pass_through_whole(config):
         assert made.automation_condition is not None and made.code_version == spec.code_version
         assert made.owners == ["team:data-platform"] and made.metadata["cost_center"] == "ml"
         assert {d.asset_key for d in made.deps} == {d.asset_key for d in spec.deps}
-    source = next(key for key in built if key.path[0] == "source")
+    source = next(key for key in built if key.path[-1] == "source")
     assert dg.AssetKey("warehouse_load") in {d.asset_key for d in built[source].deps}
