@@ -18,6 +18,7 @@ import pandas as pd
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.gates import checks_summary
+from synthpipe.assets.evaluation.trend import build_trend, trend_points
 from synthpipe.assets.kinds import Kind
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel
@@ -47,8 +48,9 @@ def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, syn
             sampled = kind.sample(context, read, fitted, synthpipe_mlflow, synthpipe_snapshots)
             evaluation = kind.evaluate(context, read, sampled, fitted, synthpipe_mlflow, synthpipe_data_docs)
         checks = evaluation.blocking
+        trend = _log_trend(kind, synthpipe_snapshots, synthpipe_mlflow, fitted.mlflow_run_id, evaluation.quality_score, all(checks.values()))
         run.block(context, kind.name, checks)
-        summary = {keys.CHECKS_SUMMARY: dg.MetadataValue.md(checks_summary(evaluation.results))}
+        summary = {keys.CHECKS_SUMMARY: dg.MetadataValue.md(checks_summary(evaluation.results)), keys.QUALITY_TREND: dg.MetadataValue.url(trend)}
         return dg.MaterializeResult(
             value=Candidate(sampled, fitted, evaluation.quality_score, checks),
             metadata={**summary, **evaluation.metadata},  # the verdict of every check first
@@ -56,6 +58,16 @@ def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, syn
         )
 
     return synthetic
+
+
+def _log_trend(kind: Kind, store: DeltaSnapshotStore, tracker: MlflowTracker, run_id: str, quality: float, passed: bool) -> str:
+    """The quality trend page (published versions and this candidate, threshold drawn), logged
+    to the run; returns its browser link. A group's versions are read from its first member."""
+    member = kind.members[0]
+    table = kind.name if member is None else f"{kind.name}/{member}"
+    threshold = kind.config.quality_threshold
+    page = build_trend(kind.name, trend_points(store.history(table), quality), threshold, passed)
+    return tracker.links.file(tracker.log_text(run_id, page, f"trend/{kind.name}.html"))
 
 
 def choose_seed(configured: int | None) -> int:

@@ -1,4 +1,5 @@
-"""`synthpipe versions TABLE`: the published versions of a table with what made them."""
+"""The `synthpipe` command: `versions TABLE` lists the published versions of a table with what
+made them, `reproduce TABLE VERSION` regenerates one, `serve` serves reports and Data Docs."""
 
 from __future__ import annotations
 
@@ -39,8 +40,24 @@ def _reproduce(arguments: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
+def _serve(arguments: argparse.Namespace) -> int:
+    from synthpipe.config import resolve_data_dir
+    from synthpipe.resources.links import serve
+
+    root = resolve_data_dir(arguments.data_dir)
+    server = serve(root, arguments.host, arguments.port)
+    print(f"synthpipe: serving the reports and Data Docs of {root} on http://{arguments.host}:{arguments.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="synthpipe", description="Inspect published synthetic tables.")
+    parser = argparse.ArgumentParser(prog="synthpipe", description="Inspect published synthetic tables; serve their reports.")
     commands = parser.add_subparsers(dest="command", required=True)
     versions = commands.add_parser("versions", help="List a table's published versions, newest first.")
     versions.add_argument("table", help="Table name; `<group>/<table>` for a member of a group.")
@@ -50,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("version", type=int, help="Version number.")
     again.add_argument("--root", default=None, help="Snapshot folder or URL (default: $SYNTHPIPE_HOME/snapshots).")
     again.add_argument("--tracking-uri", default=None, help="MLflow URI (default: $MLFLOW_TRACKING_URI, else the local store).")
+    served = commands.add_parser("serve", help="Serve the data folder's reports and Data Docs over HTTP (the links on assets).")
+    served.add_argument("--data-dir", default=None, help="Data folder (default: $SYNTHPIPE_HOME, else .synthpipe).")
+    served.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
+    served.add_argument("--port", type=int, default=3100, help="Port (default 3100, the default `links.files_url`).")
     arguments = parser.parse_args(argv)
+    if arguments.command == "serve":
+        return _serve(arguments)
     try:
         if arguments.command == "reproduce":
             return _reproduce(arguments)

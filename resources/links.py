@@ -22,6 +22,8 @@ __all__ = ["DEFAULT_FILES_URL", "DEFAULT_MLFLOW_URL", "Links", "ServedFiles", "s
 
 DEFAULT_FILES_URL = "http://127.0.0.1:3100"
 DEFAULT_MLFLOW_URL = "http://127.0.0.1:5000"
+# MLflow 3.17's UI opens an experiment in its GenAI view (traces, evaluations) unless told.
+_MODEL_TRAINING = "workflowType=machine_learning"
 # What the pages need, nothing else: a browser never gets a staged pickle, a model or a source row.
 _SERVED_SUFFIXES = frozenset({".html", ".css", ".js", ".png", ".svg", ".ico", ".woff2", ".otf", ".txt"})
 # Data Docs sites, and the report, trend and Data Docs artifacts of MLflow runs.
@@ -58,12 +60,12 @@ class Links:
     def run(self, experiment_id: str, run_id: str) -> str | None:
         if self.mlflow_url is None:
             return None
-        return f"{self.mlflow_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{self.mlflow_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?{_MODEL_TRAINING}"
 
     def model_version(self, model_name: str, version: str) -> str | None:
         if self.mlflow_url is None:
             return None
-        return f"{self.mlflow_url.rstrip('/')}/#/models/{quote(model_name, safe='')}/versions/{version}"
+        return f"{self.mlflow_url.rstrip('/')}/#/models/{quote(model_name, safe='')}/versions/{version}?{_MODEL_TRAINING}"
 
 
 def _servable(relative: PurePosixPath) -> bool:

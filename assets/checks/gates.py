@@ -1,8 +1,9 @@
 """Gates: a measured number against a configured threshold, as an asset check.
 
 A gate with severity `error` is a blocking check (a miss publishes nothing); `warn` reports the
-miss without blocking. Either way the check's metadata holds the value and the threshold, and a
-miss says by how much.
+miss without blocking. Either way the check's metadata starts with the measure under its own
+name (the one figure worth plotting night after night), then the threshold as text (a setting,
+not a measure), and a miss says by how much.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ class Gate:
     label: str
     bound: Literal["min", "max"]
     setting: str
+    key: str  # the measure's metadata key, its headline figure
 
     @property
     def sign(self) -> str:
@@ -35,13 +37,17 @@ class Gate:
 
 
 GATES: dict[str, Gate] = {
-    "quality": Gate("quality", "SDMetrics quality score", "min", "quality_threshold"),
-    "exact_copies": Gate("exact_copies", "share of synthetic rows that copy a training row", "max", "max_exact_copy_share"),
-    "dcr": Gate("dcr", "share of synthetic rows closer to training than to holdout rows (DCR)", "max", "max_dcr_closer_share"),
-    "value_leaks": Gate(
-        "value_leaks", "share of one column's synthetic values that are rare real values", "max", "max_value_leak_share"
+    "quality": Gate("quality", "SDMetrics quality score", "min", "quality_threshold", keys.QUALITY_SCORE),
+    "exact_copies": Gate("exact_copies", "share of synthetic rows that copy a training row", "max", "max_exact_copy_share", keys.EXACT_COPY_SHARE),
+    "dcr": Gate(
+        "dcr", "share of synthetic rows closer to training than to holdout rows (DCR)", "max", "max_dcr_closer_share", keys.DCR_CLOSER_SHARE
     ),
-    "utility": Gate("utility", "synthetic-to-real ratio of the holdout score (train on synthetic, test on real)", "min", "min_utility_ratio"),
+    "value_leaks": Gate(
+        "value_leaks", "share of one column's synthetic values that are rare real values", "max", "max_value_leak_share", keys.VALUE_LEAK_SHARE
+    ),
+    "utility": Gate(
+        "utility", "synthetic-to-real ratio of the holdout score (train on synthetic, test on real)", "min", "min_utility_ratio", keys.UTILITY_RATIO
+    ),
 }
 
 
@@ -74,7 +80,8 @@ def gate_result(
     name: str, value: float, threshold: float, severity: str, metadata: Mapping[str, Any] | None = None
 ) -> dg.AssetCheckResult:
     """A measured gate. Its description is the verdict in one line (`quality 0.9548 ≥ 0.75 ✓`;
-    a miss says by how much); its metadata holds the value and the threshold, then the caller's."""
+    a miss says by how much); its metadata holds the measure first, the threshold as text, then
+    the caller's (the caller's copy of the measure, if any, is not repeated)."""
     gate = GATES[name]
     passed = gate.passed(value, threshold)
     direction = "below" if gate.bound == "min" else "above"
@@ -89,9 +96,9 @@ def gate_result(
         severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
         description=verdict,
         metadata={
-            keys.GATE_VALUE: dg.FloatMetadataValue(round(value, 6)),
-            keys.GATE_THRESHOLD: dg.FloatMetadataValue(threshold),
-            **(metadata or {}),
+            gate.key: dg.FloatMetadataValue(round(value, 6)),
+            keys.GATE_THRESHOLD: dg.MetadataValue.text(f"{gate.sign} {threshold} ({gate.setting})"),
+            **{name: entry for name, entry in (metadata or {}).items() if name != gate.key},
         },
     )
 
@@ -102,10 +109,10 @@ def checks_summary(results: Sequence[dg.AssetCheckResult]) -> str:
     rows = ["| check | measured | threshold | verdict | on a miss |", "|---|---|---|---|---|"]
     for result in results:
         gate = GATES.get(result.check_name)
-        measured = result.metadata.get(keys.GATE_VALUE) if gate else None
+        measured = result.metadata.get(gate.key) if gate else None
         threshold = result.metadata.get(keys.GATE_THRESHOLD) if gate else None
         value = f"{measured.value:.4f}" if measured is not None else "-"
-        limit = f"{gate.sign} {threshold.value:g}" if gate and threshold is not None else "-"
+        limit = threshold.value.split(" (")[0] if threshold is not None else "-"
         blocks = "blocks" if result.severity == dg.AssetCheckSeverity.ERROR else "warns"
         rows.append(f"| {result.check_name} | {value} | {limit} | {'✓ passed' if result.passed else '✗ failed'} | {blocks} |")
     return "\n".join(rows)

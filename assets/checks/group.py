@@ -123,7 +123,6 @@ def group_quality(read: GroupSource, sampled: dict[str, pd.DataFrame], metadata:
 def quality_result(group: GroupConfig, score: float, diagnostic: float, properties: dict[str, float]) -> dg.AssetCheckResult:
     metadata = {
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
-        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(group.quality_threshold),
         keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(diagnostic, 4)),
         **property_metadata(properties),
     }

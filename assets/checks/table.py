@@ -97,7 +97,6 @@ def gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRes
     worst = "\n".join(f"- `{c}`: {s:.3f}" for c, s in quality.worst_columns)
     quality_metadata = {
         keys.QUALITY_SCORE: dg.FloatMetadataValue(round(quality.score, 4)),
-        keys.QUALITY_THRESHOLD: dg.FloatMetadataValue(table.quality_threshold),
         **property_metadata(quality.properties),
         keys.WORST_COLUMNS: dg.MetadataValue.md(worst),
         keys.DIAGNOSTIC_SCORE: dg.FloatMetadataValue(round(quality.diagnostic_score, 4)),

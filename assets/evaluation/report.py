@@ -20,7 +20,7 @@ import pandas as pd
 from synthpipe.assets.evaluation.quality import QualityResult
 from synthpipe.assets.evaluation.privacy import PrivacyResult
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "png_tag"]
 
 WORST_SHOWN = 4
 # A heat map is drawn when the scored pairs span at most this many columns; else a table.
@@ -28,7 +28,7 @@ HEATMAP_COLUMNS = 30
 WORST_PAIRS_SHOWN = 25
 
 
-def _png(figure: Any) -> str:
+def png_tag(figure: Any) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -54,7 +54,7 @@ def _distribution(real: pd.Series, synthetic: pd.Series, score: float) -> str:
         axis.tick_params(axis="x", labelrotation=60, labelsize=7)
     axis.set_title(f"{real.name} (shape score {score:.3f})")
     axis.legend()
-    return _png(figure)
+    return png_tag(figure)
 
 
 def _pair_heatmap(pairs: pd.DataFrame) -> str:
@@ -76,7 +76,7 @@ def _pair_heatmap(pairs: pd.DataFrame) -> str:
     axis.set_yticks(range(len(columns)), columns, fontsize=7)
     figure.colorbar(image, label="pair trend score (1 = same as real)")
     axis.set_title("Column pair trends\n(grey: real association too weak for SDMetrics to score)", fontsize=10)
-    return _png(figure)
+    return png_tag(figure)
 
 
 def _worst_pairs(pairs: pd.DataFrame) -> str:
@@ -110,7 +110,7 @@ def _dcr_histograms(privacy: PrivacyResult) -> str:
     axis.set_xlabel("distance to closest record")
     axis.set_title(f"DCR: {privacy.dcr_closer_to_training_share:.1%} of synthetic rows closer to training")
     axis.legend()
-    return _png(figure)
+    return png_tag(figure)
 
 
 def build_report(

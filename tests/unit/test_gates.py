@@ -13,9 +13,20 @@ def test_a_passing_gate_says_its_verdict_in_one_line():
     # Run
     result = gate_result("quality", 0.95484, 0.75, "error")
 
-    # Assert: the verdict, with the value and the threshold in metadata
+    # Assert: the verdict; the measure first under its own name, the threshold as text (not plotted)
     assert result.passed and result.description == "quality 0.9548 ≥ 0.75 ✓ (`quality_threshold`)"
-    assert (result.metadata[keys.GATE_VALUE].value, result.metadata[keys.GATE_THRESHOLD].value) == (0.95484, 0.75)
+    assert list(result.metadata)[:2] == [keys.QUALITY_SCORE, keys.GATE_THRESHOLD]
+    assert result.metadata[keys.QUALITY_SCORE] == dg.FloatMetadataValue(0.95484)
+    assert result.metadata[keys.GATE_THRESHOLD] == dg.MetadataValue.text("≥ 0.75 (quality_threshold)")
+
+
+def test_a_measure_the_caller_also_passes_is_recorded_once_and_first():
+    # Run: the caller's metadata repeats the measure (rounded differently)
+    result = gate_result("dcr", 0.41125, 0.6, "error", {keys.NNDR_MEDIAN: 0.95, keys.DCR_CLOSER_SHARE: dg.FloatMetadataValue(0.4112)})
+
+    # Assert
+    assert list(result.metadata) == [keys.DCR_CLOSER_SHARE, keys.GATE_THRESHOLD, keys.NNDR_MEDIAN]
+    assert result.metadata[keys.DCR_CLOSER_SHARE].value == 0.41125
 
 
 def test_a_missed_gate_names_the_measure_value_threshold_and_setting_first():
