@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast ui dagster-ui mlflow-ui bench bench-privacy bench-quality bench-expectations bench-wide clean
+.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-expectations bench-wide clean
 
 install: $(STAMP)
 
@@ -34,23 +34,48 @@ demo: $(STAMP)
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) -m synthpipe.demo
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium. Installed through apt-get where the machine allows
+# it (root, Debian); elsewhere the browser tests skip and say why. Never fails the build.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+		|| echo "Could not install chromium: the browser tests will be skipped"; \
+	else echo "No chromium and no root apt-get: the browser tests will be skipped (install Debian's chromium package)"; fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
-dagster-ui: $(STAMP)
+# The screenshots in docs/screenshots, from the browser tests' real run.
+screenshots: $(STAMP) browser
+	SYNTHPIPE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/integration/test_ui.py
+
+# The local Dagster instance gets synthpipe's dagster.yaml once; edit the copy in $(DAGSTER_HOME).
+$(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p "$(DAGSTER_HOME)"
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	cp pipelines/dagster.yaml $@
+
+# Dagster on :3000 (`dg dev`: webserver and daemons) with the report server on :3100.
+dagster-ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@trap 'kill 0' INT TERM; \
+	$(MAKE) --no-print-directory files-ui & \
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000 & \
+	wait
 
 mlflow-ui: $(STAMP)
 	@echo "MLflow: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (runs and registered models)"
 	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(SYNTHPIPE_HOME)/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
-# Both UIs at once: Dagster on :3000, MLflow on :5000; Ctrl-C stops both.
-ui: $(STAMP)
-	@mkdir -p "$(DAGSTER_HOME)"
+# The reports, quality trends and Data Docs the links on assets point to (`links.files_url`).
+files-ui: $(STAMP)
+	$(VENV)/bin/synthpipe serve --data-dir "$(SYNTHPIPE_HOME)" --port 3100
+
+# Everything at once: Dagster on :3000, MLflow on :5000, reports on :3100; Ctrl-C stops all.
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@trap 'kill 0' INT TERM; \
 	$(MAKE) --no-print-directory mlflow-ui & \
 	$(MAKE) --no-print-directory dagster-ui & \
