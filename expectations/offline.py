@@ -40,6 +40,9 @@ VENDORED: dict[str, str] = {
 _LOADING_TAG = re.compile(r"<(link|script|img)\b[^>]*?\b(?:href|src)=\"(https?://[^\"]+)\"[^>]*>(?:\s*</script>)?", re.IGNORECASE)
 
 
+_RELATIVE_STATIC = re.compile(r'\b(href|src)="(?:\.\./)+static/')
+
+
 def external_resources(html: str) -> list[str]:
     """The addresses a page would fetch from the network to render (links to read are not counted)."""
     return [match.group(2) for match in _LOADING_TAG.finditer(html)]
@@ -57,6 +60,8 @@ def _rewrite(html: str, to_static: str, data_asset: str) -> str:
         return match.group(0).replace(match.group(2), f"{to_static}/{copy}")
 
     html = _LOADING_TAG.sub(replace, html)
+    # GX counts one folder too few for some of its own files on a dotted suite name (the favicon).
+    html = _RELATIVE_STATIC.sub(f'\\1="{to_static}/', html)
     # A validation of an in-memory DataFrame has no batch spec naming its asset.
     return html.replace("Data asset: None", f"Data asset: {data_asset}")
 
