@@ -105,3 +105,26 @@ def test_the_translator_s_specs_pass_through_whole(config):
         assert {d.asset_key for d in made.deps} == {d.asset_key for d in spec.deps}
     source = next(key for key in built if key.path[-1] == "source")
     assert dg.AssetKey("warehouse_load") in {d.asset_key for d in built[source].deps}
+
+
+def test_the_former_stage_first_keys_are_one_translator_away():
+    # Setup: the translator docs/monitoring.md gives deployments that depend on `<stage>/<table>`
+    class StageFirst(SynthpipeTranslator):
+        def get_asset_spec(self, data):
+            spec = super().get_asset_spec(data)
+            table, stage, *member = spec.key.path
+            return spec.replace_attributes(key=dg.AssetKey([stage, table, *member]))
+
+    # Run
+    definitions = build_synthpipe_defs(
+        {"source": {"database": "a.duckdb"}, "tables": [{"name": "adult"}],
+         "groups": [{"name": "nyc", "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}],
+                     "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum"}]}]},
+        translator=StageFirst(),
+    )
+
+    # Assert: the old keys, wired to each other
+    graph = definitions.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {"source/adult", "synthetic/adult", "published/adult", "published/nyc/planes"} <= keys and not any(k.startswith("adult/") for k in keys)
+    assert graph.get(dg.AssetKey(["published", "adult"])).parent_keys == {dg.AssetKey(["synthetic", "adult"])}
