@@ -50,10 +50,15 @@ def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, syn
         checks = evaluation.blocking
         trend = _log_trend(kind, synthpipe_snapshots, synthpipe_mlflow, fitted.mlflow_run_id, evaluation.quality_score, all(checks.values()))
         run.block(context, kind.name, checks)
-        summary = {keys.CHECKS_SUMMARY: dg.MetadataValue.md(checks_summary(evaluation.results)), keys.QUALITY_TREND: dg.MetadataValue.url(trend)}
+        # The verdict of every check first, then the headline figure and its trend.
+        head = {
+            keys.CHECKS_SUMMARY: dg.MetadataValue.md(checks_summary(evaluation.results)),
+            keys.QUALITY_SCORE: dg.FloatMetadataValue(round(evaluation.quality_score, 4)),
+            keys.QUALITY_TREND: dg.MetadataValue.url(trend),
+        }
         return dg.MaterializeResult(
             value=Candidate(sampled, fitted, evaluation.quality_score, checks),
-            metadata={**summary, **evaluation.metadata},  # the verdict of every check first
+            metadata={**head, **{k: v for k, v in evaluation.metadata.items() if k not in head}},
             check_results=evaluation.results,
         )
 
