@@ -48,6 +48,18 @@ def base_config(data_dir: Path, source_db: Path) -> dict[str, Any]:
     }
 
 
+def served_file(link: str, data_dir: Path) -> Path:
+    """The file under the data folder that a link to `synthpipe serve` (the default
+    `links.files_url`) opens."""
+    from urllib.parse import unquote, urlsplit
+
+    from synthpipe.config import LinksConfig
+
+    base = LinksConfig().files_url
+    assert base and link.startswith(base + "/"), f"{link} is not a link to synthpipe serve at {base}"
+    return data_dir / unquote(urlsplit(link).path).lstrip("/")
+
+
 def with_table(config: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A copy of `config` whose first table has `changes` applied."""
     changed = copy.deepcopy(config)

@@ -185,7 +185,7 @@ def test_rejected_clearly_and_the_published_version_stays(case, run_refresh, dat
     message = step_error(result)
     for part in spec.says:
         assert part in message, f"{part!r} not in:\n{message}"
-    assert result.asset_materializations_for_node(f"published__{TABLE}") == []
+    assert result.asset_materializations_for_node(f"{TABLE}__published") == []
     assert store.latest_version(TABLE) == 0
     pd.testing.assert_frame_equal(store.read(TABLE), earlier, check_dtype=False)
 
@@ -264,7 +264,7 @@ def test_name_guesses_are_learned_as_real_values_and_reported(run_refresh, data_
     types = {c: "numerical" if pd.api.types.is_numeric_dtype(data[c]) else "categorical" for c in data.columns}
     judge.generate(data, published[list(data.columns)], {"columns": {c: {"sdtype": t} for c, t in types.items()}}, verbose=False)
     assert abs(judge.get_score() - checks["quality"].metadata["synthpipe/quality_score"].value) < 0.02
-    [source_event] = result.asset_materializations_for_node(f"source__{TABLE}")
+    [source_event] = result.asset_materializations_for_node(f"{TABLE}__source")
     hints = source_event.metadata["synthpipe/looks_personal"].value
     for column in ("city", "state", "home_state", "first name"):
         assert f"`{column}`" in hints

@@ -16,7 +16,7 @@ from synthpipe.resources.relational import integrity_problems, sample_group
 from synthpipe.resources.reproduce import reproduce
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.tracking import MlflowTracker
-from tests.conftest import step_error
+from tests.conftest import served_file, step_error
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +118,7 @@ def test_group_is_published_as_one_consistent_set(run_refresh, data_dir, nyc_sou
     held_out = source_event.metadata["synthpipe/holdout_rows/flights"].value
     assert held_out > 50 and "synthpipe/holdout_rows/planes" not in source_event.metadata
     [synthetic_event] = result.asset_materializations_for_node("nycflights__synthetic")
-    report = open(synthetic_event.metadata["synthpipe/report/flights"].url.removeprefix("file://")).read()
+    report = served_file(synthetic_event.metadata["synthpipe/report/flights"].url, data_dir).read_text()
     assert "Synthetic twin of <code>nycflights/flights</code>" in report and report.count("data:image/png;base64,") >= 3
     assert evaluations["quality"].metadata["synthpipe/diagnostic_score"].value > 0.9
     uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"

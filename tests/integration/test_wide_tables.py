@@ -28,12 +28,12 @@ def test_a_wide_table_measures_a_bounded_subset_of_pairs_with_progress_lines(run
 
     # Assert: published; the evaluation logged the bound and each quarter of the pairs
     assert result.success
-    lines = [r.user_message for r in instance.all_logs(result.run_id) if r.step_key == f"synthetic__{TABLE}"]
+    lines = [r.user_message for r in instance.all_logs(result.run_id) if r.step_key == f"{TABLE}__synthetic"]
     assert "Quality: measuring column pair trends on a seeded subset of 500 of the 1,770 pairs" in lines
     progress = [line.split(" pairs in ")[0] for line in lines if line.startswith("Quality: column pair trends ")]
     assert progress == [f"Quality: column pair trends {n}/500" for n in (125, 250, 375, 500)]
     assert any(line.startswith(f"Quality: column shapes done on {COLUMNS} columns") for line in lines)
-    [event] = result.asset_materializations_for_node(f"synthetic__{TABLE}")
+    [event] = result.asset_materializations_for_node(f"{TABLE}__synthetic")
     report = Path(urlparse(event.metadata[keys.REPORT].value).path).read_text()
     assert "500 of its 1,770 column pairs, a seeded random subset, were measured" in report
     assert "lowest-scoring pairs" in report  # a table of pairs, not a heat map of 60 columns
