@@ -37,7 +37,7 @@ def test_failed_quality_gate_publishes_nothing(run_refresh, base_config, data_di
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["quality"].passed
-    assert evaluations["quality"].metadata["synthpipe/quality_threshold"].value == 0.999
+    assert evaluations["quality"].metadata["synthpipe/threshold"].value == "≥ 0.999 (quality_threshold)"
     assert "below the threshold 0.999" in evaluations["quality"].description
     assert _published(result) == []
     assert store.latest_version("adult") == 0
@@ -60,8 +60,8 @@ def test_privacy_gate_blocks_and_says_by_how_much(run_refresh, base_config, stor
     assert not result.success
     dcr = {e.check_name: e for e in result.get_asset_check_evaluations()}["dcr"]
     assert not dcr.passed
-    measured = dcr.metadata["synthpipe/value"].value
-    assert measured > 0 and dcr.metadata["synthpipe/threshold"].value == 0.0
+    measured = dcr.metadata["synthpipe/dcr_closer_to_training_share"].value
+    assert measured > 0 and dcr.metadata["synthpipe/threshold"].value == "≤ 0.0 (max_dcr_closer_share)"
     assert dcr.description == (
         "share of synthetic rows closer to training than to holdout rows (DCR) "
         f"{measured:.4f} is {measured:.4f} above the threshold 0.0 (`max_dcr_closer_share`)"

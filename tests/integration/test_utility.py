@@ -24,7 +24,7 @@ def test_downstream_training_reads_a_published_version_and_logs_its_lineage(run_
     assert result.success
     utility = {e.check_name: e for e in result.get_asset_check_evaluations()}["utility"]
     assert utility.passed and utility.metadata["synthpipe/utility_metric"].text == "roc_auc"
-    assert 0.5 <= utility.metadata["synthpipe/value"].value <= 1.2
+    assert 0.5 <= utility.metadata["synthpipe/utility_ratio"].value <= 1.2
     [event] = result.asset_materializations_for_node("adult__downstream")
     assert event.metadata[keys.SNAPSHOT_VERSION].value == 0
 
