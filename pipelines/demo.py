@@ -77,7 +77,7 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
         None,
     )
     if docs:
-        lines.append(f"    Data Docs: {docs.rsplit('/validations/', 1)[0]}/index.html")
+        lines.append(f"    Data Docs: {docs.rsplit('/validations/', 1)[0]}/index.html (`make ui` serves it)")
     synthetic = _metadata(result, ADULT_TABLE, "synthetic")
     downstream = _metadata(result, ADULT_TABLE, "downstream")
     lines.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from synthpipe.resources.snapshots import DeltaSnapshotStore
+from tests.conftest import served_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,6 +36,6 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     assert "guard_adult_contract on adult/source: passed" in output
     assert "suite_adult_contract on adult/synthetic:" in output
     docs = output.split("Data Docs: ", 1)[1].split()[0]
-    assert docs.startswith("file://") and (tmp_path / "data_docs" / "adult").is_dir()
+    assert served_file(docs, tmp_path).is_file() and "(`make ui` serves it)" in output
     assert "privacy: exact copies" in output and "utility (AUC, synthetic/real)" in output
     assert (tmp_path / "dagster").exists() and any((tmp_path / "dagster").iterdir())

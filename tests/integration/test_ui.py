@@ -231,6 +231,8 @@ def test_the_report_and_trend_links_open_pages_with_the_scores(stack, page):
     _open_dagster(page, f"{stack.dagster}/assets/adult/synthetic")
     link = page.locator(f'a[href="{report}"]').first
     link.wait_for()
+    assert page.locator(f'a[href="{trend}"]').count() >= 1
+    page.screenshot(path=stack.screenshots / "synthetic-asset.png")
     page.goto(link.get_attribute("href"))
 
     # Assert: the report names the table and carries the quality score the check measured

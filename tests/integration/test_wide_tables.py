@@ -3,14 +3,13 @@ of the column pairs, says so, and reports progress while it measures them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 from bench.wide import TABLE, wide_config, widen
 from synthpipe import metadata_keys as keys
 from synthpipe.demo_data import load_adult, write_duckdb_table
+from tests.conftest import served_file
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +33,6 @@ def test_a_wide_table_measures_a_bounded_subset_of_pairs_with_progress_lines(run
     assert progress == [f"Quality: column pair trends {n}/500" for n in (125, 250, 375, 500)]
     assert any(line.startswith(f"Quality: column shapes done on {COLUMNS} columns") for line in lines)
     [event] = result.asset_materializations_for_node(f"{TABLE}__synthetic")
-    report = Path(urlparse(event.metadata[keys.REPORT].value).path).read_text()
+    report = served_file(event.metadata[keys.REPORT].value, tmp_path / "synthpipe").read_text()
     assert "500 of its 1,770 column pairs, a seeded random subset, were measured" in report
     assert "lowest-scoring pairs" in report  # a table of pairs, not a heat map of 60 columns
