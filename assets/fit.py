@@ -64,7 +64,7 @@ def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:
 def model_requirements(synthesizer: Any = None) -> list[str]:
     """Pinned requirements of the logged pyfunc: SDV's stack, plus the engine's for TabularARGN."""
     pins = []
-    engine = _ENGINE_REQUIREMENTS if type(synthesizer).__name__ == "ArgnSynthesizer" else ()
+    engine = _ENGINE_REQUIREMENTS if type(synthesizer).__module__.startswith("synthpipe.resources.argn") else ()
     for name in (*_MODEL_REQUIREMENTS, *engine):
         try:
             pins.append(f"{name}=={importlib_metadata.version(name).split('+')[0]}")

@@ -31,6 +31,8 @@ __all__ = [
 
 DEFAULT_SYNTHESIZER = "gaussian_copula"
 DEFAULT_SEQUENCE_SYNTHESIZER = "par"
+# A synthesizer name that serves both kinds of table names its sequence backend here.
+SEQUENCE_BACKENDS = {"argn": "argn_sequence"}
 # `synthesizer: auto` is a strategy over single-table backends, not a backend of its own.
 AUTO = "auto"
 DEFAULT_AUTO_CANDIDATES = ("gaussian_copula", "argn", "tvae", "ctgan", "copula_gan")
@@ -95,8 +97,8 @@ class TableConfig(WithSuites, Evaluated):
     synthesizer: str | None = Field(
         default=None,
         description="Synthesizer backend: gaussian_copula, ctgan, tvae, copula_gan, argn (TabularARGN, the `argn` "
-        "extra), auto (the best of `auto_candidates`), or par for sequences. Default: gaussian_copula, or par when "
-        "`sequence` is set.",
+        "extra), auto (the best of `auto_candidates`), or, for sequences, par or argn (TabularARGN's sequential "
+        "model). Default: gaussian_copula, or par when `sequence` is set.",
         examples=["gaussian_copula"],
     )
     auto_candidates: list[str] = Field(
@@ -234,7 +236,10 @@ class TableConfig(WithSuites, Evaluated):
     @property
     def backend(self) -> str:
         """The synthesizer that runs: the configured one, else the default for the table's kind."""
-        return self.synthesizer or (DEFAULT_SEQUENCE_SYNTHESIZER if self.sequence else DEFAULT_SYNTHESIZER)
+        if self.sequence is not None:
+            chosen = self.synthesizer or DEFAULT_SEQUENCE_SYNTHESIZER
+            return SEQUENCE_BACKENDS.get(chosen, chosen)
+        return self.synthesizer or DEFAULT_SYNTHESIZER
 
     @property
     def registered_model_name(self) -> str:

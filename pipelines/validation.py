@@ -25,7 +25,7 @@ from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
 from synthpipe.resources.backends import BACKENDS, Kind, names
 from synthpipe.shared_config import Evaluated
-from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER
+from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER, SEQUENCE_BACKENDS
 
 __all__ = ["expectations_dir", "load_config"]
 
@@ -36,7 +36,9 @@ def _kind(name: str) -> Kind:
 
 
 def _sequence_names() -> str:
-    return ", ".join(map(repr, names("sequence")))
+    """The names a sequential table takes (`argn`, not its registry name `argn_sequence`)."""
+    configured = {backend: name for name, backend in SEQUENCE_BACKENDS.items()}
+    return ", ".join(repr(configured.get(n, n)) for n in names("sequence"))
 
 
 def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> list[str]:

@@ -33,7 +33,7 @@ from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
 
-__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnSynthesizer", "engine_available", "require_engine"]
+__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnModel", "ArgnSynthesizer", "engine_available", "require_engine"]
 
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
@@ -68,8 +68,9 @@ def require_engine(what: str) -> Any:
     return engine
 
 
-class ArgnSynthesizer:
-    """TabularARGN behind synthpipe's synthesizer interface.
+class ArgnModel:
+    """TabularARGN behind synthpipe's synthesizer interface: one flat table (`ArgnSynthesizer`
+    adds business rules by rejection; `argn_sequence.ArgnSequenceSynthesizer` models sequences).
 
     Args:
         metadata: SDV metadata of one table (the same object SDV backends get).
@@ -162,12 +163,6 @@ class ArgnSynthesizer:
     @property
     def table(self) -> str:
         return next(iter(self._metadata.tables))
-
-    def add_rules(self, rules: Sequence[Any]) -> None:
-        """Business rules the samples must obey. The engine takes no constraints, so a sampled row
-        that breaks one is dropped and more rows are drawn (with seeds derived from the sampling
-        seed, so sampling stays reproducible) until there are enough."""
-        self._rules = list(rules)
 
     def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
         """Trains on `data[table]` within the time budget, reporting each epoch to `on_progress`."""
@@ -322,10 +317,10 @@ class ArgnSynthesizer:
             pickle.dump(self, handle)
 
     @classmethod
-    def load(cls, path: str) -> ArgnSynthesizer:
+    def load(cls, path: str) -> ArgnModel:
         with open(path, "rb") as handle:
             loaded = pickle.load(handle)
-        if not isinstance(loaded, cls):
+        if not isinstance(loaded, ArgnModel):
             raise SynthesizerError(f"{path} does not hold a TabularARGN model (found {type(loaded).__name__}).")
         return loaded
 
@@ -348,6 +343,17 @@ class ArgnSynthesizer:
         if self._workspace is not None:
             self._workspace.cleanup()
             self._workspace = None
+
+
+
+class ArgnSynthesizer(ArgnModel):
+    """TabularARGN on one flat table, obeying business rules by rejection (see `add_rules`)."""
+
+    def add_rules(self, rules: Sequence[Any]) -> None:
+        """Business rules the samples must obey. The engine takes no constraints, so a sampled row
+        that breaks one is dropped and more rows are drawn (with seeds derived from the sampling
+        seed, so sampling stays reproducible) until there are enough."""
+        self._rules = list(rules)
 
 
 def _fake(kind: str, rows: int, seed: int) -> list[Any]:

@@ -7,8 +7,7 @@ entities first, numbers them, then their sequences; the sequence lengths are lea
 engine. The order column, when it is a timestamp, is encoded relative to the previous step of
 the same entity, so spacing and step sizes are learned, not absolute times.
 
-This is the building block for `synthesizer: argn` on a `sequence` table; the stages do not
-use it yet.
+`synthesizer: argn` on a `sequence` table runs it (registered as `argn_sequence`).
 """
 
 from __future__ import annotations
@@ -25,25 +24,43 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import ArgnSynthesizer, _cast, require_engine
+from synthpipe.resources.argn import ArgnModel, _cast, require_engine
 from synthpipe.resources.argn_workspace import engine_seed, read_model_files, write_model_files
 
 __all__ = ["ArgnSequenceSynthesizer"]
 
 
-class ArgnSequenceSynthesizer(ArgnSynthesizer):
+class ArgnSequenceSynthesizer(ArgnModel):
     """TabularARGN for a sequential table (SDV metadata with a sequence key and index).
 
     Args:
         metadata: SDV metadata of one table with `sequence_key` (the entity) and
             `sequence_index` (the order column), as PAR takes it.
         context_columns: Columns constant within an entity, modelled once per entity.
-        **params: As `ArgnSynthesizer` (model size, `max_epochs`, `max_training_time`,
-            `random_state`, ...), for both models.
+        model, max_training_time, ...: As `ArgnSynthesizer`, for both models (the time budget
+            applies to each). Business rules are not enforced on sequences.
     """
 
-    def __init__(self, metadata: Any, context_columns: Sequence[str] = (), **params: Any) -> None:
-        super().__init__(metadata, **params)
+    def __init__(
+        self,
+        metadata: Any,
+        context_columns: Sequence[str] = (),
+        model: str = "MOSTLY_AI/Medium",
+        max_training_time: float = 10.0,
+        max_epochs: float = 100.0,
+        batch_size: int | None = None,
+        value_protection: bool = True,
+        enable_flexible_generation: bool = True,
+        sampling_temperature: float = 1.0,
+        sampling_top_p: float = 1.0,
+        rare_category_replacement: str = "sample",
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__(
+            metadata, model, max_training_time, max_epochs, batch_size, value_protection, enable_flexible_generation,
+            sampling_temperature, sampling_top_p, rare_category_replacement, random_state, device,
+        )
         table = metadata.tables[self.table]
         if not table.sequence_key or not table.sequence_index:
             raise SynthesizerError(f"Table {self.table!r}: TabularARGN sequences need a sequence key and a sequence index in the metadata.")

@@ -45,6 +45,7 @@ __all__ = [
     "BACKENDS",
     "KINDS",
     "ArgnBackend",
+    "ArgnSequenceBackend",
     "Backend",
     "Capabilities",
     "GroupBackend",
@@ -326,6 +327,17 @@ class ArgnBackend(SingleTableBackend):
         return ArgnSynthesizer.load(path)
 
 
+@dataclass(frozen=True)
+class ArgnSequenceBackend(ArgnBackend):
+    """TabularARGN on a sequential table (`synthpipe.resources.argn_sequence`): whole new
+    entities, their context first. `synthesizer: argn` on a `sequence` table selects it."""
+
+    kind: Kind = "sequence"
+
+    def _draw(self, synthesizer: Synthesizer, amount: float) -> Mapping[str, pd.DataFrame]:
+        return synthesizer.sample_sequences(int(amount))  # type: ignore[attr-defined]
+
+
 _SDV_TABLE = Capabilities(constraints=True, conditions=True)
 _SDV_TORCH_TABLE = Capabilities(constraints=True, conditions=True, torch=True)
 
@@ -349,6 +361,16 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 file_suffix=".argn.pkl",
             ),
             SequenceBackend("par", "PAR", "sdv.sequential", "PARSynthesizer", Capabilities(conditions=True, sequences=True, torch=True)),
+            ArgnSequenceBackend(
+                "argn_sequence",
+                "TabularARGN (sequences)",
+                "synthpipe.resources.argn_sequence",
+                "ArgnSequenceSynthesizer",
+                Capabilities(conditions=True, sequences=True, time_budget="max_training_time", progress=True, torch=True),
+                extra="argn",
+                install_hint=ARGN_INSTALL_HINT,
+                file_suffix=".argn.pkl",
+            ),
             GroupBackend("hma", "HMA", "sdv.multi_table", "HMASynthesizer", Capabilities(constraints=True, relations=True, max_tables=5, max_depth=1)),
         )
     }

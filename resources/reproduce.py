@@ -45,7 +45,8 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         rows = _regenerate_group_member(table, version, entry, synthesizer, seed)
     elif is_sequential(synthesizer):
         # as many sequences as the stored version holds, each entity a sequence
-        entity = synthesizer._sequence_key[0]  # SDV keeps no public accessor for it
+        metadata = synthesizer.get_metadata()
+        entity = metadata.tables[next(iter(metadata.tables))].sequence_key  # PAR's and TabularARGN's alike
         stored = store.read_arrow(table, version=version).column(entity).unique()
         rows = sample_sequences(synthesizer, len(stored), seed)
     else:

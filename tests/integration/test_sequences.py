@@ -1,4 +1,5 @@
-"""A sequential table end to end: real flights as per-aircraft sequences, fitted with PAR."""
+"""A sequential table end to end: real flights as per-aircraft sequences, fitted with PAR and
+with TabularARGN's sequential model (`synthesizer: argn`), each bounded by epochs."""
 
 from __future__ import annotations
 
@@ -19,8 +20,15 @@ def flights_by_plane() -> pd.DataFrame:
     return plane_sequences(planes=30, max_flights=12, seed=3)
 
 
+BACKENDS = {
+    "par": {"synthesizer_params": {"epochs": 5}},
+    "argn": {"synthesizer": "argn", "synthesizer_params": {"model": "MOSTLY_AI/Small", "max_epochs": 3, "max_training_time": 600, "random_state": 2}},
+}
+
+
 @pytest.mark.slow
-def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, flights_by_plane):
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, flights_by_plane, name):
     # Setup
     write_duckdb_table(data_dir / "sources" / "flights.duckdb", "plane_flights", flights_by_plane)
     config = {
@@ -30,7 +38,7 @@ def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, 
             {
                 "name": "plane_flights",
                 "sequence": {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]},
-                "synthesizer_params": {"epochs": 5},
+                **BACKENDS[name],
                 "quality_threshold": 0.3,
                 "num_sequences": 20,
                 "seed": 21,
@@ -54,10 +62,14 @@ def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, 
     per_plane_carriers = published.groupby("tailnum")["carrier"].nunique()
     assert (per_plane_carriers == 1).all()  # a context column is constant within a sequence
 
-    # Assert: the registered PAR model and the recorded seed regenerate the version (same row hash)
+    assert not set(published["tailnum"]) & set(flights_by_plane["tailnum"])  # new entities, no real aircraft
+
+    # Assert: the registered model and the recorded seed regenerate the version (same row hash)
     uri = f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}"
     again = reproduce("plane_flights", 0, DeltaSnapshotStore(root=str(data_dir / "snapshots")), MlflowTracker(tracking_uri=uri))
     assert again.identical and again.seed == 21
+    version = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("plane_flights")[0]
+    assert version["synthesizer"] == {"par": "par", "argn": "argn_sequence"}[name]
 
 
 def test_holdout_keeps_whole_sequences(flights_by_plane):

@@ -45,7 +45,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(auto_budget_seconds=0), "`auto_budget_seconds` must be above 0; got 0.0"),
         (config_with(synthesizer="par"), "synthesizer 'par' needs `sequence: {entity_key: ..., order_by: ...}`"),
         (config_with(num_sequences=5), "`num_sequences` applies to sequential tables"),
-        (config_with(sequence={"entity_key": "a", "order_by": "b"}, synthesizer="ctgan"), "a sequential table is synthesized with 'par', not 'ctgan'"),
+        (config_with(sequence={"entity_key": "a", "order_by": "b"}, synthesizer="ctgan"), "a sequential table is synthesized with 'par', 'argn', not 'ctgan'"),
         (config_with(sequence={"entity_key": "a", "order_by": "b"}, num_rows=5), "use `num_sequences` instead of `num_rows`"),
         (config_with(sequence={"entity_key": "a", "order_by": "a"}), "`sequence` needs distinct entity_key, order_by"),
         ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_registry_maps_every_name_to_a_backend_class():
-    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan", "argn", "par")
+    assert SYNTHESIZER_NAMES == ("gaussian_copula", "ctgan", "tvae", "copula_gan", "argn", "par", "argn_sequence")
     assert [synthesizer_class(n).__name__ for n in SYNTHESIZER_NAMES] == [
         "GaussianCopulaSynthesizer",
         "CTGANSynthesizer",
@@ -32,6 +32,7 @@ def test_registry_maps_every_name_to_a_backend_class():
         "CopulaGANSynthesizer",
         "ArgnSynthesizer",
         "PARSynthesizer",
+        "ArgnSequenceSynthesizer",
     ]
 
 
