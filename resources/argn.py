@@ -174,15 +174,17 @@ class ArgnModel:
                 f"Table {self.table!r}: every column is an ID or `pii`, so TabularARGN has nothing to learn."
             )
         self._dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
+        with engine_seed(self._parameters["random_state"]):
+            self._model_files = self._train(engine, frame[modelled].reset_index(drop=True), self._encoding_types(modelled), time.perf_counter())
+        self._allowed = {i: r.allowed_combinations(frame) for i, r in enumerate(self._rules) if r.kind == "fixed_combinations"}
+        self._drop_workspace()
+
+    def _train(self, engine: Any, frame: pd.DataFrame, encodings: dict[str, str], started: float, **keys: Any) -> dict[str, bytes]:
+        """One engine model trained on `frame` (`keys`: a context table and its keys); returns
+        the files generation reads."""
         params = self._parameters
-        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder, engine_seed(params["random_state"]):
-            started = time.perf_counter()
-            engine.split(
-                tgt_data=frame[modelled].reset_index(drop=True),
-                tgt_encoding_types=self._encoding_types(modelled),
-                model_type="TABULAR",
-                workspace_dir=folder,
-            )
+        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder:
+            engine.split(tgt_data=frame, tgt_encoding_types=encodings, model_type="TABULAR", workspace_dir=folder, **keys)
             engine.analyze(value_protection=params["value_protection"], workspace_dir=folder)
             engine.encode(workspace_dir=folder)
             engine.train(
@@ -195,9 +197,7 @@ class ArgnModel:
                 workspace_dir=folder,
                 update_progress=self._progress_callback(started),
             )
-            self._model_files = read_model_files(Path(folder))
-        self._allowed = {i: r.allowed_combinations(frame) for i, r in enumerate(self._rules) if r.kind == "fixed_combinations"}
-        self._drop_workspace()
+            return read_model_files(Path(folder))
 
     def _modelled_columns(self, frame: pd.DataFrame) -> list[str]:
         skipped = set(self._id_columns()) | set(self._pii_columns())

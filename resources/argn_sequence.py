@@ -25,7 +25,7 @@ import pandas as pd
 
 from synthpipe.errors import SynthesizerError
 from synthpipe.resources.argn import ArgnModel, _cast, require_engine
-from synthpipe.resources.argn_workspace import engine_seed, read_model_files, write_model_files
+from synthpipe.resources.argn_workspace import engine_seed, write_model_files
 
 __all__ = ["ArgnSequenceSynthesizer"]
 
@@ -109,24 +109,6 @@ class ArgnSequenceSynthesizer(ArgnModel):
                 ctx_primary_key=entity,
             )
         self._drop_workspace()
-
-    def _train(self, engine: Any, frame: pd.DataFrame, encodings: dict[str, str], started: float, **keys: Any) -> dict[str, bytes]:
-        params = self._parameters
-        with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder:
-            engine.split(tgt_data=frame, tgt_encoding_types=encodings, model_type="TABULAR", workspace_dir=folder, **keys)
-            engine.analyze(value_protection=params["value_protection"], workspace_dir=folder)
-            engine.encode(workspace_dir=folder)
-            engine.train(
-                model=params["model"],
-                max_training_time=params["max_training_time"],
-                max_epochs=params["max_epochs"],
-                batch_size=params["batch_size"],
-                enable_flexible_generation=params["enable_flexible_generation"],
-                device=params["device"],
-                workspace_dir=folder,
-                update_progress=self._progress_callback(started),
-            )
-            return read_model_files(Path(folder))
 
     def sample(self, num_rows: int) -> dict[str, pd.DataFrame]:
         raise SynthesizerError(f"Table {self.table!r}: a sequential model samples whole sequences; use `sample_sequences`.")
