@@ -104,7 +104,8 @@ class ArgnSequenceSynthesizer(ArgnModel):
                 rows[[entity, *steps]],
                 encodings,
                 started,
-                ctx_data=contexts[[entity]],
+                ctx_data=contexts,  # each sequence is conditioned on its entity's context columns
+                ctx_encoding_types=self._encoding_types(self.context_columns),
                 tgt_context_key=entity,
                 ctx_primary_key=entity,
             )
@@ -137,10 +138,10 @@ class ArgnSequenceSynthesizer(ArgnModel):
         folder = self._workspace_dir()
         with engine_seed(seed + 1):
             # the contexts always go in: without them the engine would reuse the training entities
-            engine.generate(ctx_data=contexts[[entity]], sample_size=count, workspace_dir=folder, **options)
+            engine.generate(ctx_data=contexts, sample_size=count, workspace_dir=folder, **options)
             rows = load_generated_data(folder).reset_index(drop=True)
         rows[entity] = rows[entity].astype(np.int64)
-        rows = rows.merge(contexts, on=entity, how="left", validate="many_to_one")
+        rows = rows.drop(columns=[c for c in self.context_columns if c in rows]).merge(contexts, on=entity, how="left", validate="many_to_one")
         rows = rows.sort_values(entity, kind="stable").reset_index(drop=True)  # generated step by step: keep each entity's order
         return {self.table: self._restore_sequence_columns(rows, seed)}
 

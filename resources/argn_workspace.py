@@ -16,7 +16,8 @@ __all__ = ["engine_seed", "read_model_files", "write_model_files"]
 # The files of a trained workspace that generation reads. Optimizer and scheduler states only
 # resume training; `OriginalData` holds the real training rows and never leaves the fit.
 _MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-data/model-weights.pt")
-_MODEL_FOLDERS = ("ModelStore/tgt-stats",)
+# `ctx-stats` describes a context table (a sequence model's entities); a flat model has none.
+_MODEL_FOLDERS = ("ModelStore/tgt-stats", "ModelStore/ctx-stats")
 
 
 def read_model_files(folder: Path) -> dict[str, bytes]:
