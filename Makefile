@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-expectations bench-wide clean
+.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-expectations bench-wide clean
 
 install: $(STAMP)
 
@@ -89,6 +89,11 @@ bench: $(STAMP)
 # Distance to closest record on 100,000 rows, against SDMetrics on a small sample.
 bench-privacy: $(STAMP)
 	$(PY) -m bench.privacy
+
+# PAR and TabularARGN on the demo's aircraft sequences, through the refresh job.
+BENCH_SEQUENCES_ARGS ?=
+bench-sequences: $(STAMP)
+	$(PY) -m bench.sequences $(BENCH_SEQUENCES_ARGS)
 
 # Great Expectations at 1,000,000 rows with 30 expectations: one context, a fresh one, Data Docs.
 BENCH_EXPECTATIONS_ARGS ?=
