@@ -114,11 +114,12 @@ def progress_logger(log: Any, label: str, every_seconds: float = 10.0) -> Any:
 
 def describe_progress(progress: dict[str, Any]) -> str:
     validation = progress.get("validation_loss")
+    budget = progress.get("budget_seconds")
+    left = "no time budget" if budget is None else f"{progress['seconds_left']:.0f} s left of the {budget:.0f} s budget"
     return (
         f"epoch {progress['epoch']}, training loss {progress['train_loss']}, "
         f"validation loss {validation if validation is not None else 'not yet measured'}, "
-        f"{progress['elapsed_seconds']:.0f} s elapsed, {progress['seconds_left']:.0f} s left of the "
-        f"{progress['budget_seconds']:.0f} s budget"
+        f"{progress['elapsed_seconds']:.0f} s elapsed, {left}"
     )
 
 
@@ -130,8 +131,9 @@ def log_training_end(log: Any, label: str, synthesizer: Any, fit_seconds: float 
     if not report:
         return
     if fit_seconds is not None:
-        budget = report.get("budget_seconds", fit_seconds)
-        report = {**report, "elapsed_seconds": fit_seconds, "seconds_left": max(budget - fit_seconds, 0.0)}
+        budget = report.get("budget_seconds")
+        left = None if budget is None else max(budget - fit_seconds, 0.0)
+        report = {**report, "elapsed_seconds": fit_seconds, "seconds_left": left}
     log.info(f"{label}: training ended at {describe_progress(report)}")
 
 

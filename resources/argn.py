@@ -37,6 +37,7 @@ __all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnModel", "ArgnSynthesizer", "en
 
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+_UNBOUNDED_MINUTES = 14_400.0  # `engine.train`'s own default
 # Rule enforcement by rejection: at most this many further draws, and none once fewer than this
 # share of the drawn rows obey the rules (the model has not learned them).
 _MAX_REDRAWS = 10
@@ -76,7 +77,9 @@ class ArgnModel:
         metadata: SDV metadata of one table (the same object SDV backends get).
         model: Engine model size: ``MOSTLY_AI/Small``, ``MOSTLY_AI/Medium`` or ``MOSTLY_AI/Large``.
         max_training_time: Training budget in minutes (the engine's unit); training stops at the
-            first epoch end past it and keeps the best checkpoint by validation loss.
+            first epoch end past it and keeps the best checkpoint by validation loss. ``None``:
+            no wall-clock limit, training ends by `max_epochs` or early stopping (what tests
+            use, so their results do not depend on the machine's load).
         max_epochs: Upper bound on epochs (early stopping usually ends training before).
         batch_size: Training batch size; ``None`` lets the engine choose.
         value_protection: Keep rare categories and extreme values out of the model (the engine's
@@ -103,7 +106,7 @@ class ArgnModel:
         self,
         metadata: Any,
         model: str = "MOSTLY_AI/Medium",
-        max_training_time: float = 10.0,
+        max_training_time: float | None = 10.0,
         max_epochs: float = 100.0,
         batch_size: int | None = None,
         value_protection: bool = True,
@@ -116,7 +119,7 @@ class ArgnModel:
     ) -> None:
         if model not in _MODEL_SIZES:
             raise ValueError(f"`model` must be one of {', '.join(_MODEL_SIZES)}; got {model!r}")
-        if not max_training_time or max_training_time <= 0:
+        if max_training_time is not None and (not max_training_time or max_training_time <= 0):
             raise ValueError(f"`max_training_time` is in minutes and must be above 0; got {max_training_time!r}")
         if not max_epochs or max_epochs <= 0:
             raise ValueError(f"`max_epochs` must be above 0; got {max_epochs!r}")
@@ -131,7 +134,7 @@ class ArgnModel:
         self._metadata = metadata
         self._parameters = {
             "model": model,
-            "max_training_time": float(max_training_time),
+            "max_training_time": None if max_training_time is None else float(max_training_time),
             "max_epochs": float(max_epochs),
             "batch_size": batch_size,
             "value_protection": bool(value_protection),
@@ -189,7 +192,8 @@ class ArgnModel:
             engine.encode(workspace_dir=folder)
             engine.train(
                 model=params["model"],
-                max_training_time=params["max_training_time"],
+                # no budget: the engine's own ceiling (10 days), so epochs or early stopping end it
+                max_training_time=_UNBOUNDED_MINUTES if params["max_training_time"] is None else params["max_training_time"],
                 max_epochs=params["max_epochs"],
                 batch_size=params["batch_size"],
                 enable_flexible_generation=params["enable_flexible_generation"],
@@ -217,7 +221,8 @@ class ArgnModel:
         return {c: _ENCODING[specs[c]["sdtype"]] for c in columns if specs.get(c, {}).get("sdtype") in _ENCODING}
 
     def _progress_callback(self, started: float) -> Callable[..., None]:
-        budget = self._parameters["max_training_time"] * 60
+        minutes = self._parameters["max_training_time"]
+        budget = None if minutes is None else minutes * 60
 
         def update(total: int | None = None, completed: int | None = None, message: Any = None, **_: Any) -> None:
             if message is None:
@@ -230,8 +235,8 @@ class ArgnModel:
                 "validation_loss": values.get("val_loss"),
                 "checkpoint": bool(values.get("is_checkpoint")),
                 "elapsed_seconds": round(elapsed, 1),
-                "budget_seconds": round(budget, 1),
-                "seconds_left": round(max(budget - elapsed, 0.0), 1),
+                "budget_seconds": None if budget is None else round(budget, 1),
+                "seconds_left": None if budget is None else round(max(budget - elapsed, 0.0), 1),
             }
             self.training_report = report
             if self.on_progress is not None:

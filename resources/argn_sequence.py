@@ -12,6 +12,7 @@ the same entity, so spacing and step sizes are learned, not absolute times.
 
 from __future__ import annotations
 
+import inspect
 import random
 import tempfile
 import time
@@ -30,6 +31,13 @@ from synthpipe.resources.argn_workspace import engine_seed, write_model_files
 __all__ = ["ArgnSequenceSynthesizer"]
 
 
+def _with_context_columns(base: inspect.Signature) -> inspect.Signature:
+    """ArgnModel's constructor signature with `context_columns` after `metadata`."""
+    parameters = list(base.parameters.values())
+    column = inspect.Parameter("context_columns", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=(), annotation="Sequence[str]")
+    return base.replace(parameters=[*parameters[:2], column, *parameters[2:]])
+
+
 class ArgnSequenceSynthesizer(ArgnModel):
     """TabularARGN for a sequential table (SDV metadata with a sequence key and index).
 
@@ -41,32 +49,17 @@ class ArgnSequenceSynthesizer(ArgnModel):
             applies to each). Business rules are not enforced on sequences.
     """
 
-    def __init__(
-        self,
-        metadata: Any,
-        context_columns: Sequence[str] = (),
-        model: str = "MOSTLY_AI/Medium",
-        max_training_time: float = 10.0,
-        max_epochs: float = 100.0,
-        batch_size: int | None = None,
-        value_protection: bool = True,
-        enable_flexible_generation: bool = True,
-        sampling_temperature: float = 1.0,
-        sampling_top_p: float = 1.0,
-        rare_category_replacement: str = "sample",
-        random_state: int | None = None,
-        device: str = "cpu",
-    ) -> None:
-        super().__init__(
-            metadata, model, max_training_time, max_epochs, batch_size, value_protection, enable_flexible_generation,
-            sampling_temperature, sampling_top_p, rare_category_replacement, random_state, device,
-        )
+    def __init__(self, metadata: Any, context_columns: Sequence[str] = (), **params: Any) -> None:
+        super().__init__(metadata, **params)
         table = metadata.tables[self.table]
         if not table.sequence_key or not table.sequence_index:
             raise SynthesizerError(f"Table {self.table!r}: TabularARGN sequences need a sequence key and a sequence index in the metadata.")
         self.context_columns = list(context_columns)
         self._context_files: dict[str, bytes] = {}
         self._context_workspace: tempfile.TemporaryDirectory | None = None
+
+    # `synthesizer_params` are checked against the constructor's signature: ArgnModel's parameters
+    __init__.__signature__ = _with_context_columns(inspect.signature(ArgnModel.__init__))  # type: ignore[attr-defined]
 
     @property
     def entity_key(self) -> str:

@@ -26,9 +26,9 @@ DEFAULT_MLFLOW_URL = "http://127.0.0.1:5000"
 _MODEL_TRAINING = "workflowType=machine_learning"
 # What the pages need, nothing else: a browser never gets a staged pickle, a model or a source row.
 _SERVED_SUFFIXES = frozenset({".html", ".css", ".js", ".png", ".svg", ".ico", ".woff2", ".otf", ".txt"})
-# Data Docs sites, and the report, trend and Data Docs artifacts of MLflow runs.
+# Data Docs sites, and the report and trend artifacts of MLflow runs (what assets link to).
 _SERVED_FOLDERS = ("data_docs",)
-_SERVED_ARTIFACTS = ("report", "trend", "data_docs")
+_SERVED_ARTIFACTS = ("report", "trend")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _servable(relative: PurePosixPath) -> bool:
         return False
     if relative.parts[0] in _SERVED_FOLDERS:
         return True
-    # mlflow/artifacts/<run id>/artifacts/<report|trend|data_docs>/... (the default local store)
+    # mlflow/artifacts/<run id>/artifacts/<report|trend>/... (the default local store)
     parts = relative.parts
     return len(parts) > 5 and parts[:2] == ("mlflow", "artifacts") and parts[3] == "artifacts" and parts[4] in _SERVED_ARTIFACTS
 

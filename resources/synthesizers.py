@@ -79,7 +79,8 @@ def cap_time_budget(name: str, params: Mapping[str, Any], seconds: float) -> dic
         return dict(params)
     default = inspect.signature(synthesizer_class(name).__init__).parameters[param].default
     minutes = max(seconds, 1.0) / 60
-    return {**params, param: min(float(params.get(param, default)), minutes)}
+    asked = params.get(param, default)
+    return {**params, param: minutes if asked is None else min(float(asked), minutes)}
 
 
 def load_synthesizer(path: str) -> Synthesizer:

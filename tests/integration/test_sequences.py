@@ -22,7 +22,7 @@ def flights_by_plane() -> pd.DataFrame:
 
 BACKENDS = {
     "par": {"synthesizer_params": {"epochs": 5}},
-    "argn": {"synthesizer": "argn", "synthesizer_params": {"model": "MOSTLY_AI/Small", "max_epochs": 3, "max_training_time": 600, "random_state": 2}},
+    "argn": {"synthesizer": "argn", "synthesizer_params": {"model": "MOSTLY_AI/Small", "max_epochs": 3, "max_training_time": None, "random_state": 2}},
 }
 
 

@@ -155,3 +155,14 @@ def test_the_end_of_training_line_gives_the_whole_fit_time_not_the_last_report_s
 
     # Assert
     assert lines == ["argn: training ended at epoch 12, training loss 0.41, validation loss 0.44, 145 s elapsed, 0 s left of the 120 s budget"]
+
+
+def test_without_a_time_budget_the_end_of_training_line_says_so():
+    from types import SimpleNamespace
+
+    from synthpipe.assets.fit import log_training_end
+
+    report = {"epoch": 4, "train_loss": 0.41, "validation_loss": 0.44, "elapsed_seconds": 9.0, "seconds_left": None, "budget_seconds": None}
+    lines: list[str] = []
+    log_training_end(SimpleNamespace(info=lines.append), "argn", SimpleNamespace(training_report=report), fit_seconds=12.0)
+    assert lines == ["argn: training ended at epoch 4, training loss 0.41, validation loss 0.44, 12 s elapsed, no time budget"]

@@ -42,6 +42,7 @@ def test_registry_maps_every_name_to_a_backend_class():
         ("argn", {}, 90, {"max_training_time": 1.5}),  # the default 10 minutes, cut to what is left
         ("argn", {"max_training_time": 0.5, "random_state": 3}, 90, {"max_training_time": 0.5, "random_state": 3}),
         ("argn", {"max_training_time": 4}, 0, {"max_training_time": 1 / 60}),  # never zero: the engine needs > 0
+        ("argn", {"max_training_time": None}, 90, {"max_training_time": 1.5}),  # no budget of its own: `auto`'s is left
         ("tvae", {"epochs": 20}, 5, {"epochs": 20}),  # no time budget of its own: left alone
     ],
 )
@@ -133,3 +134,24 @@ def test_a_chunked_sample_equals_its_streamed_chunks(keyed_model):
     # Assert
     assert [len(c) for c in streamed] == [700, 700, 700]
     pd.testing.assert_frame_equal(pd.concat(streamed, ignore_index=True), sample_rows(keyed_model, 2_100, seed=4, chunk_rows=700))
+
+
+def test_a_time_budget_is_reported_with_what_is_left_of_it(adult_slice):
+    import time
+
+    from synthpipe.resources.argn import ArgnSynthesizer
+
+    # Setup: training that started 30 s ago, with a 10-minute budget and with none
+    metadata = detect_metadata("adult", adult_slice, {})
+    started = time.perf_counter() - 30
+    budgeted, unbounded = ArgnSynthesizer(metadata, max_training_time=10), ArgnSynthesizer(metadata, max_training_time=None)
+
+    # Run: one epoch report each
+    for synthesizer in (budgeted, unbounded):
+        synthesizer._progress_callback(started)(message={"epoch": 1, "trn_loss": 0.5, "val_loss": 0.6, "is_checkpoint": 1})
+
+    # Assert: the budget and the time left of it; none without a budget
+    report = budgeted.training_report
+    assert report["budget_seconds"] == 600.0 and report["seconds_left"] == pytest.approx(600.0 - report["elapsed_seconds"], abs=0.2)
+    assert report["elapsed_seconds"] >= 30
+    assert unbounded.training_report["budget_seconds"] is None and unbounded.training_report["seconds_left"] is None
