@@ -187,7 +187,7 @@ def test_refresh_with_argn_publishes_a_reproducible_version(run_refresh, instanc
     assert any(line.startswith("argn: training ended at epoch") for line in lines)
     client = MlflowClient(tracking_uri=_tracking_uri(data_dir), registry_uri=_tracking_uri(data_dir))
     run = client.get_run(version["mlflow_run_id"])
-    assert run.data.params["synthesizer.max_training_time"] == "None" and run.data.params["synthesizer.max_epochs"] == str(MAX_EPOCHS)
+    assert run.data.params["synthesizer.max_training_time"] == "None" and float(run.data.params["synthesizer.max_epochs"]) == MAX_EPOCHS
     assert run.data.metrics["training_epochs"] >= 1 and "validation_loss" in run.data.metrics
     [event] = result.asset_materializations_for_node("adult__synthetic")
     assert event.metadata[keys.QUALITY_SCORE].value > 0.5
