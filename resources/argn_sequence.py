@@ -25,17 +25,10 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import ArgnModel, _cast, require_engine
+from synthpipe.resources.argn import ArgnModel, _cast, require_engine, with_parameter
 from synthpipe.resources.argn_workspace import engine_seed, write_model_files
 
 __all__ = ["ArgnSequenceSynthesizer"]
-
-
-def _with_context_columns(base: inspect.Signature) -> inspect.Signature:
-    """ArgnModel's constructor signature with `context_columns` after `metadata`."""
-    parameters = list(base.parameters.values())
-    column = inspect.Parameter("context_columns", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=(), annotation="Sequence[str]")
-    return base.replace(parameters=[*parameters[:2], column, *parameters[2:]])
 
 
 class ArgnSequenceSynthesizer(ArgnModel):
@@ -59,7 +52,7 @@ class ArgnSequenceSynthesizer(ArgnModel):
         self._context_workspace: tempfile.TemporaryDirectory | None = None
 
     # `synthesizer_params` are checked against the constructor's signature: ArgnModel's parameters
-    __init__.__signature__ = _with_context_columns(inspect.signature(ArgnModel.__init__))  # type: ignore[attr-defined]
+    __init__.__signature__ = with_parameter(inspect.signature(ArgnModel.__init__), "context_columns", (), "Sequence[str]")  # type: ignore[attr-defined]
 
     @property
     def entity_key(self) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "BACKENDS",
     "KINDS",
     "ArgnBackend",
+    "ArgnGroupBackend",
     "ArgnSequenceBackend",
     "Backend",
     "Capabilities",
@@ -338,6 +339,25 @@ class ArgnSequenceBackend(ArgnBackend):
         return synthesizer.sample_sequences(int(amount))  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class ArgnGroupBackend(ArgnBackend):
+    """TabularARGN over related tables (`synthpipe.resources.argn_group`): one model per table,
+    chained parent first. `synthesizer: argn` on a group selects it."""
+
+    kind: Kind = "group"
+    file_suffix: str = ".argn-group.pkl"
+
+    def _draw(self, synthesizer: Synthesizer, amount: float) -> Mapping[str, pd.DataFrame]:
+        return synthesizer.sample_scale(scale=amount)  # type: ignore[attr-defined]
+
+    def load(self, path: str) -> Synthesizer:
+        from synthpipe.resources.argn import require_engine
+        from synthpipe.resources.argn_group import ArgnGroupSynthesizer
+
+        require_engine(f"Loading the TabularARGN group model {path}")
+        return ArgnGroupSynthesizer.load(path)  # type: ignore[return-value]
+
+
 _SDV_TABLE = Capabilities(constraints=True, conditions=True)
 _SDV_TORCH_TABLE = Capabilities(constraints=True, conditions=True, torch=True)
 
@@ -372,6 +392,16 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 file_suffix=".argn.pkl",
             ),
             GroupBackend("hma", "HMA", "sdv.multi_table", "HMASynthesizer", Capabilities(constraints=True, relations=True, max_tables=5, max_depth=1)),
+            ArgnGroupBackend(
+                "argn_group",
+                "TabularARGN (related tables)",
+                "synthpipe.resources.argn_group",
+                "ArgnGroupSynthesizer",
+                Capabilities(relations=True, time_budget="max_training_time", torch=True),
+                extra="argn",
+                install_hint=ARGN_INSTALL_HINT,
+                file_suffix=".argn-group.pkl",
+            ),
         )
     }
 )

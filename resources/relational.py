@@ -17,6 +17,7 @@ from synthpipe.errors import SourceError, SynthesizerError
 __all__ = [
     "OrphanCount",
     "build_group_metadata",
+    "context_foreign_keys",
     "effective_foreign_keys",
     "find_orphans",
     "integrity_problems",
@@ -59,6 +60,19 @@ def effective_foreign_keys(group: GroupConfig, tables: Mapping[str, pd.DataFrame
     from sdv.metadata import Metadata
 
     return foreign_keys_of(Metadata.detect_from_dataframes(dict(tables)))
+
+
+def context_foreign_keys(foreign_keys: Sequence[ForeignKeyConfig]) -> dict[str, ForeignKeyConfig]:
+    """Each child's context key (TabularARGN generates the child against that parent): the one
+    marked `context: true`, else the child's first key not marked `context: false`."""
+    chosen: dict[str, ForeignKeyConfig] = {}
+    for fk in foreign_keys:
+        if fk.context:
+            chosen[fk.child] = fk
+    for fk in foreign_keys:
+        if fk.child not in chosen and fk.context is not False and fk.parent != fk.child:
+            chosen[fk.child] = fk
+    return chosen
 
 
 def resolve_orphans(

@@ -45,6 +45,7 @@ from synthpipe.resources.protection import protect_tables
 from synthpipe.resources.relational import (
     OrphanCount,
     build_group_metadata,
+    context_foreign_keys,
     effective_foreign_keys,
     foreign_keys_of,
     integrity_problems,
@@ -84,9 +85,34 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     foreign_keys = effective_foreign_keys(group, tables)
     tables, orphans = resolve_orphans(group, tables, foreign_keys)
     read = GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys, schemas=schemas)
+    if group.backend != "hma":
+        _hold_out_by_parent(group, read)
+        return read
     for child in sorted({fk.child for fk in foreign_keys}):
         read.tables[child], read.holdout[child] = split_holdout(tables[child], group.holdout_fraction, group.split_seed)
     return read
+
+
+def _hold_out_by_parent(group: GroupConfig, read: GroupSource) -> None:
+    """Holds out whole families: all children of a seeded share of each child's context parents,
+    and, down the chain, the children of held-out rows. The model then never sees a parent with
+    part of its children, so it learns the real number of children per parent."""
+    contexts = context_foreign_keys(read.foreign_keys)
+    done: set[str] = set()
+    while len(done) < len(contexts):
+        ready = [c for c, fk in sorted(contexts.items()) if c not in done and (fk.parent not in contexts or fk.parent in done)]
+        if not ready:
+            return  # a cycle: refused when definitions load
+        for child in ready:
+            fk, frame = contexts[child], read.tables[child]
+            key = _columns_of(fk.child_key)[0]
+            parent_key = _columns_of(fk.parent_key)[0]
+            cascaded = read.holdout.get(fk.parent, frame.iloc[:0])
+            gone = frame[key].isin(set(cascaded[parent_key])) if fk.parent in read.holdout else pd.Series(False, index=frame.index)
+            train, held = split_holdout(frame[~gone], group.holdout_fraction, group.split_seed, entity_key=key)
+            read.tables[child] = train
+            read.holdout[child] = pd.concat([held, frame[gone]], ignore_index=True)
+            done.add(child)
 
 
 def _columns_of(key: str | list[str]) -> list[str]:
@@ -166,8 +192,16 @@ class GroupTables:
     def fit(self, context: dg.AssetExecutionContext, read: GroupSource, tracker: MlflowTracker, run: ModelRun) -> FittedModel:
         group, run_id = self.config, run.run_id
         metadata = build_group_metadata(group, read.tables)
-        params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
+        if group.backend == "hma":
+            params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
+        else:
+            contexts = context_foreign_keys(read.foreign_keys)
+            params = {"context_keys": {child: _columns_of(fk.child_key)[0] for child, fk in contexts.items()}, **group.synthesizer_params}
         synthesizer = build_synthesizer(group.backend, params, metadata, group.name)
+        if hasattr(synthesizer, "hold_out_contexts"):  # parents whose children were held out are not learned from
+            synthesizer.hold_out_contexts(
+                {child: set(read.holdout[child][_columns_of(fk.child_key)[0]].dropna()) for child, fk in context_foreign_keys(read.foreign_keys).items() if child in read.holdout}
+            )
         for table in group.tables:
             add_rules(synthesizer, table.enforced_rules, f"Group {group.name!r}, table {table.name!r}", group.backend, table.name)
             for rule in table.enforced_rules:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from synthpipe.group_config import GROUP_BACKENDS
 from synthpipe.config import GroupConfig
 from synthpipe.errors import ConfigError, SynthesizerError
 from synthpipe.resources.backends import BACKENDS, Backend, Synthesizer, available, backend, backend_for_file, backend_of, names
@@ -43,7 +44,8 @@ def test_every_name_validation_accepts_is_a_registered_backend():
     accepted = listed.group(1).split(", ")
     assert accepted[-1] == AUTO and set(accepted[:-1]) <= set(BACKENDS)
     assert tuple(accepted[:-1]) == SYNTHESIZER_NAMES == names("table") + names("sequence")
-    assert typing.get_args(GroupConfig.model_fields["synthesizer"].annotation) == names("group")
+    group_names = typing.get_args(GroupConfig.model_fields["synthesizer"].annotation)
+    assert tuple(GROUP_BACKENDS.get(name, name) for name in group_names) == names("group")
 
 
 def test_configuration_defaults_name_backends_of_their_kind():

@@ -99,6 +99,16 @@ GROUP = {
 }
 
 
+# TabularARGN's group: a context key, no enforced rules
+ARGN_GROUP: dict[str, Any] = {
+    "name": "nycflights_argn",
+    "tables": [{"name": "planes", "primary_key": "tailnum"}, {"name": "flights"}],
+    "foreign_keys": [{"parent": "planes", "parent_key": "tailnum", "child": "flights", "child_key": "tailnum", "context": True}],
+    "synthesizer": "argn",
+    "synthesizer_params": {"model": "MOSTLY_AI/Small"},
+}
+
+
 def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
     everything = {
         "data_dir": str(data),
@@ -109,7 +119,7 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
         "expectations_dir": str(suites),
         "tables": [SINGLE, SEQUENTIAL],
-        "groups": [GROUP],
+        "groups": [GROUP, ARGN_GROUP],
     }
     return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
 

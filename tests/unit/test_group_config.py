@@ -27,7 +27,7 @@ def group(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (group(tables=[{"name": f"t{i}"} for i in range(6)], foreign_keys=[]), "has 6 tables; HMA models at most 5. Options: split the group"),
+        (group(tables=[{"name": f"t{i}"} for i in range(6)], foreign_keys=[]), "has 6 tables; HMA models at most 5. Options: set `synthesizer: argn` (TabularARGN takes any number of tables and levels), split the group"),
         (
             group(
                 tables=[{"name": "a"}, {"name": "b"}, {"name": "c"}],
@@ -36,7 +36,7 @@ def group(**changes: Any) -> dict[str, Any]:
                     {"parent": "b", "parent_key": "id", "child": "c", "child_key": "b_id"},
                 ],
             ),
-            "relationships are 2 levels deep",
+            "relationships are 2 levels deep (a parent's child has children); HMA handles one level. Options: set `synthesizer: argn`",
         ),
         (
             group(foreign_keys=[{"parent": "weather", "parent_key": ["origin", "time_hour"], "child": "flights", "child_key": ["origin", "time_hour"]}]),
@@ -49,6 +49,19 @@ def group(**changes: Any) -> dict[str, Any]:
             "form a cycle",
         ),
         (group(scale=0), "`scale` must be above 0; got 0.0"),
+        (
+            group(synthesizer="argn", tables=[{"name": "employees", "primary_key": "employee_id"}, {"name": "customers"}],
+                  foreign_keys=[{"parent": "employees", "parent_key": "employee_id", "child": "employees", "child_key": "reports_to"}]),
+            "foreign key employees.reports_to -> employees.employee_id points at its own table; TabularARGN (related tables) models no "
+            "self-references. Options: leave it out of `foreign_keys` and add 'reports_to' to the table's `exclude_columns`",
+        ),
+        (
+            group(synthesizer="argn", tables=[{"name": "planes"}, {"name": "airlines"}, {"name": "flights"}],
+                  foreign_keys=[{**FK, "context": True}, {"parent": "airlines", "parent_key": "carrier", "child": "flights", "child_key": "carrier", "context": True}]),
+            "table 'flights' has 2 context keys (flights.tailnum -> planes.tailnum; flights.carrier -> airlines.carrier); TabularARGN "
+            "(related tables) generates a table against one parent. Keep `context: true` on one",
+        ),
+        (group(foreign_keys=[{**FK, "context": True}]), "`context` on foreign key flights.tailnum -> planes.tailnum is TabularARGN's"),
         (group(target={"table": "planes", "column": "year"}), "`target.table` 'planes' must be a child table"),
         (group(holdout_fraction=1.5), "group 'nyc': `holdout_fraction` must be between 0 and 1"),
         (group(orphans="ignore"), "group 'nyc': `orphans`: Input should be 'error', 'drop' or 'null'"),
@@ -59,6 +72,23 @@ def group(**changes: Any) -> dict[str, Any]:
 def test_group_problems_are_found_before_fitting(raw, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_config(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        group(synthesizer="argn", tables=[{"name": f"t{i}"} for i in range(7)],
+              foreign_keys=[{"parent": f"t{i}", "parent_key": "id", "child": f"t{i + 1}", "child_key": f"t{i}_id"} for i in range(6)]),
+    ],
+)
+def test_argn_takes_more_tables_and_levels_than_hma(raw):
+    # Run: 7 tables, 6 levels deep, refused for HMA
+    config = load_config(raw)
+
+    # Assert
+    assert config.groups[0].backend == "argn_group"
+    with pytest.raises(ConfigError, match=re.escape("has 7 tables; HMA models at most 5")):
+        load_config({**raw, "groups": [{**raw["groups"][0], "synthesizer": "hma"}]})
 
 
 def _assets(g: GroupConfig) -> list[dg.AssetsDefinition]:
