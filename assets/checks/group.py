@@ -31,6 +31,7 @@ from synthpipe.expectations.runner import FailedExpectation, SuiteResult
 from synthpipe import metadata_keys as keys
 from synthpipe.config import GroupConfig
 from synthpipe.errors import SynthpipeError, closest
+from synthpipe.resources.relational import context_foreign_keys
 
 if TYPE_CHECKING:
     from synthpipe.assets.kinds.group import GroupSource
@@ -143,6 +144,34 @@ def non_keys(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return frame[[c for c in frame.columns if columns.get(c, {}).get("sdtype") != "id"]]
 
 
+def in_context(
+    name: str, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, holdout: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A child table's rows as privacy measures them (training, synthetic, holdout, columns):
+    each row with its context parent's non-key columns (`<parent>.<column>`), since a child row
+    is what it says in its parent's context. An invoice line of one track at 0.99 is in every
+    store; the same line on the same day's invoice of the same country is a copy."""
+    columns = metadata["tables"][name]["columns"]
+    frames = [non_keys(read.tables[name], columns), non_keys(sampled[name], columns), non_keys(holdout, columns)]
+    fk = context_foreign_keys(read.foreign_keys).get(name)
+    if fk is None:
+        return (*frames, columns)  # type: ignore[return-value]
+    key, parent_key = (k if isinstance(k, str) else k[0] for k in (fk.child_key, fk.parent_key))
+    parent_columns = metadata["tables"][fk.parent]["columns"]
+    measured = {c: m for c, m in parent_columns.items() if m.get("sdtype") != "id" and not m.get("pii")}
+    real_parents = pd.concat([read.tables[fk.parent], read.holdout.get(fk.parent, read.tables[fk.parent].iloc[:0])], ignore_index=True)
+
+    def joined(rows: pd.DataFrame, own: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
+        lookup = parents.drop_duplicates(parent_key).set_index(parent_key)[list(measured)]
+        context = lookup.reindex(rows[key].to_numpy()).reset_index(drop=True).add_prefix(f"{fk.parent}.")
+        return pd.concat([own.reset_index(drop=True), context], axis=1)
+
+    train = joined(read.tables[name], frames[0], real_parents)
+    synthetic = joined(sampled[name], frames[1], sampled[fk.parent])
+    held = joined(holdout, frames[2], real_parents)
+    return train, synthetic, held, {**columns, **{f"{fk.parent}.{c}": m for c, m in measured.items()}}
+
+
 def privacy_and_utility(
     group: GroupConfig, read: GroupSource, sampled: dict[str, pd.DataFrame], metadata: dict, seed: int
 ) -> tuple[list[dg.AssetCheckResult], dict[str, float], dict[str, Any]]:
@@ -153,9 +182,8 @@ def privacy_and_utility(
     metrics: dict[str, float] = {}
     privacy = {}
     for name, holdout in read.holdout.items():
-        columns = metadata["tables"][name]["columns"]
-        train, synthetic = non_keys(read.tables[name], columns), non_keys(sampled[name], columns)
-        privacy[name] = evaluate_privacy(synthetic, train, non_keys(holdout, columns), columns, seed)
+        train, synthetic, held, columns = in_context(name, read, sampled, metadata, holdout)
+        privacy[name] = evaluate_privacy(synthetic, train, held, columns, seed)
         metrics.update({f"{k}.{name}": v for k, v in privacy[name].as_metrics().items()})
     if privacy:
         worst_copy = max(privacy, key=lambda n: privacy[n].exact_copy_share)
