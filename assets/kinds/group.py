@@ -162,7 +162,7 @@ class GroupTables:
             keys.ORPHAN_ROWS: sum(o.rows for o in read.orphans),
             **{f"{keys.PREFIX}holdout_rows/{name}": len(frame) for name, frame in read.holdout.items()},
             # Detected keys are shown in configuration form, ready to copy into the YAML and edit.
-            keys.FOREIGN_KEYS: dg.MetadataValue.json([{**fk.model_dump(), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]),
+            keys.FOREIGN_KEYS: dg.MetadataValue.json([{**fk.model_dump(exclude_none=True), "declared": bool(group.foreign_keys)} for fk in read.foreign_keys]),
         }
         return SourceRead(read, metadata, guards)
 
@@ -223,7 +223,7 @@ class GroupTables:
         )
         tracker.log_metrics(run_id, {"fit_seconds": fit_seconds, "orphan_rows": sum(o.rows for o in read.orphans)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
-        tracker.log_dict(run_id, [fk.model_dump() for fk in foreign_keys_of(metadata)], "foreign_keys.json")
+        tracker.log_dict(run_id, [fk.model_dump(exclude_none=True) for fk in foreign_keys_of(metadata)], "foreign_keys.json")
         model_uri, version = register_candidate(tracker, run_id, synthesizer, group.registered_model_name, group.name)
         return FittedModel(
             table=group.name, synthesizer=group.backend, mlflow_run_id=run_id, model_name=group.registered_model_name,
