@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-expectations bench-wide clean
+.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide clean
 
 install: $(STAMP)
 
@@ -97,15 +97,23 @@ BENCH_SEQUENCES_ARGS ?=
 bench-sequences: $(STAMP)
 	$(PY) -m bench.sequences $(BENCH_SEQUENCES_ARGS)
 
+# HMA and TabularARGN on the flights schema and the Chinook store, through the refresh job.
+BENCH_GROUPS_ARGS ?=
+bench-groups: $(STAMP)
+	$(PY) -m bench.groups $(BENCH_GROUPS_ARGS)
+
 # Great Expectations at 1,000,000 rows with 30 expectations: one context, a fresh one, Data Docs.
 BENCH_EXPECTATIONS_ARGS ?=
 bench-expectations: $(STAMP)
 	$(PY) -m bench.expectations $(BENCH_EXPECTATIONS_ARGS)
 
-# GaussianCopula, TVAE and TabularARGN on Adult with the same CPU training budget.
+# GaussianCopula, TVAE and TabularARGN on Adult with the same CPU training budget, then the
+# sequence and group tables (bench-sequences, bench-groups).
 BENCH_QUALITY_ARGS ?=
 bench-quality: $(STAMP)
 	$(PY) -m bench.quality $(BENCH_QUALITY_ARGS)
+	$(PY) -m bench.sequences $(BENCH_SEQUENCES_ARGS)
+	$(PY) -m bench.groups $(BENCH_GROUPS_ARGS)
 
 # A 300-column x 1,000-row table (Adult, widened) through the refresh job: stage seconds and load.
 BENCH_WIDE_ARGS ?=

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import dagster as dg
 import pandas as pd
 
 from synthpipe.assets.budget import MARGIN, MIN_EPOCHS, OVERRUN, PROBE_EPOCHS, Clock, EpochProbe, PastDeadline, Stopped, plan_epochs, stop_at
@@ -47,6 +48,7 @@ from synthpipe.assets.evaluation.quality import evaluate_quality
 from synthpipe.assets.checks.gates import GATES
 from synthpipe.assets.evaluation.leaks import evaluate_value_leaks
 from synthpipe.assets.evaluation.privacy import evaluate_privacy
+from synthpipe.assets.checks.sequences import sequence_results
 from synthpipe.assets.checks.suites import user_check_name
 from synthpipe.assets.checks.table import CHECK_EXPECTATIONS
 from synthpipe.assets.split import SourceSplit
@@ -57,7 +59,7 @@ from synthpipe.expectations.suites import merge_suites
 from synthpipe import metadata_keys as keys
 from synthpipe.config import TableConfig
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, synthesizer_class
+from synthpipe.resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, sample_sequences, synthesizer_class
 from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank", "stop_at"]
@@ -65,7 +67,7 @@ __all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choo
 # Rows sampled per candidate for scoring: enough for stable scores, cheap on large tables.
 SCORING_ROWS = 5_000
 # SDV candidates trained for a number of epochs, which `auto` sizes to the budget.
-EPOCH_CANDIDATES = ("ctgan", "tvae", "copula_gan")
+EPOCH_CANDIDATES = ("ctgan", "tvae", "copula_gan", "par")
 EPOCHS_PARAM = "epochs"
 # TabularARGN with less training time than this is skipped.
 MIN_TRAINING_SECONDS = 5.0
@@ -186,7 +188,8 @@ class _Stage:
     fastest_fit: float = 0.0  # the shortest fit so far
 
     def build(self, name: str, params: Mapping[str, Any]) -> Any:
-        return build_synthesizer(name, params, self.metadata, self.table.name, constraints=self.table.enforced_rules)
+        context = self.table.sequence.context_columns if self.table.sequence else ()
+        return build_synthesizer(self.table.candidate_backend(name), params, self.metadata, self.table.name, context, self.table.enforced_rules)
 
     def deadline(self, name: str, first: bool) -> float | None:
         """When a torch-based SDV fit of this candidate must have ended (`perf_counter` time):
@@ -222,6 +225,14 @@ def _default(name: str, param: str) -> Any:
     return inspect.signature(synthesizer_class(name).__init__).parameters[param].default
 
 
+def _draw(stage: _Stage, synthesizer: Any) -> pd.DataFrame:
+    """The rows a candidate is scored on: as many sequences as the training side has entities,
+    or up to `SCORING_ROWS` rows."""
+    if stage.table.sequence is not None:
+        return sample_sequences(synthesizer, int(stage.split.fit[stage.table.sequence.entity_key].nunique()), seed=0)
+    return sample_rows(synthesizer, min(len(stage.split.fit), SCORING_ROWS), seed=0)
+
+
 def _size_epochs(stage: _Stage, name: str, params: dict[str, Any], first: bool) -> tuple[dict[str, Any], EpochProbe | None, str | None]:
     """`params` with `epochs` cut to what fits, the probe, and why the candidate is skipped (or None)."""
     configured = int(params.get(EPOCHS_PARAM, _default(name, EPOCHS_PARAM)))
@@ -253,11 +264,12 @@ def _plan(stage: _Stage, name: str, first: bool) -> tuple[dict[str, Any], EpochP
         return params, None, f"{stage.room()}; the fastest fit took {stage.fastest_fit:.1f} s and scoring {stage.scoring_seconds:.1f} s"
     if name in EPOCH_CANDIDATES:
         return _size_epochs(stage, name, params, first)
-    if getattr(synthesizer_class(name), "TIME_BUDGET_PARAM", None):
+    backend = stage.table.candidate_backend(name)
+    if getattr(synthesizer_class(backend), "TIME_BUDGET_PARAM", None):
         training = left / MARGIN - stage.scoring_seconds
         if training < MIN_TRAINING_SECONDS and not first:
             return params, None, f"{stage.room()}: {max(training, 0):.1f} s of training after scoring, under the {MIN_TRAINING_SECONDS:.0f} s minimum"
-        return cap_time_budget(name, params, max(training, MIN_TRAINING_SECONDS)), None, None
+        return cap_time_budget(backend, params, max(training, MIN_TRAINING_SECONDS)), None, None
     return params, None, None
 
 
@@ -285,9 +297,11 @@ def _fit_and_score(
         log_training_end(log, f"auto: {name}", synthesizer, fit_seconds)
         started = time.perf_counter()
         table_metadata = stage.metadata.to_dict()["tables"][table.name]
-        synthetic = sample_rows(synthesizer, min(len(stage.split.fit), SCORING_ROWS), seed=0)
+        synthetic = _draw(stage, synthesizer)
         figures = _figures(table, stage.split, synthetic, table_metadata)
         failed = blocking_failures(table, figures, _suites(table, stage.split, synthetic, table_metadata))
+        if table.sequence is not None:  # the sequences' own blocking check
+            failed += [r.check_name for r in sequence_results(table, stage.split, synthetic) if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
         candidate = Candidate(name, fit_seconds, figures, failed, run_id, params.get(EPOCHS_PARAM), time.perf_counter() - started, probe=probe, synthesizer=synthesizer)
         tracker.log_params(run_id, {"synthesizer": name, **{f"synthesizer.{k}": v for k, v in params.items()}})
         probed = {"probe_seconds_per_epoch": probe.seconds_per_epoch, "probe_one_epoch_seconds": probe.one_epoch_seconds} if probe else {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from synthpipe.config_base import Strict, settings_hash
 from synthpipe.extras import argn_engine_available
@@ -36,6 +36,8 @@ SEQUENCE_BACKENDS = {"argn": "argn_sequence"}
 # `synthesizer: auto` is a strategy over single-table backends, not a backend of its own.
 AUTO = "auto"
 DEFAULT_AUTO_CANDIDATES = ("gaussian_copula", "argn", "tvae", "ctgan", "copula_gan")
+# ... and for a sequential table
+DEFAULT_SEQUENCE_AUTO_CANDIDATES = ("par", "argn")
 # Chosen with `make bench` (bench/scale.py): see the README's benchmark section.
 DEFAULT_FIT_ROWS = 50_000
 DEFAULT_EVALUATION_ROWS = 20_000
@@ -104,7 +106,8 @@ class TableConfig(WithSuites, Evaluated):
     auto_candidates: list[str] = Field(
         default_factory=default_auto_candidates,
         description="With `synthesizer: auto`: the synthesizers tried, in order, until `auto_budget_seconds` is spent. "
-        "Default: gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan.",
+        "Default: gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan; for a sequential "
+        "table par, argn.",
         examples=[["gaussian_copula", "tvae", "ctgan"]],
     )
     auto_budget_seconds: float = Field(
@@ -233,12 +236,24 @@ class TableConfig(WithSuites, Evaluated):
         """Sampling processes: `sample_workers`, else the machine's cores (at most 8)."""
         return self.sample_workers or min(os.cpu_count() or 1, 8)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sequence_candidates(cls, raw: Any) -> Any:
+        """`auto` on a sequential table tries the sequence synthesizers unless told otherwise."""
+        if isinstance(raw, dict) and raw.get("sequence") is not None and raw.get("synthesizer") == AUTO and "auto_candidates" not in raw:
+            return {**raw, "auto_candidates": [n for n in DEFAULT_SEQUENCE_AUTO_CANDIDATES if n != "argn" or argn_engine_available()]}
+        return raw
+
+    def candidate_backend(self, name: str) -> str:
+        """The registry name of an `auto` candidate (`argn` on a sequential table is `argn_sequence`)."""
+        return SEQUENCE_BACKENDS.get(name, name) if self.sequence is not None else name
+
     @property
     def backend(self) -> str:
         """The synthesizer that runs: the configured one, else the default for the table's kind."""
         if self.sequence is not None:
             chosen = self.synthesizer or DEFAULT_SEQUENCE_SYNTHESIZER
-            return SEQUENCE_BACKENDS.get(chosen, chosen)
+            return chosen if chosen == AUTO else SEQUENCE_BACKENDS.get(chosen, chosen)
         return self.synthesizer or DEFAULT_SYNTHESIZER
 
     @property

@@ -102,7 +102,7 @@ def _evaluated_problems(settings: Evaluated, where: str) -> list[str]:
 
 def _engine_problems(table: TableConfig, where: str) -> list[str]:
     """A backend of an optional extra named without the extra installed: the fix is an install line."""
-    wanted = table.auto_candidates if table.backend == AUTO else [table.backend]
+    wanted = [table.candidate_backend(n) for n in table.auto_candidates] if table.backend == AUTO else [table.backend]
     missing = [BACKENDS[n] for n in dict.fromkeys(wanted) if n in BACKENDS and BACKENDS[n].extra and not BACKENDS[n].available()]
     return [
         f"{where}: synthesizer {entry.name!r} ({entry.label}) is not installed; {entry.install_hint}, or choose another synthesizer."
@@ -111,11 +111,15 @@ def _engine_problems(table: TableConfig, where: str) -> list[str]:
 
 
 def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str, ...]) -> list[str]:
-    single = [n for n in known_synthesizers if _kind(n) == "table"]
+    if table.sequence is not None:  # the names a sequential table takes
+        single = [{b: n for n, b in SEQUENCE_BACKENDS.items()}.get(n, n) for n in names("sequence")]
+    else:
+        single = [n for n in known_synthesizers if _kind(n) == "table"]
     problems = [
-        f"{where}: `auto_candidates` names {name!r}, which `auto` cannot fit; choose from {', '.join(single)}.{closest(name, single)}"
+        f"{where}: `auto_candidates` names {name!r}, which `auto` cannot fit{' on a sequential table' if table.sequence else ''}; "
+        f"choose from {', '.join(single)}.{closest(name, single)}"
         for name in table.auto_candidates
-        if name not in single
+        if name not in single and (table.sequence is None or table.backend == AUTO or "auto_candidates" in table.model_fields_set)
     ]
     if table.backend == AUTO and not table.auto_candidates:
         problems.append(f"{where}: `synthesizer: auto` needs at least one of `auto_candidates`.")
@@ -124,8 +128,6 @@ def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str
         problems.append(f"{where}: `candidate_params` for {unknown}, which are not in `auto_candidates` {table.auto_candidates}.")
     if table.auto_budget_seconds <= 0:
         problems.append(f"{where}: `auto_budget_seconds` must be above 0; got {table.auto_budget_seconds}.")
-    if table.backend == AUTO and table.sequence is not None:
-        problems.append(f"{where}: `auto` chooses among single-table synthesizers; a sequential table uses {_sequence_names()}.")
     return problems
 
 
@@ -138,7 +140,7 @@ def _sequence_problems(table: TableConfig, where: str) -> list[str]:
             problems.append(f"{where}: `num_sequences` applies to sequential tables; use `num_rows`, or declare `sequence`.")
         return problems
     problems = []
-    if _kind(table.backend) != "sequence":
+    if _kind(table.backend) != "sequence" and table.backend != AUTO:
         problems.append(f"{where}: a sequential table is synthesized with {_sequence_names()}, not {table.backend!r}; remove `synthesizer`.")
     if table.num_rows is not None:
         problems.append(f"{where}: a sequential table samples whole sequences; use `num_sequences` instead of `num_rows`.")

@@ -212,7 +212,7 @@ class ArgnGroupSynthesizer:
             parents = data[parent]
             held = self._held_out.get(table, set())
             if held:
-                parents = parents[~parents[parent_key].isin(held)]
+                parents = self._without_held_out(parents, parent_key, held, set(frame[context_key].dropna()))
             rows = frame[frame[context_key].isin(set(parents[parent_key]))]  # an empty or held-out context key has no parent to learn from
             parent_model = self._models[parent]
             parent_columns = parent_model._modelled_columns(parents)
@@ -225,6 +225,16 @@ class ArgnGroupSynthesizer:
                         counts.reindex(every.unique(), fill_value=0).to_numpy(dtype=np.int64)
                     )
         self.training_report = {"tables": len(self._order), "elapsed_seconds": round(time.perf_counter() - started, 1)}
+
+    def _without_held_out(self, parents: pd.DataFrame, key: str, held: set[Any], with_children: set[Any]) -> pd.DataFrame:
+        """The parents a child's model learns from: not those whose children were held out, and
+        the same share of the parents that have no children (seeded), so childless parents keep
+        their real share."""
+        having = parents[key].isin(with_children | held)
+        share = len(held) / max(int(having.sum()), 1)
+        childless = parents[~having]
+        dropped = childless.sample(frac=min(share, 1.0), random_state=(self._parameters.get("random_state") or 0) % 2**32)
+        return parents[~parents[key].isin(held) & ~parents.index.isin(dropped.index)]
 
     def reset_sampling(self) -> None:
         self._sample_seed = None

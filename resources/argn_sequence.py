@@ -31,6 +31,21 @@ from synthpipe.resources.argn_workspace import engine_seed, write_model_files
 __all__ = ["ArgnSequenceSynthesizer"]
 
 
+def _time_grid(values: pd.Series) -> pd.Timedelta | None:
+    """The grid a timestamp order column lies on (every value a whole multiple of it since the
+    epoch: 1 hour, 6 hours, 1 day), from a minute up; None for other columns or no grid."""
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    present = values.dropna()
+    if present.dt.tz is not None:
+        present = present.dt.tz_convert("UTC").dt.tz_localize(None)
+    seconds = present.astype("datetime64[ns]").astype(np.int64) // 1_000_000_000
+    if present.empty or ((present.astype("datetime64[ns]").astype(np.int64) % 1_000_000_000) != 0).any():
+        return None
+    grid = int(np.gcd.reduce(np.abs(seconds.to_numpy(dtype=np.int64)))) if len(seconds) else 0
+    return pd.Timedelta(seconds=grid) if grid >= 60 else None
+
+
 class ArgnSequenceSynthesizer(ArgnModel):
     """TabularARGN for a sequential table (SDV metadata with a sequence key and index).
 
@@ -80,6 +95,7 @@ class ArgnSequenceSynthesizer(ArgnModel):
         encodings = self._encoding_types(steps)
         if pd.api.types.is_datetime64_any_dtype(rows[order]):
             encodings[order] = "TABULAR_DATETIME_RELATIVE"  # steps between rows, not absolute times
+        self._grid = _time_grid(rows[order])
         params = self._parameters
         with engine_seed(params["random_state"]):
             started = time.perf_counter()
@@ -138,6 +154,11 @@ class ArgnSequenceSynthesizer(ArgnModel):
         if self._dtypes[entity] in ("object", "string"):
             numbered = numbered.astype(str)  # keys like the source's ("0", "1", ...), never a real one
         restored[entity] = _cast(numbered, self._dtypes[entity])  # the entity keeps its own numbering
+        grid = getattr(self, "_grid", None)
+        if grid is not None:  # steps land on the real grid (hourly stays hourly); rounding keeps the order
+            order = restored[self.order_by]
+            snapped = order.dt.round(grid) if order.dt.tz is None else order.dt.tz_convert("UTC").dt.round(grid).dt.tz_convert(order.dt.tz)
+            restored[self.order_by] = snapped
         return restored
 
     def _unpacked(self, attribute: str, files: dict[str, bytes]) -> str:

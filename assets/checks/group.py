@@ -183,6 +183,8 @@ def privacy_and_utility(
     privacy = {}
     for name, holdout in read.holdout.items():
         train, synthetic, held, columns = in_context(name, read, sampled, metadata, holdout)
+        if train.shape[1] == 0:
+            continue  # keys only, in a context of keys only: nothing a row could copy
         privacy[name] = evaluate_privacy(synthetic, train, held, columns, seed)
         metrics.update({f"{k}.{name}": v for k, v in privacy[name].as_metrics().items()})
     if privacy:

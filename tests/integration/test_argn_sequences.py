@@ -43,6 +43,8 @@ def test_sequences_are_whole_new_entities_in_order_with_their_context(fitted):
     assert all(group["time_hour"].is_monotonic_increasing for _, group in synthetic.groupby("tailnum"))
     assert list(synthetic.columns) == list(real.columns) and synthetic.dtypes.to_dict() == real.dtypes.to_dict()
     assert 1 <= synthetic.groupby("tailnum").size().max() <= real.groupby("tailnum").size().max()
+    # the real flights depart on the hour: so do the synthetic ones
+    assert (synthetic["time_hour"].dt.floor("h") == synthetic["time_hour"]).all()
 
 
 def test_a_seed_reproduces_its_sequences_after_a_save_and_load(fitted, tmp_path):
@@ -64,3 +66,19 @@ def test_a_row_sample_is_refused_with_the_call_to_use(fitted):
 
     with pytest.raises(SynthesizerError, match="samples whole sequences; use `sample_sequences`"):
         fitted[1].sample(10)
+
+
+@pytest.mark.parametrize(
+    ("stamps", "grid"),
+    [
+        (["2013-01-01 05:00", "2013-01-01 06:00", "2013-01-02 11:00"], "1h"),
+        (["2013-01-01 06:00", "2013-01-01 12:00", "2013-01-02 18:00"], "6h"),
+        (["2013-01-01", "2013-01-05", "2013-02-01"], "1D"),
+        (["2013-01-01 06:00:01", "2013-01-01 12:00:00"], None),
+    ],
+)
+def test_the_order_columns_grid_is_found(stamps, grid):
+    from synthpipe.resources.argn_sequence import _time_grid
+
+    found = _time_grid(pd.Series(pd.to_datetime(stamps, format="mixed")))
+    assert found == (None if grid is None else pd.Timedelta(grid))

@@ -86,3 +86,44 @@ def test_sequence_check_catches_disorder_and_runaway_lengths(flights_by_plane):
     runaway = pd.concat([flights_by_plane.assign(tailnum="N1")] * 1).sort_values("time_hour")
     assert any("not ordered by 'time_hour'" in p for p in sequence_problems(shuffled, "tailnum", "time_hour", lengths))
     assert any("over twice the real longest" in p for p in sequence_problems(runaway, "tailnum", "time_hour", lengths))
+
+
+@pytest.mark.slow
+def test_auto_chooses_between_par_and_tabularargn_for_sequences(run_refresh, data_dir, flights_by_plane):
+    # Setup: both sequence synthesizers, bounded by epochs
+    import json
+    from pathlib import Path
+
+    from mlflow import MlflowClient
+
+    write_duckdb_table(data_dir / "sources" / "flights.duckdb", "plane_flights", flights_by_plane)
+    config = {
+        "data_dir": str(data_dir),
+        "source": {"kind": "duckdb", "database": "sources/flights.duckdb"},
+        "tables": [
+            {
+                "name": "plane_flights",
+                "sequence": {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]},
+                "synthesizer": "auto",
+                "candidate_params": {"par": BACKENDS["par"]["synthesizer_params"], "argn": BACKENDS["argn"]["synthesizer_params"]},
+                "auto_budget_seconds": 600,
+                "quality_threshold": 0.3,
+                "seed": 21,
+            }
+        ],
+    }
+
+    # Run
+    result = run_refresh(config)
+
+    # Assert: both fitted and scored as sequences (the sequence check among the blocking ones),
+    # the winner published as whole sequences and recorded
+    assert result.success
+    [version] = DeltaSnapshotStore(root=str(data_dir / "snapshots")).history("plane_flights")
+    client = MlflowClient(tracking_uri=f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
+    ranked = json.loads(Path(client.download_artifacts(version["mlflow_run_id"], "auto/candidates.json")).read_text())
+    assert sorted(c["synthesizer"] for c in ranked) == ["argn", "par"] and all(c["status"] == "fitted" for c in ranked)
+    assert version["synthesizer"] == ranked[0]["synthesizer"]
+    published = DeltaSnapshotStore(root=str(data_dir / "snapshots")).read("plane_flights")
+    assert sequence_problems(published, "tailnum", "time_hour", flights_by_plane.groupby("tailnum").size()) == []
+    assert published["tailnum"].nunique() == flights_by_plane["tailnum"].nunique()
