@@ -34,7 +34,11 @@ from synthpipe.resources.argn import ArgnModel, ArgnSynthesizer, _cast, require_
 from synthpipe.resources.argn_workspace import engine_seed
 from synthpipe.resources.id_formats import number_in_shape
 
-__all__ = ["ArgnGroupSynthesizer"]
+__all__ = ["MIN_CONTEXT_PARENTS", "ArgnGroupSynthesizer"]
+
+# Fewer context parents than this, and a child is fitted flat with its children counts drawn
+# from the real ones: the engine's value protection learns sequence lengths only from 20 up.
+MIN_CONTEXT_PARENTS = 20
 
 
 def _single_table(metadata: Any, table: str) -> Any:
@@ -145,6 +149,7 @@ class ArgnGroupSynthesizer:
         self._reference_counts: dict[tuple[str, str], np.ndarray] = {}
         self._key_dtypes: dict[str, dict[str, str]] = {}
         self._learned: dict[str, bool] = {}
+        self._flat_children: dict[str, np.ndarray] = {}  # child -> real children per parent, for children fitted flat
         self._sample_seed: int | None = None
         self.training_report: dict[str, Any] = {}
 
@@ -214,16 +219,21 @@ class ArgnGroupSynthesizer:
             if held:
                 parents = self._without_held_out(parents, parent_key, held, set(frame[context_key].dropna()))
             rows = frame[frame[context_key].isin(set(parents[parent_key]))]  # an empty or held-out context key has no parent to learn from
+            if len(parents) < MIN_CONTEXT_PARENTS:
+                # too few parents for the engine to learn children counts (value protection needs
+                # 20 sequences): the child is a flat model, and each synthetic parent's number of
+                # children is drawn from the real counts
+                self._flat_children[table] = rows[context_key].value_counts().reindex(parents[parent_key].unique(), fill_value=0).to_numpy(dtype=np.int64)
+                self._learned[table] = bool(model._modelled_columns(rows))
+                if self._learned[table]:
+                    ArgnModel.fit(model, {table: rows})
+                model._dtypes = {column: str(dtype) for column, dtype in rows.dtypes.items()}
+                self._add_reference_counts(table, relation, frame, data)
+                continue
             parent_model = self._models[parent]
             parent_columns = parent_model._modelled_columns(parents)
             model.fit_against(rows, parents, context_key, parent_key, parent_columns, parent_model._encoding_types(parent_columns), started)
-            for reference in self._relations[table]:
-                if reference is not relation:
-                    counts = frame[reference["child_foreign_key"]].value_counts()
-                    every = data[reference["parent_table_name"]][reference["parent_primary_key"]]
-                    self._reference_counts[(table, reference["child_foreign_key"])] = (
-                        counts.reindex(every.unique(), fill_value=0).to_numpy(dtype=np.int64)
-                    )
+            self._add_reference_counts(table, relation, frame, data)
         self.training_report = {"tables": len(self._order), "elapsed_seconds": round(time.perf_counter() - started, 1)}
 
     def _without_held_out(self, parents: pd.DataFrame, key: str, held: set[Any], with_children: set[Any]) -> pd.DataFrame:
@@ -235,6 +245,14 @@ class ArgnGroupSynthesizer:
         childless = parents[~having]
         dropped = childless.sample(frac=min(share, 1.0), random_state=(self._parameters.get("random_state") or 0) % 2**32)
         return parents[~parents[key].isin(held) & ~parents.index.isin(dropped.index)]
+
+    def _add_reference_counts(self, table: str, context: dict[str, str], frame: pd.DataFrame, data: Mapping[str, pd.DataFrame]) -> None:
+        """The real children per parent of each reference key of `table`."""
+        for reference in self._relations[table]:
+            if reference is not context:
+                counts = frame[reference["child_foreign_key"]].value_counts()
+                every = data[reference["parent_table_name"]][reference["parent_primary_key"]]
+                self._reference_counts[(table, reference["child_foreign_key"])] = counts.reindex(every.unique(), fill_value=0).to_numpy(dtype=np.int64)
 
     def reset_sampling(self) -> None:
         self._sample_seed = None
@@ -253,17 +271,18 @@ class ArgnGroupSynthesizer:
         for offset, table in enumerate(self._order):
             table_seed = seed + 7919 * offset
             model = self._models[table]
-            if table in self._contexts:
+            if table in self._flat_children:
+                relation = self._contexts[table]
+                parents = drawn[relation["parent_table_name"]]
+                counts = np.random.default_rng(table_seed).choice(self._flat_children[table], size=len(parents)) if len(parents) else np.zeros(0, dtype=np.int64)
+                rows = self._flat_rows(table, model, int(counts.sum()), table_seed)
+                rows[relation["child_foreign_key"]] = np.repeat(np.arange(len(parents), dtype=np.int64), counts)
+            elif table in self._contexts:
                 relation = self._contexts[table]
                 parents = drawn[relation["parent_table_name"]]
                 rows = model.generate_against(parents, table_seed) if len(parents) else self._empty(table)
             else:
-                count = max(1, int(round(scale * self._rows[table])))
-                if self._learned[table]:
-                    model._set_random_state(table_seed)
-                    rows = model.sample(count)[table]
-                else:
-                    rows = model._restore_columns(pd.DataFrame(index=range(count)), table_seed)
+                rows = self._flat_rows(table, model, max(1, int(round(scale * self._rows[table]))), table_seed)
             key = self._primary_key(table)
             if key is not None:
                 rows[key] = np.arange(len(rows), dtype=np.int64)
@@ -272,6 +291,14 @@ class ArgnGroupSynthesizer:
                     rows[reference["child_foreign_key"]] = self._draw_references(table, reference, len(rows), len(drawn[reference["parent_table_name"]]), table_seed)
             drawn[table] = rows
         return {table: self._with_source_keys(table, drawn[table]) for table in self._metadata.tables}
+
+    def _flat_rows(self, table: str, model: ArgnModel, count: int, seed: int) -> pd.DataFrame:
+        if count == 0:
+            return self._empty(table)
+        if self._learned[table]:
+            model._set_random_state(seed)
+            return ArgnModel.sample(model, count)[table]
+        return model._restore_columns(pd.DataFrame(index=range(count)), seed)
 
     def _empty(self, table: str) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=d if d != "object" else object) for c, d in self._key_dtypes[table].items()})
