@@ -1,5 +1,6 @@
-"""A relational group's configuration: related tables synthesized together by one model (HMA),
-their keys and relationships, and the group's gates.
+"""A relational group's configuration: related tables synthesized together (SDV's HMA, or one
+TabularARGN model per table chained parent first), their keys and relationships, and the group's
+gates.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ class GroupTarget(Strict):
 
 
 class GroupConfig(Evaluated):
-    """Related tables synthesized together by one relational model (SDV's HMA), so that every
-    foreign key of the synthetic set resolves. Published as one set: all tables or none.
+    """Related tables synthesized together (SDV's HMA, or TabularARGN with `synthesizer: argn`),
+    so that every foreign key of the synthetic set resolves. Published as one set: all tables or none.
     """
 
     name: str = Field(description="Group name: asset keys `<stage>/<name>`, Delta folder, MLflow model.", examples=["nycflights"])

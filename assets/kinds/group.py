@@ -1,7 +1,10 @@
-"""The relational-group kind: related tables (`groups:` in the configuration) fitted as one
-SDV HMA model so that every synthetic foreign key resolves, published as a set (all or none).
+"""The relational-group kind: related tables (`groups:` in the configuration) fitted together
+(one SDV HMA model, or TabularARGN's chain of per-table models) so that every synthetic foreign
+key resolves, published as a set (all or none).
 
-Child rows are held out (seeded); parents stay whole so every kept child still resolves.
+With HMA, child rows are held out (seeded) and parents stay whole so every kept child still
+resolves. With TabularARGN, whole families are held out (all children of a share of each
+child's context parents, cascading down the chain), so the model learns real children counts.
 """
 
 from __future__ import annotations
