@@ -76,7 +76,7 @@ def group_config(data_dir: Path, database: str, **group: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_a_chain_deeper_than_hma_allows_is_published_whole_and_reproduced(run_refresh, data_dir, chinook_source, store_tables):
+def test_a_chain_deeper_than_hma_allows_is_published_whole_and_reproduced(run_refresh, data_dir, chinook_source, store_tables, capsys):
     # Run
     result = run_refresh(group_config(data_dir, chinook_source))
 
@@ -114,6 +114,13 @@ def test_a_chain_deeper_than_hma_allows_is_published_whole_and_reproduced(run_re
     for name in COLUMNS:
         again = reproduce(f"store/{name}", 0, store, MlflowTracker(tracking_uri=uri))
         assert again.identical, name
+
+    # Assert: and so does `synthpipe reproduce` for the grand-children
+    from synthpipe.cli import main as cli
+
+    code = cli(["reproduce", "store/invoice_lines", "0", "--root", str(data_dir / "snapshots"), "--tracking-uri", uri])
+    output = capsys.readouterr().out
+    assert code == 0 and "store/invoice_lines version 0 from synthpipe-store v1 with seed 7" in output and ": identical" in output, output
 
 
 def test_hma_refuses_the_same_chain_and_names_argn(data_dir, chinook_source):
