@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import pickle
 import random
 import tempfile
 import time
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn_workspace import engine_seed, read_model_files, write_model_files
+from synthpipe.resources.argn_workspace import engine_seed, load_pickled, read_model_files, save_pickled, write_model_files
 from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
@@ -327,16 +326,11 @@ class ArgnModel:
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, path: str) -> None:
-        with open(path, "wb") as handle:
-            pickle.dump(self, handle)
+        save_pickled(self, path)
 
     @classmethod
     def load(cls, path: str) -> ArgnModel:
-        with open(path, "rb") as handle:
-            loaded = pickle.load(handle)
-        if not isinstance(loaded, ArgnModel):
-            raise SynthesizerError(f"{path} does not hold a TabularARGN model (found {type(loaded).__name__}).")
-        return loaded
+        return load_pickled(path, ArgnModel, "a TabularARGN model")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

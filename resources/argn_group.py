@@ -21,7 +21,6 @@ the holdout.
 from __future__ import annotations
 
 import inspect
-import pickle
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -31,7 +30,7 @@ import pandas as pd
 
 from synthpipe.errors import SynthesizerError
 from synthpipe.resources.argn import ArgnModel, ArgnSynthesizer, _cast, require_engine, with_parameter
-from synthpipe.resources.argn_workspace import engine_seed
+from synthpipe.resources.argn_workspace import engine_seed, load_pickled, save_pickled
 from synthpipe.resources.id_formats import number_in_shape
 
 __all__ = ["MIN_CONTEXT_PARENTS", "ArgnGroupSynthesizer"]
@@ -337,16 +336,11 @@ class ArgnGroupSynthesizer:
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, path: str) -> None:
-        with open(path, "wb") as handle:
-            pickle.dump(self, handle)
+        save_pickled(self, path)
 
     @classmethod
     def load(cls, path: str) -> ArgnGroupSynthesizer:
-        with open(path, "rb") as handle:
-            loaded = pickle.load(handle)
-        if not isinstance(loaded, ArgnGroupSynthesizer):
-            raise SynthesizerError(f"{path} does not hold a TabularARGN group model (found {type(loaded).__name__}).")
-        return loaded
+        return load_pickled(path, ArgnGroupSynthesizer, "a TabularARGN group model")
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_sample_seed": None}

@@ -4,14 +4,16 @@ how it seeds the engine's global random state for one fit or draw, restoring it 
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from collections.abc import Iterator, Mapping
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["engine_seed", "read_model_files", "write_model_files"]
+__all__ = ["engine_seed", "load_pickled", "read_model_files", "save_pickled", "write_model_files"]
 
 # The files of a trained workspace that generation reads. Optimizer and scheduler states only
 # resume training; `OriginalData` holds the real training rows and never leaves the fit.
@@ -59,3 +61,20 @@ def engine_seed(seed: int | None) -> Iterator[None]:
             os.environ.pop("MOSTLYAI_ENGINE_SEED", None)
         else:
             os.environ["MOSTLYAI_ENGINE_SEED"] = saved[3]
+
+
+def save_pickled(model: Any, path: str) -> None:
+    """A fitted TabularARGN model as one file (its `__getstate__` leaves out what is per process)."""
+    with open(path, "wb") as handle:
+        pickle.dump(model, handle)
+
+
+def load_pickled(path: str, expected: type, what: str) -> Any:
+    """A model `save_pickled` wrote, refused unless it is an `expected` (named `what` in the error)."""
+    from synthpipe.errors import SynthesizerError
+
+    with open(path, "rb") as handle:
+        loaded = pickle.load(handle)
+    if not isinstance(loaded, expected):
+        raise SynthesizerError(f"{path} does not hold {what} (found {type(loaded).__name__}).")
+    return loaded

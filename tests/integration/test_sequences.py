@@ -26,25 +26,22 @@ BACKENDS = {
 }
 
 
+def _sequence_config(data_dir, flights: pd.DataFrame, **table) -> dict:
+    """The aircraft sequences in a DuckDB source, and a configuration of the one sequential table."""
+    write_duckdb_table(data_dir / "sources" / "flights.duckdb", "plane_flights", flights)
+    sequence = {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]}
+    return {
+        "data_dir": str(data_dir),
+        "source": {"kind": "duckdb", "database": "sources/flights.duckdb"},
+        "tables": [{"name": "plane_flights", "sequence": sequence, "quality_threshold": 0.3, "seed": 21, **table}],
+    }
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(BACKENDS))
 def test_sequences_are_synthesized_checked_and_published(run_refresh, data_dir, flights_by_plane, name):
     # Setup
-    write_duckdb_table(data_dir / "sources" / "flights.duckdb", "plane_flights", flights_by_plane)
-    config = {
-        "data_dir": str(data_dir),
-        "source": {"kind": "duckdb", "database": "sources/flights.duckdb"},
-        "tables": [
-            {
-                "name": "plane_flights",
-                "sequence": {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]},
-                **BACKENDS[name],
-                "quality_threshold": 0.3,
-                "num_sequences": 20,
-                "seed": 21,
-            }
-        ],
-    }
+    config = _sequence_config(data_dir, flights_by_plane, **BACKENDS[name], num_sequences=20)
 
     # Run
     result = run_refresh(config)
@@ -96,22 +93,8 @@ def test_auto_chooses_between_par_and_tabularargn_for_sequences(run_refresh, dat
 
     from mlflow import MlflowClient
 
-    write_duckdb_table(data_dir / "sources" / "flights.duckdb", "plane_flights", flights_by_plane)
-    config = {
-        "data_dir": str(data_dir),
-        "source": {"kind": "duckdb", "database": "sources/flights.duckdb"},
-        "tables": [
-            {
-                "name": "plane_flights",
-                "sequence": {"entity_key": "tailnum", "order_by": "time_hour", "context_columns": ["carrier"]},
-                "synthesizer": "auto",
-                "candidate_params": {"par": BACKENDS["par"]["synthesizer_params"], "argn": BACKENDS["argn"]["synthesizer_params"]},
-                "auto_budget_seconds": 600,
-                "quality_threshold": 0.3,
-                "seed": 21,
-            }
-        ],
-    }
+    candidates = {"par": BACKENDS["par"]["synthesizer_params"], "argn": BACKENDS["argn"]["synthesizer_params"]}
+    config = _sequence_config(data_dir, flights_by_plane, synthesizer="auto", candidate_params=candidates, auto_budget_seconds=600)
 
     # Run
     result = run_refresh(config)
