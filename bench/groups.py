@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--budget-seconds", type=float, default=240.0, help="TabularARGN's training budget for a whole group")
     parser.add_argument("--flights", type=int, default=2000, help="flights in the flights schema's slice")
     parser.add_argument("--schemas", default="flights,chinook", help="which schemas to run")
+    parser.add_argument("--argn-params", default="{}", help='more TabularARGN parameters, as JSON (e.g. \'{"value_protection": false}\')')
     args = parser.parse_args()
 
     from synthpipe.extras import argn_engine_available
@@ -173,7 +174,8 @@ def main() -> None:
     schemas = {"flights": _flights(args.flights), "chinook": _chinook()}
     candidates = {"HMA": {"synthesizer": "hma"}}
     if argn_engine_available():
-        candidates["TabularARGN"] = {"synthesizer": "argn", "synthesizer_params": {"max_training_time": args.budget_seconds / 60, "random_state": 0}}
+        params = {"max_training_time": args.budget_seconds / 60, "random_state": 0, **json.loads(args.argn_params)}
+        candidates["TabularARGN"] = {"synthesizer": "argn", "synthesizer_params": params}
     else:
         print("TabularARGN is not installed (make install installs it); its rows are left out.\n")
     print(
