@@ -22,6 +22,7 @@ FIT_SECONDS = "synthpipe/fit_seconds"
 SAMPLE_SECONDS = "synthpipe/sample_seconds"
 EVALUATION_SECONDS = "synthpipe/evaluation_seconds"
 SEED = "synthpipe/seed"
+CONDITIONS = "synthpipe/conditions"  # commit metadata: the `conditions` a version was sampled under, as JSON
 QUALITY_SCORE = "synthpipe/quality_score"
 COLUMN_SHAPES = "synthpipe/column_shapes"
 COLUMN_PAIR_TRENDS = "synthpipe/column_pair_trends"

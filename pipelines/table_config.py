@@ -18,6 +18,7 @@ from synthpipe.extras import argn_engine_available
 from synthpipe.shared_config import ColumnOverride, Evaluated, WithSuites
 
 __all__ = [
+    "SampleCondition",
     "AUTO",
     "DEFAULT_AUTO_CANDIDATES",
     "DEFAULT_EVALUATION_ROWS",
@@ -43,7 +44,7 @@ DEFAULT_FIT_ROWS = 50_000
 DEFAULT_EVALUATION_ROWS = 20_000
 
 _SAMPLING_SETTINGS = frozenset(
-    {"refresh", "num_rows", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
+    {"refresh", "num_rows", "conditions", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
 )
 _GATE_SETTINGS = frozenset(
     {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
@@ -53,6 +54,17 @@ _GATE_SETTINGS = frozenset(
 def default_auto_candidates() -> list[str]:
     """gaussian_copula, argn (when the `argn` extra is installed), tvae, ctgan, copula_gan."""
     return [name for name in DEFAULT_AUTO_CANDIDATES if name != "argn" or argn_engine_available()]
+
+
+class SampleCondition(Strict):
+    """Rows sampled with fixed values for some columns (SDV's conditional sampling; TabularARGN's
+    seeded generation): `{values: {sex: Female}, rows: 5000}`."""
+
+    values: dict[str, Any] = Field(description="Column values every row of this condition has.", examples=[{"sex": "Female"}])
+    rows: int = Field(description="Rows sampled with these values.", examples=[5000])
+
+    def describe(self) -> str:
+        return f"{self.rows} rows with " + ", ".join(f"{c} = {v!r}" for c, v in self.values.items())
 
 
 class SequenceConfig(Strict):
@@ -163,6 +175,12 @@ class TableConfig(WithSuites, Evaluated):
         default=None,
         description="Synthetic rows to sample per refresh. Default: as many as the source table has.",
         examples=[50000],
+    )
+    conditions: list[SampleCondition] = Field(
+        default_factory=list,
+        description="Sample these rows instead of `num_rows`, each condition with fixed values for some columns. A value the "
+        "source does not hold (or holds in fewer than `rare_value_min_count` rows) is refused with the values it holds.",
+        examples=[[{"values": {"sex": "Female"}, "rows": 5000}, {"values": {"sex": "Male", "income": ">50K"}, "rows": 1000}]],
     )
     seed: int | None = Field(
         default=None,

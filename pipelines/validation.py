@@ -58,6 +58,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     problems += _auto_problems(table, where, known_synthesizers)
     problems += _engine_problems(table, where)
     problems += _sequence_problems(table, where)
+    problems += _condition_problems(table, where)
     problems += _evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
@@ -128,6 +129,34 @@ def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str
         problems.append(f"{where}: `candidate_params` for {unknown}, which are not in `auto_candidates` {table.auto_candidates}.")
     if table.auto_budget_seconds <= 0:
         problems.append(f"{where}: `auto_budget_seconds` must be above 0; got {table.auto_budget_seconds}.")
+    return problems
+
+
+def _condition_problems(table: TableConfig, where: str) -> list[str]:
+    """`conditions` name what to sample; the source's values are checked when the table samples."""
+    if not table.conditions:
+        return []
+    problems = []
+    if table.sequence is not None:
+        problems.append(f"{where}: `conditions` apply to single tables; a sequential table samples whole sequences (`num_sequences`).")
+    if table.num_rows is not None:
+        problems.append(f"{where}: set `num_rows` or `conditions`, not both: the conditions' `rows` add up to the rows sampled.")
+    for index, condition in enumerate(table.conditions, start=1):
+        if condition.rows < 1 or not condition.values:
+            problems.append(f"{where}: `conditions[{index}]` needs `values` and `rows` of at least 1; got {condition.model_dump()}.")
+        named = sorted(set(condition.values) & (set(table.exclude_columns) | set(table.pii)))
+        if named:
+            problems.append(f"{where}: `conditions[{index}]` fixes {named}, which are left out or generated fresh (`exclude_columns`, `pii`).")
+    wanted = [table.candidate_backend(n) for n in table.auto_candidates] if table.backend == AUTO else [table.backend]
+    for name in wanted:
+        entry = BACKENDS.get(name)
+        if entry is not None and not entry.capabilities.conditions:
+            problems.append(f"{where}: {entry.label} does not sample under `conditions`; choose another synthesizer or remove them.")
+        if entry is not None and entry.capabilities.rules_by_rejection and table.enforced_rules:
+            problems.append(
+                f"{where}: {entry.label} enforces rules by drawing again, which `conditions` would bias; set `enforce: false` on the "
+                "rules or remove `conditions`."
+            )
     return problems
 
 

@@ -270,6 +270,28 @@ class ArgnModel:
                 rows[column] = np.arange(len(rows), dtype=rows[column].dtype)
         return {self.table: rows}
 
+    def sample_conditioned(self, values: Mapping[str, Any], num_rows: int, seed: int) -> pd.DataFrame:
+        """`num_rows` rows that all have `values`, the other columns generated given them (the
+        engine's seeded generation; needs `enable_flexible_generation`, the default)."""
+        engine = require_engine(f"Table {self.table!r}: sampling its 'argn' model")
+        from mostlyai.engine._common import load_generated_data
+
+        if not self._parameters["enable_flexible_generation"]:
+            raise SynthesizerError(f"Table {self.table!r}: `conditions` need TabularARGN's `enable_flexible_generation: true`.")
+        folder = self._workspace_dir()
+        seed_data = pd.DataFrame({column: [value] * int(num_rows) for column, value in values.items()})
+        with engine_seed(seed):
+            engine.generate(
+                seed_data=seed_data,
+                sampling_temperature=self._parameters["sampling_temperature"],
+                sampling_top_p=self._parameters["sampling_top_p"],
+                rare_category_replacement_method=self._parameters["rare_category_replacement"].upper(),
+                device=self._parameters["device"],
+                workspace_dir=folder,
+            )
+            rows = load_generated_data(folder)
+        return self._restore_columns(rows.reset_index(drop=True), seed)
+
     def _rule_mask(self, rows: pd.DataFrame) -> np.ndarray:
         held = np.ones(len(rows), dtype=bool)
         for index, rule in enumerate(self._rules):

@@ -183,6 +183,9 @@ class Backend(Protocol):
     def sample(self, synthesizer: Synthesizer, amount: float, seed: int) -> dict[str, pd.DataFrame]:
         """A seeded draw as `{table: frame}`: rows, sequences or a group's scale (`amount`)."""
 
+    def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
+        """A seeded draw of one table's `rows` rows that all have `values` (`capabilities.conditions`)."""
+
     def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
         """Writes the fitted model into `folder`; returns the file (`synthesizer<file_suffix>`)."""
 
@@ -254,6 +257,15 @@ class SingleTableBackend:
         self.seed(synthesizer, seed)
         with global_seed(seed):
             return dict(self._draw(synthesizer, amount))
+
+    def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
+        """A seeded draw of `rows` rows that all have `values` (SDV's `sample_from_conditions`)."""
+        from sdv.sampling import Condition
+
+        self.seed(synthesizer, seed)
+        with global_seed(seed):
+            drawn = synthesizer.sample_from_conditions([Condition(num_rows=int(rows), column_values=dict(values))])  # type: ignore[attr-defined]
+        return drawn[next(iter(synthesizer.get_metadata().tables))] if isinstance(drawn, Mapping) else drawn
 
     def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
         path = folder / f"synthesizer{self.file_suffix}"
@@ -327,6 +339,10 @@ class ArgnBackend(SingleTableBackend):
         require_engine(f"Loading the TabularARGN model {path}")
         return ArgnSynthesizer.load(path)
 
+    def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
+        """The engine's seeded generation: `values` fixed, the other columns drawn given them."""
+        return synthesizer.sample_conditioned(values, rows, seed)  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class ArgnSequenceBackend(ArgnBackend):
@@ -375,7 +391,7 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 "TabularARGN",
                 "synthpipe.resources.argn",
                 "ArgnSynthesizer",
-                Capabilities(rules_by_rejection=True, time_budget="max_training_time", progress=True, torch=True),
+                Capabilities(rules_by_rejection=True, conditions=True, time_budget="max_training_time", progress=True, torch=True),
                 extra="argn",
                 install_hint=ARGN_INSTALL_HINT,
                 file_suffix=".argn.pkl",

@@ -4,6 +4,8 @@ that the rows are the same (same row hash), however long ago it was published.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 
 from synthpipe.resources.fingerprints import fingerprint
@@ -50,7 +52,8 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         stored = store.read_arrow(table, version=version).column(entity).unique()
         rows = sample_sequences(synthesizer, len(stored), seed)
     else:
-        rows = sample_rows(synthesizer, int(entry["rows"]), seed, int(entry.get("sample_chunk_rows", 50_000)), workers=2)
+        conditions = [(c["values"], int(c["rows"])) for c in json.loads(entry.get("conditions", "[]"))]  # as the version was sampled
+        rows = sample_rows(synthesizer, int(entry["rows"]), seed, int(entry.get("sample_chunk_rows", 50_000)), workers=2, conditions=conditions)
     return Reproduction(table, version, f"{entry['model_name']} v{entry['model_version']}", seed, entry["row_hash"], fingerprint(rows))
 
 

@@ -257,11 +257,16 @@ def sample_chunks(
     seed: int,
     chunk_rows: int = 50_000,
     workers: int = 1,
+    conditions: Sequence[tuple[Mapping[str, Any], int]] = (),
 ) -> Iterator[pd.DataFrame]:
     """Yields the chunks of `num_rows` sampled rows in order, `workers` processes sampling at
     once (forked, so the fitted model is shared, not copied through a pipe). Models that sample
-    through torch run in this process: torch's thread pool does not survive a fork.
+    through torch run in this process: torch's thread pool does not survive a fork. With
+    `conditions` (`(values, rows)` pairs) their rows are sampled instead, in this process.
     """
+    if conditions:
+        yield from _conditioned_chunks(synthesizer, conditions, seed, chunk_rows)
+        return
     plan = chunk_plan(num_rows, seed, chunk_rows)
     if workers <= 1 or len(plan) <= 1 or uses_torch(synthesizer):
         for entry in plan:
@@ -290,6 +295,21 @@ def sample_chunks(
         _FORKED.clear()
 
 
+def _conditioned_chunks(
+    synthesizer: Synthesizer, conditions: Sequence[tuple[Mapping[str, Any], int]], seed: int, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Each condition's rows, in order, chunk by chunk in this process; each condition has a
+    chunk plan of its own, seeded from `seed` and its place, and IDs are numbered by global row."""
+    table = next(iter(synthesizer.get_metadata().tables))
+    columns = synthesizer.get_metadata().tables[table].columns
+    entry, start = backend_of(synthesizer), 0
+    for index, (values, rows) in enumerate(conditions):
+        for size, chunk_seed, _ in chunk_plan(int(rows), seed + index, chunk_rows):
+            chunk = entry.sample_conditioned(synthesizer, values, size, chunk_seed).reset_index(drop=True)
+            yield _number_ids(chunk, columns, start)
+            start += len(chunk)
+
+
 def sample_rows(
     synthesizer: Synthesizer,
     num_rows: int,
@@ -297,13 +317,14 @@ def sample_rows(
     chunk_rows: int = 50_000,
     on_progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    conditions: Sequence[tuple[Mapping[str, Any], int]] = (),
 ) -> pd.DataFrame:
     """Samples `num_rows` rows reproducibly, in memory: the same model, seed and `chunk_rows`
     give the same rows (see `chunk_plan`). Large tables stream with `sample_chunks` instead.
     """
     chunks = []
     done = 0
-    for chunk in sample_chunks(synthesizer, num_rows, seed, chunk_rows, workers):
+    for chunk in sample_chunks(synthesizer, num_rows, seed, chunk_rows, workers, conditions):
         chunks.append(chunk)
         done += len(chunk)
         if on_progress:

@@ -219,7 +219,8 @@ def log_evaluation(
 ) -> None:
     """The sample's and the evaluation's figures in the model's run."""
     run_id, quality, rows = fitted.mlflow_run_id, measures.quality, staged.rows
-    tracker.log_params(run_id, {"seed": staged.seed, "num_rows": rows, "quality_threshold": table.quality_threshold})
+    conditions = {"conditions": "; ".join(c.describe() for c in table.conditions)} if table.conditions else {}
+    tracker.log_params(run_id, {"seed": staged.seed, "num_rows": rows, "quality_threshold": table.quality_threshold, **conditions})
     metrics = {
         "sample_seconds": staged.sample_seconds,
         "sample_rows_per_second": rows / max(staged.sample_seconds, 1e-9),

@@ -7,6 +7,7 @@ Sequence tables specialise it (`assets.kinds.sequence`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -16,8 +17,9 @@ import pyarrow as pa
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.auto import choose_synthesizer
+from synthpipe.assets.conditions import condition_plan, refuse_impossible_conditions
 from synthpipe.assets.checks.suites import run_table_guards, user_suite_specs
-from synthpipe.assets.checks.table import Measures, candidate_results, check_specs, log_evaluation
+from synthpipe.assets.checks.table import Measures, candidate_results, check_specs, log_evaluation, table_columns
 from synthpipe.assets.fit import log_training_end, progress_logger, register_candidate, reusable_champion, training_figures
 from synthpipe.assets.inspection import check_source_rows, hint_table, infinite_columns, name_clashes, refuse
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
@@ -247,7 +249,11 @@ class SingleTable:
         self, context: dg.AssetExecutionContext, read: SourceSplit, fitted: FittedModel, synthesizer: Any, seed: int, writer: StagedWriter
     ) -> StagedSample:
         table, started = self.config, time.perf_counter()
-        num_rows = table.num_rows or read.source_rows
+        plan = condition_plan(table)
+        if plan:
+            refuse_impossible_conditions(table, read.fit, table_columns(fitted.table_metadata, table.name))
+            context.log.info("Sampling under conditions: " + "; ".join(c.describe() for c in table.conditions))
+        num_rows = sum(rows for _, rows in plan) if plan else table.num_rows or read.source_rows
         context.log.info(
             f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
             f"chunks of {table.sample_chunk_rows}, {table.workers} worker(s)"
@@ -256,7 +262,7 @@ class SingleTable:
         def progress(done: int) -> None:
             context.log.info(f"Sampled {done}/{num_rows} rows ({done / num_rows:.0%}) in {time.perf_counter() - started:.1f} s")
 
-        chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers)
+        chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, plan)
         row_hash, sample = stage_chunks(writer, chunks, num_rows, table.evaluation_rows, progress)
         return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
 
@@ -289,6 +295,7 @@ class SingleTable:
             keys.FIT_ROWS: model.training_rows,
             keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
             keys.SAMPLE_CHUNK_ROWS: staged.chunk_rows,
+            **({keys.CONDITIONS: json.dumps([c.model_dump() for c in table.conditions], default=str)} if table.conditions else {}),
         }
         version = store.publish_staged(table.name, staged.folder, commit)
         uri = store.table_uri(table.name)

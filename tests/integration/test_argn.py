@@ -87,6 +87,22 @@ def test_sampling_is_seeded_and_keeps_the_source_columns(fitted, adult_slice):
     assert all(set(first[c]) <= set(adult_slice[c]) for c in text)  # rare categories drawn, not `_RARE_`
 
 
+def test_conditions_fix_their_values_and_stay_seeded(fitted, adult_slice):
+    # Setup
+    synthesizer, _ = fitted
+    conditions = [({"gender": "Female"}, 120), ({"gender": "Male", "income": ">50K"}, 40)]
+
+    # Run: the engine's seeded generation, as `conditions` sample it
+    first = sample_rows(synthesizer, 160, seed=5, conditions=conditions)
+    again = sample_rows(synthesizer, 160, seed=5, conditions=conditions)
+
+    # Assert: each condition's rows have its values; the other columns are drawn; seeded
+    assert (first["gender"].iloc[:120] == "Female").all() and first["income"].iloc[:120].nunique() == 2
+    assert (first["gender"].iloc[120:] == "Male").all() and (first["income"].iloc[120:] == ">50K").all()
+    pd.testing.assert_frame_equal(first, again)
+    assert list(first.columns) == list(adult_slice.columns)
+
+
 def test_rules_are_enforced_by_drawing_again_and_stay_seeded(fitted, adult_slice):
     # Setup: a rule about half the learned rows break (hours worked a week at least the age)
     from synthpipe.expectations.suites import Rule

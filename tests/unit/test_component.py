@@ -64,6 +64,8 @@ SINGLE = {
     "refresh": "on_change",
     **EVALUATED,
 }
+# sampled under conditions instead of `num_rows`
+CONDITIONED = {"name": "adult_women", "source_table": "raw_adult", "conditions": [{"values": {"gender": "Female"}, "rows": 100}]}
 SEQUENTIAL = {
     "name": "plane_flights",
     "synthesizer": "par",
@@ -118,7 +120,7 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "schedule": {"cron": "30 1 * * *", "timezone": "Europe/Berlin", "enabled": False, "change_check_seconds": 600},
         "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
         "expectations_dir": str(suites),
-        "tables": [SINGLE, SEQUENTIAL],
+        "tables": [SINGLE, SEQUENTIAL, CONDITIONED],
         "groups": [GROUP, ARGN_GROUP],
     }
     return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
