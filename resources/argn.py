@@ -283,14 +283,20 @@ class ArgnModel:
         with engine_seed(seed):
             engine.generate(
                 seed_data=seed_data,
-                sampling_temperature=self._parameters["sampling_temperature"],
-                sampling_top_p=self._parameters["sampling_top_p"],
-                rare_category_replacement_method=self._parameters["rare_category_replacement"].upper(),
-                device=self._parameters["device"],
                 workspace_dir=folder,
+                **self._generation_options(),
             )
             rows = load_generated_data(folder)
         return self._restore_columns(rows.reset_index(drop=True), seed)
+
+    def _generation_options(self) -> dict[str, Any]:
+        """The sampling settings every `engine.generate` call of this model takes."""
+        return {
+            "sampling_temperature": self._parameters["sampling_temperature"],
+            "sampling_top_p": self._parameters["sampling_top_p"],
+            "rare_category_replacement_method": self._parameters["rare_category_replacement"].upper(),
+            "device": self._parameters["device"],
+        }
 
     def _rule_mask(self, rows: pd.DataFrame) -> np.ndarray:
         held = np.ones(len(rows), dtype=bool)
@@ -328,11 +334,8 @@ class ArgnModel:
         with engine_seed(seed):
             engine.generate(
                 sample_size=int(num_rows),
-                sampling_temperature=self._parameters["sampling_temperature"],
-                sampling_top_p=self._parameters["sampling_top_p"],
-                rare_category_replacement_method=self._parameters["rare_category_replacement"].upper(),
-                device=self._parameters["device"],
                 workspace_dir=folder,
+                **self._generation_options(),
             )
             rows = load_generated_data(folder)
         return self._restore_columns(rows.reset_index(drop=True), seed)

@@ -85,11 +85,8 @@ class _ChildModel(ArgnModel):
             engine.generate(
                 ctx_data=parents[[self._parent_key, *self._parent_columns]].reset_index(drop=True),
                 sample_size=len(parents),
-                sampling_temperature=self._parameters["sampling_temperature"],
-                sampling_top_p=self._parameters["sampling_top_p"],
-                rare_category_replacement_method=self._parameters["rare_category_replacement"].upper(),
-                device=self._parameters["device"],
                 workspace_dir=folder,
+                **self._generation_options(),
             )
             rows = load_generated_data(folder).reset_index(drop=True)
         parent_numbers = rows[self._context_key].astype(np.int64).to_numpy()

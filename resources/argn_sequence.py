@@ -124,12 +124,7 @@ class ArgnSequenceSynthesizer(ArgnModel):
 
         seed = self._sample_seed if self._sample_seed is not None else random.SystemRandom().randrange(2**31)
         entity, count = self.entity_key, int(num_sequences)
-        options = {
-            "sampling_temperature": self._parameters["sampling_temperature"],
-            "sampling_top_p": self._parameters["sampling_top_p"],
-            "rare_category_replacement_method": self._parameters["rare_category_replacement"].upper(),
-            "device": self._parameters["device"],
-        }
+        options = self._generation_options()
         contexts = pd.DataFrame({entity: np.arange(count, dtype=np.int64)})
         if self.context_columns:
             folder = self._unpacked("_context_workspace", self._context_files)

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 import pytest
 
 import pyarrow as pa
