@@ -18,13 +18,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from synthpipe.config import GroupConfig, SourceConfig, SynthpipeConfig, TableConfig
+from synthpipe.config import SourceConfig, SynthpipeConfig, TableConfig
 from synthpipe.config_base import NAME_PATTERN
 from synthpipe.config_input import pydantic_problems, read_yaml
 from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
 from synthpipe.resources.backends import BACKENDS, Kind, names
-from synthpipe.shared_config import Evaluated
+from synthpipe.group_validation import group_problems
+from synthpipe.shared_validation import duplicate_problems, evaluated_problems
 from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER, SEQUENCE_BACKENDS
 
 __all__ = ["expectations_dir", "load_config"]
@@ -59,7 +60,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     problems += _engine_problems(table, where)
     problems += _sequence_problems(table, where)
     problems += _condition_problems(table, where)
-    problems += _evaluated_problems(table, where)
+    problems += evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
     if table.num_rows is not None and table.num_rows < 1:
@@ -78,25 +79,6 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     if overlap:
         problems.append(
             f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
-        )
-    return problems
-
-
-def _evaluated_problems(settings: Evaluated, where: str) -> list[str]:
-    problems = []
-    if not 0.0 < settings.holdout_fraction < 1.0:
-        problems.append(
-            f"{where}: `holdout_fraction` must be between 0 and 1 (exclusive); got {settings.holdout_fraction}. "
-            "0.2 holds out a fifth of the rows for evaluation."
-        )
-    for setting in ("quality_threshold", "max_exact_copy_share", "max_dcr_closer_share", "max_value_leak_share", "min_utility_ratio"):
-        value = getattr(settings, setting)
-        if not 0.0 <= value <= 1.0:
-            problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
-    if settings.rare_value_min_count < 1:
-        problems.append(
-            f"{where}: `rare_value_min_count` must be at least 1; got {settings.rare_value_min_count}. "
-            "1 treats no value as rare (no protection); the default 5 keeps values seen in fewer than 5 rows out of the model."
         )
     return problems
 
@@ -184,11 +166,6 @@ def _sequence_problems(table: TableConfig, where: str) -> list[str]:
     return problems
 
 
-def _duplicate_problems(names: list[str]) -> list[str]:
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    return [f"table {name!r} is declared twice; table names must be unique." for name in duplicates]
-
-
 def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[str, ...]) -> list[str]:
     """When the configuration as a whole does not parse, still check each table that does, so
     one run of the loader lists every problem.
@@ -197,7 +174,7 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
     if not isinstance(tables, list):
         return []
     names = [t.get("name") for t in tables if isinstance(t, Mapping) and isinstance(t.get("name"), str)]
-    problems = _duplicate_problems(names)
+    problems = duplicate_problems(names)
     for entry in tables:
         if not isinstance(entry, Mapping):
             continue
@@ -207,112 +184,6 @@ def _problems_of_valid_tables(raw: Mapping[str, Any], known_synthesizers: tuple[
             continue  # already reported with its location
         problems += _table_problems(table, known_synthesizers)
     return problems
-
-
-_GROUP_OPTIONS = "split the group into smaller groups, drop a table from it, or synthesize some tables on their own under `tables`"
-
-
-def _group_options(group: GroupConfig) -> str:
-    if group.backend == "hma":
-        return f"set `synthesizer: argn` (TabularARGN takes any number of tables and levels), {_GROUP_OPTIONS}"
-    return _GROUP_OPTIONS
-
-
-def _group_problems(group: GroupConfig) -> list[str]:
-    where = f"group {group.name!r}"
-    model = BACKENDS[group.backend]
-    most_tables, most_levels = model.capabilities.max_tables, model.capabilities.max_depth
-    problems = []
-    names = [t.name for t in group.tables]
-    for name in [group.name, *names]:
-        if not NAME_PATTERN.match(name):
-            problems.append(f"{where}: name {name!r} must be letters, digits and underscores (it becomes an asset key).")
-    problems += [f"{where}: {p}" for p in _duplicate_problems(names)]
-    if len(names) < 2:
-        problems.append(f"{where}: a group needs at least two related tables; declare a single table under `tables`.")
-    if most_tables is not None and len(names) > most_tables:
-        problems.append(f"{where}: has {len(names)} tables; {model.label} models at most {most_tables}. Options: {_group_options(group)}.")
-    for table in group.tables:
-        if isinstance(table.primary_key, list) and len(table.primary_key) > 1:
-            problems.append(f"{where}: table {table.name!r} has a composite primary key {table.primary_key}; {_COMPOSITE_FIX}")
-    for fk in group.foreign_keys:
-        for end in (fk.parent, fk.child):
-            if end not in names:
-                problems.append(f"{where}: foreign key {fk.label()} names table {end!r}, which is not in the group.{closest(end, names)}")
-        if any(isinstance(k, list) and len(k) > 1 for k in (fk.parent_key, fk.child_key)):
-            problems.append(f"{where}: foreign key {fk.label()} is composite; {_COMPOSITE_FIX}")
-    for fk in group.foreign_keys:
-        if fk.parent == fk.child:
-            problems.append(
-                f"{where}: foreign key {fk.label()} points at its own table; {model.label} models no self-references. "
-                f"Options: leave it out of `foreign_keys` and add {fk.child_key!r} to the table's `exclude_columns`, "
-                "or move the referenced rows into a table of their own."
-            )
-    problems += _context_problems(group, where, model.label)
-    depth = _depth(group)
-    if depth is None and not any(fk.parent == fk.child for fk in group.foreign_keys):
-        problems.append(f"{where}: its foreign keys form a cycle; relational synthesizers need a tree of parents and children.")
-    elif most_levels is not None and depth > most_levels:
-        problems.append(
-            f"{where}: relationships are {depth} levels deep (a parent's child has children); {model.label} handles "
-            f"{'one level' if most_levels == 1 else f'{most_levels} levels'}. Options: {_group_options(group)}."
-        )
-    if group.scale <= 0:
-        problems.append(f"{where}: `scale` must be above 0; got {group.scale}. 1.0 keeps the source's size.")
-    problems += _evaluated_problems(group, where)
-    children = {fk.child for fk in group.foreign_keys}
-    if group.target is not None and group.foreign_keys and group.target.table not in children:
-        problems.append(
-            f"{where}: `target.table` {group.target.table!r} must be a child table (only child tables have a holdout); "
-            f"children here: {', '.join(sorted(children)) or '(none)'}."
-        )
-    return problems
-
-
-def _context_problems(group: GroupConfig, where: str, label: str) -> list[str]:
-    """TabularARGN generates each child against one parent, its context."""
-    marked = [fk for fk in group.foreign_keys if fk.context is not None]
-    if group.backend == "hma":
-        return [f"{where}: `context` on foreign key {marked[0].label()} is TabularARGN's; HMA models every key alike. Remove it, or set `synthesizer: argn`."] if marked else []
-    problems = []
-    for child in sorted({fk.child for fk in group.foreign_keys}):
-        contexts = [fk.label() for fk in group.foreign_keys if fk.child == child and fk.context]
-        if len(contexts) > 1:
-            problems.append(
-                f"{where}: table {child!r} has {len(contexts)} context keys ({'; '.join(contexts)}); {label} generates a table against "
-                "one parent. Keep `context: true` on one; the others become references, drawn among their parent's synthetic rows."
-            )
-    return problems
-
-
-_COMPOSITE_FIX = (
-    "SDV's relational synthesizers need single-column keys. Add a surrogate key column (for example in a "
-    "`query` that concatenates the columns) or leave the table out of the group."
-)
-
-
-def _depth(group: GroupConfig) -> int | None:
-    """Longest chain of parent -> child edges, or None when the edges form a cycle."""
-    children: dict[str, set[str]] = {}
-    for fk in group.foreign_keys:
-        if fk.parent != fk.child:
-            children.setdefault(fk.parent, set()).add(fk.child)
-        else:
-            return None
-
-    def longest(node: str, seen: frozenset[str]) -> int | None:
-        best = 0
-        for child in children.get(node, ()):
-            if child in seen:
-                return None
-            below = longest(child, seen | {child})
-            if below is None:
-                return None
-            best = max(best, below + 1)
-        return best
-
-    depths = [longest(t.name, frozenset({t.name})) for t in group.tables]
-    return None if any(d is None for d in depths) else max(depths, default=0)
 
 
 def _source_problems(source: SourceConfig) -> list[str]:
@@ -336,11 +207,11 @@ def _source_problems(source: SourceConfig) -> list[str]:
 
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
     names = [table.name for table in config.tables] + [group.name for group in config.groups]
-    problems = _source_problems(config.source) + _duplicate_problems(names)
+    problems = _source_problems(config.source) + duplicate_problems(names)
     if not names:
         problems.append("nothing to synthesize: declare at least one entry under `tables` or `groups`.")
     for group in config.groups:
-        problems += _group_problems(group)
+        problems += group_problems(group)
     if config.source.kind in ("parquet", "csv"):
         problems += [
             f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."
