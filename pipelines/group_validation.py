@@ -17,7 +17,7 @@ _GROUP_OPTIONS = "split the group into smaller groups, drop a table from it, or 
 
 
 def _group_options(group: GroupConfig) -> str:
-    if group.backend == "hma":
+    if not BACKENDS[group.backend].capabilities.contexts:
         return f"set `synthesizer: argn` (TabularARGN takes any number of tables and levels), {_GROUP_OPTIONS}"
     return _GROUP_OPTIONS
 
@@ -76,8 +76,8 @@ def group_problems(group: GroupConfig) -> list[str]:
 def _context_problems(group: GroupConfig, where: str, label: str) -> list[str]:
     """TabularARGN generates each child against one parent, its context."""
     marked = [fk for fk in group.foreign_keys if fk.context is not None]
-    if group.backend == "hma":
-        return [f"{where}: `context` on foreign key {marked[0].label()} is TabularARGN's; HMA models every key alike. Remove it, or set `synthesizer: argn`."] if marked else []
+    if not BACKENDS[group.backend].capabilities.contexts:
+        return [f"{where}: `context` on foreign key {marked[0].label()} is TabularARGN's; {label} models every key alike. Remove it, or set `synthesizer: argn`."] if marked else []
     problems = []
     for child in sorted({fk.child for fk in group.foreign_keys}):
         contexts = [fk.label() for fk in group.foreign_keys if fk.child == child and fk.context]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -190,8 +191,6 @@ class ArgnGroupSynthesizer:
 
     def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
         """Trains every table's model, parents first."""
-        import time
-
         started = time.perf_counter()
         budget = self._parameters.get("max_training_time", 10.0)
         total_rows = sum(len(data[table]) for table in self._order) or 1

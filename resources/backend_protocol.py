@@ -41,6 +41,9 @@ class Capabilities:
             are sampled in one process.
         max_tables: The most tables one relational model takes; None when unbounded or not relational.
         max_depth: The most levels of parent -> child relationships a relational model handles.
+        contexts: Generates each child table against one parent, its context (`context_keys`),
+            so the holdout takes whole families and the model leaves their parents out
+            (`hold_out_contexts`).
     """
 
     constraints: bool = False
@@ -53,6 +56,7 @@ class Capabilities:
     torch: bool = False
     max_tables: int | None = None
     max_depth: int | None = None
+    contexts: bool = False
 
     @property
     def rules(self) -> bool:

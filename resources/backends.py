@@ -284,7 +284,7 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 "TabularARGN (related tables)",
                 "synthpipe.resources.argn_group",
                 "ArgnGroupSynthesizer",
-                Capabilities(relations=True, time_budget="max_training_time", torch=True),
+                Capabilities(relations=True, time_budget="max_training_time", torch=True, contexts=True),
                 extra="argn",
                 install_hint=ARGN_INSTALL_HINT,
                 file_suffix=".argn-group.pkl",

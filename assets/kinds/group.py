@@ -44,6 +44,7 @@ from synthpipe.config import ForeignKeyConfig, GroupConfig
 from synthpipe.errors import SynthesizerError
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.fingerprints import fingerprint
+from synthpipe.resources.backends import backend
 from synthpipe.resources.protection import protect_tables
 from synthpipe.resources.relational import (
     OrphanCount,
@@ -88,7 +89,7 @@ def read_group(group: GroupConfig, source: SourceResource) -> GroupSource:
     foreign_keys = effective_foreign_keys(group, tables)
     tables, orphans = resolve_orphans(group, tables, foreign_keys)
     read = GroupSource(tables, fingerprint(pd.DataFrame({"f": [combined]})), orphans, foreign_keys, schemas=schemas)
-    if group.backend != "hma":
+    if backend(group.backend).capabilities.contexts:
         _hold_out_by_parent(group, read)
         return read
     for child in sorted({fk.child for fk in foreign_keys}):
@@ -195,16 +196,13 @@ class GroupTables:
     def fit(self, context: dg.AssetExecutionContext, read: GroupSource, tracker: MlflowTracker, run: ModelRun) -> FittedModel:
         group, run_id = self.config, run.run_id
         metadata = build_group_metadata(group, read.tables)
-        if group.backend == "hma":
-            params = {"verbose": False, **group.synthesizer_params}  # progress goes to the run log instead
-        else:
-            contexts = context_foreign_keys(read.foreign_keys)
-            params = {"context_keys": {child: _columns_of(fk.child_key)[0] for child, fk in contexts.items()}, **group.synthesizer_params}
-        synthesizer = build_synthesizer(group.backend, params, metadata, group.name)
-        if hasattr(synthesizer, "hold_out_contexts"):  # parents whose children were held out are not learned from
-            synthesizer.hold_out_contexts(
-                {child: set(read.holdout[child][_columns_of(fk.child_key)[0]].dropna()) for child, fk in context_foreign_keys(read.foreign_keys).items() if child in read.holdout}
-            )
+        contexts = {child: _columns_of(fk.child_key)[0] for child, fk in context_foreign_keys(read.foreign_keys).items()}
+        if backend(group.backend).capabilities.contexts:
+            synthesizer = build_synthesizer(group.backend, {"context_keys": contexts, **group.synthesizer_params}, metadata, group.name)
+            # parents whose children were held out are not learned from
+            synthesizer.hold_out_contexts({child: set(read.holdout[child][key].dropna()) for child, key in contexts.items() if child in read.holdout})  # type: ignore[attr-defined]
+        else:  # HMA: progress goes to the run log instead
+            synthesizer = build_synthesizer(group.backend, {"verbose": False, **group.synthesizer_params}, metadata, group.name)
         for table in group.tables:
             add_rules(synthesizer, table.enforced_rules, f"Group {group.name!r}, table {table.name!r}", group.backend, table.name)
             for rule in table.enforced_rules:
