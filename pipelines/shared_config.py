@@ -72,9 +72,11 @@ class Evaluated(Strict):
         "`rare_value_min_count` training rows), as a share (gate `value_leaks`).",
         examples=[0.0],
     )
-    gate_severity: dict[Literal["quality", "exact_copies", "dcr", "value_leaks", "utility"], Literal["error", "warn"]] = Field(
+    gate_severity: dict[
+        Literal["quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "fairness"], Literal["error", "warn"]
+    ] = Field(
         default_factory=dict,
-        description="Per gate (`quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`), `error` (blocks "
+        description="Per gate (`quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`, `rebalance`, `fairness`), `error` (blocks "
         "publication; the default) or `warn` (reports only). The `dcr` gate of a sequential table defaults to "
         "`warn`.",
         examples=[{"dcr": "warn"}],

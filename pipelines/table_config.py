@@ -18,6 +18,8 @@ from synthpipe.extras import argn_engine_available
 from synthpipe.shared_config import ColumnOverride, Evaluated, WithSuites
 
 __all__ = [
+    "FairnessConfig",
+    "RebalanceConfig",
     "SampleCondition",
     "AUTO",
     "DEFAULT_AUTO_CANDIDATES",
@@ -44,7 +46,7 @@ DEFAULT_FIT_ROWS = 50_000
 DEFAULT_EVALUATION_ROWS = 20_000
 
 _SAMPLING_SETTINGS = frozenset(
-    {"refresh", "num_rows", "conditions", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name"}
+    {"refresh", "num_rows", "conditions", "rebalance", "fairness", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name", "train_on"}
 )
 _GATE_SETTINGS = frozenset(
     {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
@@ -65,6 +67,40 @@ class SampleCondition(Strict):
 
     def describe(self) -> str:
         return f"{self.rows} rows with " + ", ".join(f"{c} = {v!r}" for c, v in self.values.items())
+
+
+class RebalanceConfig(Strict):
+    """Raises (or lowers) classes of one column to chosen shares of the synthetic rows; each
+    class's rows are sampled conditioned on it, so its other columns keep their real conditional
+    distribution. Classes not named keep their real proportions among the rest."""
+
+    column: str = Field(description="Categorical column whose classes are rebalanced.", examples=["default"])
+    shares: dict[str, float] = Field(
+        description="Share of the synthetic rows per class, each above 0 and together at most 1.", examples=[{"Yes": 0.3}]
+    )
+    tolerance: float = Field(
+        default=0.02,
+        description="Most a class's synthetic share may differ from the one asked for (gate `rebalance`).",
+        examples=[0.01],
+    )
+
+    def describe(self) -> str:
+        return f"{self.column}: " + ", ".join(f"{c!r} {s:.0%}" for c, s in self.shares.items())
+
+
+class FairnessConfig(Strict):
+    """A twin in which `target`'s rate is the same in every `sensitive` group (statistical
+    parity): each group keeps its real share of the rows and gets the overall real rate of each
+    target class, sampled conditioned on both."""
+
+    target: str = Field(description="Column whose rate must not depend on the sensitive group.", examples=["income"])
+    sensitive: str = Field(description="Column of the groups compared (sex, race, ...).", examples=["sex"])
+    max_parity_gap: float = Field(
+        default=0.05,
+        description="Most the target's rate may differ between two sensitive groups of the twin (gate `fairness`; "
+        "`gate_severity: {fairness: warn}` reports it without blocking).",
+        examples=[0.02],
+    )
 
 
 class SequenceConfig(Strict):
@@ -182,6 +218,18 @@ class TableConfig(WithSuites, Evaluated):
         "source does not hold (or holds in fewer than `rare_value_min_count` rows) is refused with the values it holds.",
         examples=[[{"values": {"sex": "Female"}, "rows": 5000}, {"values": {"sex": "Male", "income": ">50K"}, "rows": 1000}]],
     )
+    rebalance: RebalanceConfig | None = Field(
+        default=None,
+        description="Sample a rare class up (or a common one down) to a chosen share of the rows, each class's other "
+        "columns conditioned on it; the version records the real and the synthetic shares (check `rebalance`).",
+        examples=[{"column": "default", "shares": {"Yes": 0.3}}],
+    )
+    fairness: FairnessConfig | None = Field(
+        default=None,
+        description="Sample a twin whose `target` rate is equal across the `sensitive` groups (statistical parity); the "
+        "parity gap of the real rows and of the twin are recorded (gate `fairness`).",
+        examples=[{"target": "income", "sensitive": "sex"}],
+    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed. Default: a new seed every run, recorded with the version.",
@@ -197,6 +245,13 @@ class TableConfig(WithSuites, Evaluated):
         description="Column a downstream model predicts. Enables the `utility` gate (train on synthetic, test on "
         "real) and the `<name>/downstream` training asset.",
         examples=["income"],
+    )
+    train_on: list[Literal["real", "synthetic", "real+synthetic"]] = Field(
+        default_factory=lambda: ["synthetic"],
+        description="With `target`: what the `<name>/downstream` asset trains its models on, one model and one MLflow "
+        "run per entry, all scored on the same real holdout rows: `real` (the sampled real training rows), "
+        "`synthetic` (the published version) or `real+synthetic` (both together: the real rows augmented).",
+        examples=[["real", "synthetic", "real+synthetic"]],
     )
     sample_chunk_rows: int = Field(
         default=50_000,
@@ -248,6 +303,12 @@ class TableConfig(WithSuites, Evaluated):
         checks expect only their type and presence, and no model learns from them.
         """
         return [*([self.sequence.entity_key] if self.sequence else []), *self.pii]
+
+    @property
+    def steered(self) -> bool:
+        """Whether the twin is sampled to a plan (`conditions`, `rebalance`, `fairness`) rather
+        than mirroring the source's proportions."""
+        return bool(self.conditions) or self.rebalance is not None or self.fairness is not None
 
     @property
     def workers(self) -> int:

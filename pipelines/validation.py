@@ -63,6 +63,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     problems += evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
+    problems += _train_on_problems(table, where)
     if table.num_rows is not None and table.num_rows < 1:
         problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
     for setting in ("row_limit", "fit_rows"):
@@ -80,6 +81,22 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
         problems.append(
             f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
         )
+    return problems
+
+
+def _train_on_problems(table: TableConfig, where: str) -> list[str]:
+    """`train_on` lists what the downstream asset trains on: it needs a `target`, each entry once."""
+    problems = []
+    if table.target is None and "train_on" in table.model_fields_set:
+        problems.append(
+            f"{where}: `train_on` {table.train_on} needs `target`, the column the downstream models predict; "
+            "set `target` or remove `train_on`."
+        )
+    repeated = sorted({entry for entry in table.train_on if table.train_on.count(entry) > 1})
+    if repeated:
+        problems.append(f"{where}: `train_on` lists {', '.join(map(repr, repeated))} more than once; name each entry once.")
+    if not table.train_on:
+        problems.append(f"{where}: `train_on` is empty; name at least one of 'real', 'synthetic', 'real+synthetic', or remove it.")
     return problems
 
 
@@ -115,13 +132,17 @@ def _auto_problems(table: TableConfig, where: str, known_synthesizers: tuple[str
 
 
 def _condition_problems(table: TableConfig, where: str) -> list[str]:
-    """`conditions` name what to sample; the source's values are checked when the table samples."""
-    if not table.conditions:
+    """`conditions`, `rebalance` and `fairness` steer sampling through conditions; the source's
+    values are checked when the table samples."""
+    chosen = [name for name in ("conditions", "rebalance", "fairness") if getattr(table, name)]
+    if not chosen:
         return []
-    problems = []
+    setting, problems = chosen[0], []
+    if len(chosen) > 1:
+        problems.append(f"{where}: set one of `conditions`, `rebalance` and `fairness`, not {', '.join(f'`{c}`' for c in chosen)}.")
     if table.sequence is not None:
-        problems.append(f"{where}: `conditions` apply to single tables; a sequential table samples whole sequences (`num_sequences`).")
-    if table.num_rows is not None:
+        problems.append(f"{where}: `{setting}` applies to single tables; a sequential table samples whole sequences (`num_sequences`).")
+    if table.num_rows is not None and table.conditions:
         problems.append(f"{where}: set `num_rows` or `conditions`, not both: the conditions' `rows` add up to the rows sampled.")
     for index, condition in enumerate(table.conditions, start=1):
         if condition.rows < 1 or not condition.values:
@@ -129,16 +150,54 @@ def _condition_problems(table: TableConfig, where: str) -> list[str]:
         named = sorted(set(condition.values) & (set(table.exclude_columns) | set(table.pii)))
         if named:
             problems.append(f"{where}: `conditions[{index}]` fixes {named}, which are left out or generated fresh (`exclude_columns`, `pii`).")
+    problems += _rebalance_problems(table, where) + _fairness_problems(table, where)
     wanted = [table.candidate_backend(n) for n in table.auto_candidates] if table.backend == AUTO else [table.backend]
     for name in wanted:
         entry = BACKENDS.get(name)
         if entry is not None and not entry.capabilities.conditions:
-            problems.append(f"{where}: {entry.label} does not sample under `conditions`; choose another synthesizer or remove them.")
+            problems.append(f"{where}: {entry.label} does not sample under `{setting}`; choose another synthesizer or remove it.")
         if entry is not None and entry.capabilities.rules_by_rejection and table.enforced_rules:
             problems.append(
-                f"{where}: {entry.label} enforces rules by drawing again, which `conditions` would bias; set `enforce: false` on the "
-                "rules or remove `conditions`."
+                f"{where}: {entry.label} enforces rules by drawing again, which `{setting}` would bias; set `enforce: false` on the "
+                f"rules or remove `{setting}`."
             )
+    return problems
+
+
+def _left_out(table: TableConfig, column: str) -> bool:
+    return column in table.exclude_columns or column in table.pii
+
+
+def _rebalance_problems(table: TableConfig, where: str) -> list[str]:
+    rebalance = table.rebalance
+    if rebalance is None:
+        return []
+    problems = []
+    if _left_out(table, rebalance.column):
+        problems.append(f"{where}: `rebalance.column` {rebalance.column!r} is left out or personal (`exclude_columns`, `pii`); choose a learned column.")
+    if not rebalance.shares:
+        problems.append(f"{where}: `rebalance.shares` is empty; name at least one class and its share, e.g. {{Yes: 0.3}}.")
+    bad = {c: s for c, s in rebalance.shares.items() if not 0.0 < s <= 1.0}
+    if bad:
+        problems.append(f"{where}: `rebalance.shares` must each be above 0 and at most 1; got {bad}.")
+    total = sum(rebalance.shares.values())
+    if total > 1.0 + 1e-9:
+        problems.append(f"{where}: `rebalance.shares` add up to {total:.4g}, more than 1; lower them so the rest is left for the other classes.")
+    return problems
+
+
+def _fairness_problems(table: TableConfig, where: str) -> list[str]:
+    fairness = table.fairness
+    if fairness is None:
+        return []
+    problems = []
+    if fairness.target == fairness.sensitive:
+        problems.append(f"{where}: `fairness.target` and `fairness.sensitive` are both {fairness.target!r}; name two columns.")
+    for setting, column in (("target", fairness.target), ("sensitive", fairness.sensitive)):
+        if _left_out(table, column):
+            problems.append(f"{where}: `fairness.{setting}` {column!r} is left out or personal (`exclude_columns`, `pii`); choose a learned column.")
+    if not 0.0 <= fairness.max_parity_gap <= 1.0:
+        problems.append(f"{where}: `fairness.max_parity_gap` must be between 0 and 1; got {fairness.max_parity_gap}.")
     return problems
 
 

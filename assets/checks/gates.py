@@ -6,6 +6,7 @@ name (the one figure worth plotting night after night), then the threshold as te
 not a measure), and a miss says by how much.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,12 +49,20 @@ GATES: dict[str, Gate] = {
     "utility": Gate(
         "utility", "synthetic-to-real ratio of the holdout score (train on synthetic, test on real)", "min", "min_utility_ratio", keys.UTILITY_RATIO
     ),
+    "rebalance": Gate(
+        "rebalance", "largest difference between a class's synthetic share and the share asked for", "max", "rebalance.tolerance", keys.REBALANCE_GAP
+    ),
+    "fairness": Gate(
+        "fairness", "statistical parity gap: the largest difference of the target's rate between sensitive groups", "max",
+        "fairness.max_parity_gap", keys.PARITY_GAP,
+    ),
 }
 
 
 def _threshold(settings: Any, name: str) -> tuple[float, str]:
-    """The gate's threshold and severity in `settings` (a table's or a group's configuration)."""
-    return getattr(settings, GATES[name].setting), settings.severity(name)
+    """The gate's threshold (a dotted setting reads a nested block) and severity in `settings`
+    (a table's or a group's configuration)."""
+    return functools.reduce(getattr, GATES[name].setting.split("."), settings), settings.severity(name)
 
 
 def gate_specs(settings: Any, asset_key: dg.AssetKey, names: Sequence[str]) -> list[dg.AssetCheckSpec]:

@@ -21,6 +21,7 @@ from synthpipe.assets.evaluation.report import build_report
 from synthpipe.assets.evaluation.utility import UtilityResult, table_utility
 from synthpipe.assets.records import FittedModel, StagedSample
 from synthpipe.assets.split import SourceSplit
+from synthpipe.assets.steering import steered_reference
 from synthpipe.config import TableConfig
 from synthpipe.errors import SynthpipeError, closest
 from synthpipe.expectations.profile import derive_suite
@@ -162,7 +163,9 @@ def candidate_results(
     context.log.info(f"Validating the candidate: {len(derived)} derived expectations and {len(table.suites)} user suite(s)")
     suite, user_results, ran = user_suite_results(data, table.name, table.suites, split.fit, derived, site)
     context.log.info(f"Validated: {len(suite.failures)} of {suite.evaluated} derived expectations failed")
-    quality = evaluate_quality(train, data, fitted.table_metadata, progress=context.log.info)
+    # A steered twin (`conditions`, `rebalance`, `fairness`) is compared with the real rows drawn to its plan.
+    reference = steered_reference(train, staged.plan, seed)
+    quality = evaluate_quality(reference, data, fitted.table_metadata, progress=context.log.info)
     context.log.info("Measuring privacy: exact copies and distance to closest record")
     privacy = evaluate_privacy(data, train, holdout, columns, seed)
     leaks = evaluate_value_leaks(data, split.fit, columns, table.rare_value_min_count)
@@ -182,7 +185,7 @@ def candidate_results(
     tracker.log_metrics(run_id, {**privacy.as_metrics(), "value_leak_share": leaks.share, **utility_metrics})
     label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
     # Served over HTTP by `synthpipe serve` when MLflow keeps artifacts in the data folder.
-    report_uri = tracker.links.file(tracker.log_text(run_id, build_report(table.name, label, split.train, data, quality, privacy), f"report/{table.name}.html"))
+    report_uri = tracker.links.file(tracker.log_text(run_id, build_report(table.name, label, reference, data, quality, privacy), f"report/{table.name}.html"))
     context.log.info(f"Report: {report_uri}")
     tracker.log_dict(run_id, [s.__dict__ for s in ran], "expectations/derived_suite.json")
     log_user_suites(tracker, run_id, user_results)
@@ -219,8 +222,9 @@ def log_evaluation(
 ) -> None:
     """The sample's and the evaluation's figures in the model's run."""
     run_id, quality, rows = fitted.mlflow_run_id, measures.quality, staged.rows
-    conditions = {"conditions": "; ".join(c.describe() for c in table.conditions)} if table.conditions else {}
-    tracker.log_params(run_id, {"seed": staged.seed, "num_rows": rows, "quality_threshold": table.quality_threshold, **conditions})
+    conditions = {"conditions": "; ".join(c.describe() for c in staged.plan)} if staged.plan else {}
+    steering = {name: getattr(table, name).model_dump_json() for name in ("rebalance", "fairness") if getattr(table, name) is not None}
+    tracker.log_params(run_id, {"seed": staged.seed, "num_rows": rows, "quality_threshold": table.quality_threshold, **conditions, **steering})
     metrics = {
         "sample_seconds": staged.sample_seconds,
         "sample_rows_per_second": rows / max(staged.sample_seconds, 1e-9),

@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.auto import choose_synthesizer
-from synthpipe.assets.conditions import condition_plan, refuse_impossible_conditions
+from synthpipe.assets.checks.steering import steering_measures, steering_specs
+from synthpipe.assets.conditions import refuse_impossible_conditions
+from synthpipe.assets.steering import Tally, sampling_plan, steered_columns, steering_setting
 from synthpipe.assets.checks.suites import run_table_guards, user_suite_specs
 from synthpipe.assets.checks.table import Measures, candidate_results, check_specs, log_evaluation, table_columns
 from synthpipe.assets.fit import log_training_end, progress_logger, register_candidate, reusable_champion, training_figures
@@ -81,8 +83,9 @@ class SingleTable:
         return split_source(arrow, table.holdout_fraction, table.split_seed, table.fit_rows, table.evaluation_rows)
 
     def lenient_columns(self) -> list[str]:
-        """Columns whose derived expectations may drift (new values by design)."""
-        return []
+        """Columns whose derived expectations may drift (new values by design, or proportions a
+        plan sets)."""
+        return steered_columns(self.config) if self.config.steered else []
 
     # --- checks -----------------------------------------------------------------------------------
 
@@ -90,7 +93,7 @@ class SingleTable:
         return user_suite_specs("guard", self.config.suites, key)
 
     def check_specs(self, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-        return check_specs(self.config, key)
+        return [*check_specs(self.config, key), *steering_specs(self.config, key)]
 
     # --- source -----------------------------------------------------------------------------------
 
@@ -249,11 +252,12 @@ class SingleTable:
         self, context: dg.AssetExecutionContext, read: SourceSplit, fitted: FittedModel, synthesizer: Any, seed: int, writer: StagedWriter
     ) -> StagedSample:
         table, started = self.config, time.perf_counter()
-        plan = condition_plan(table)
+        plan = sampling_plan(table, read.fit, table.num_rows or read.source_rows)
         if plan:
-            refuse_impossible_conditions(table, read.fit, table_columns(fitted.table_metadata, table.name))
-            context.log.info("Sampling under conditions: " + "; ".join(c.describe() for c in table.conditions))
-        num_rows = sum(rows for _, rows in plan) if plan else table.num_rows or read.source_rows
+            setting = steering_setting(table) or "conditions"
+            refuse_impossible_conditions(table, plan, read.fit, table_columns(fitted.table_metadata, table.name), setting)
+            context.log.info(f"Sampling under `{setting}`: " + "; ".join(c.describe() for c in plan))
+        num_rows = sum(c.rows for c in plan) if plan else table.num_rows or read.source_rows
         context.log.info(
             f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
             f"chunks of {table.sample_chunk_rows}, {table.workers} worker(s)"
@@ -262,9 +266,14 @@ class SingleTable:
         def progress(done: int) -> None:
             context.log.info(f"Sampled {done}/{num_rows} rows ({done / num_rows:.0%}) in {time.perf_counter() - started:.1f} s")
 
-        chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, plan)
-        row_hash, sample = stage_chunks(writer, chunks, num_rows, table.evaluation_rows, progress)
-        return StagedSample(str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started)
+        tally = Tally(steered_columns(table) if plan else [])
+        chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, [(c.values, c.rows) for c in plan])
+        row_hash, sample = stage_chunks(writer, tally.count(chunks), num_rows, table.evaluation_rows, progress)
+        steering = steering_measures(table, read.fit, tally.counts).record if plan else {}
+        return StagedSample(
+            str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started, tuple(plan),
+            tally.counts if plan else None, steering,
+        )
 
     # --- checks on the candidate ------------------------------------------------------------------
 
@@ -279,6 +288,10 @@ class SingleTable:
         started = time.perf_counter()
         results, measures = candidate_results(context, self.config, read, sampled, fitted, tracker, docs, self.lenient_columns())
         results += self.extra_results(read, sampled.sample)
+        steering = steering_measures(self.config, read.fit, sampled.steered_counts, sampled.sample) if sampled.steered_counts is not None else None
+        if steering is not None:
+            results += steering.results
+            tracker.log_metrics(fitted.mlflow_run_id, steering.metrics)
         evaluation_seconds = time.perf_counter() - started
         log_evaluation(tracker, fitted, self.config, sampled, evaluation_seconds, measures)
         return Evaluation(results, _candidate_metadata(sampled, evaluation_seconds, measures, fitted), measures.quality.score)
@@ -295,7 +308,7 @@ class SingleTable:
             keys.FIT_ROWS: model.training_rows,
             keys.ROW_LIMIT: table.row_limit if table.row_limit is not None else "none",
             keys.SAMPLE_CHUNK_ROWS: staged.chunk_rows,
-            **({keys.CONDITIONS: json.dumps([c.model_dump() for c in table.conditions], default=str)} if table.conditions else {}),
+            **_steering_commit(staged),
         }
         version = store.publish_staged(table.name, staged.folder, commit)
         uri = store.table_uri(table.name)
@@ -306,6 +319,15 @@ class SingleTable:
             keys.MLFLOW_RUN_ID: model.mlflow_run_id,
         }
         return {None: Published(version, uri, staged.rows, extra)}
+
+
+def _steering_commit(staged: StagedSample) -> dict[str, str]:
+    """The plan a steered version was sampled under (what reproduction replays) and, for
+    `rebalance` and `fairness`, the real and synthetic shares or parity gaps."""
+    if not staged.plan:
+        return {}
+    commit = {keys.CONDITIONS: json.dumps([c.model_dump() for c in staged.plan], default=str)}
+    return {**commit, keys.STEERING: json.dumps(staged.steering, default=str)} if staged.steering else commit
 
 
 def _selection_metadata(fitted: FittedModel) -> dict[str, object]:

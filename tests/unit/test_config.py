@@ -37,8 +37,12 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(row_limit=0), "`row_limit` must be at least 1; got 0"),
         (config_with(max_dcr_closer_share=1.2), "`max_dcr_closer_share` must be between 0 and 1; got 1.2"),
         (config_with(gate_severity={"dcr": "maybe"}), "table 'adult': `gate_severity.dcr`: Input should be 'error' or 'warn'"),
-        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr', 'value_leaks' or 'utility' (got 'privacy')"),
+        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr', 'value_leaks', 'utility', 'rebalance' or 'fairness' (got 'privacy')"),
         (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
+        (config_with(train_on=["real"]), "table 'adult': `train_on` ['real'] needs `target`, the column the downstream models predict; set `target`"),
+        (config_with(target="income", train_on=["real", "synthetic", "real"]), "table 'adult': `train_on` lists 'real' more than once; name each entry once."),
+        (config_with(target="income", train_on=[]), "table 'adult': `train_on` is empty; name at least one of"),
+        (config_with(target="income", train_on=["fake"]), "table 'adult': `train_on.0`: Input should be 'real', 'synthetic' or 'real+synthetic'"),
         (config_with(synthesizer="auto", auto_candidates=["gaussian_copula", "par"]), "`auto_candidates` names 'par', which `auto` cannot fit"),
         (config_with(synthesizer="auto", candidate_params={"ctgan": {}}, auto_candidates=["tvae"]), "`candidate_params` for ['ctgan'], which are not in `auto_candidates`"),
         (config_with(auto_budget_seconds=0), "`auto_budget_seconds` must be above 0; got 0.0"),
@@ -52,7 +56,15 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(conditions=[{"values": {"name": "Ann"}, "rows": 3}], pii={"name": "name"}), "`conditions[1]` fixes ['name'], which are left out or generated fresh"),
         (
             config_with(sequence={"entity_key": "a", "order_by": "b"}, conditions=[{"values": {"c": 1}, "rows": 3}]),
-            "`conditions` apply to single tables; a sequential table samples whole sequences",
+            "`conditions` applies to single tables; a sequential table samples whole sequences",
+        ),
+        (config_with(rebalance={"column": "income", "shares": {">50K": 0.7, "<=50K": 0.6}}), "`rebalance.shares` add up to 1.3, more than 1"),
+        (config_with(rebalance={"column": "income", "shares": {">50K": 0}}), "`rebalance.shares` must each be above 0 and at most 1; got {'>50K': 0.0}"),
+        (config_with(rebalance={"column": "name", "shares": {"Ann": 0.5}}, pii={"name": "name"}), "`rebalance.column` 'name' is left out or personal"),
+        (config_with(fairness={"target": "sex", "sensitive": "sex"}), "`fairness.target` and `fairness.sensitive` are both 'sex'; name two columns."),
+        (
+            config_with(fairness={"target": "income", "sensitive": "sex"}, conditions=[{"values": {"sex": "Female"}, "rows": 3}]),
+            "set one of `conditions`, `rebalance` and `fairness`, not `conditions`, `fairness`",
         ),
         (config_with(conditions=[{"values": {"sex": "Female"}, "count": 3}]), "`conditions.0`: unknown setting 'count'. Known settings here: values, rows"),
         ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),
@@ -160,11 +172,24 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "pii": ({"name": "company"}, lambda t: t.pii == {"name": "company"}),
     "num_rows": (500, lambda t: t.num_rows == 500),
     "conditions": ([{"values": {"sex": "Female"}, "rows": 50}], lambda t: t.conditions[0].describe() == "50 rows with sex = 'Female'"),
+    "rebalance": (
+        {"column": "income", "shares": {">50K": 0.5}},
+        lambda t: any(s.name == "rebalance" and "at most 0.02" in s.description for s in _asset(t, "synthetic").check_specs)
+        and t.fit_fingerprint == TableConfig(name="adult").fit_fingerprint,
+    ),
+    "fairness": (
+        {"target": "income", "sensitive": "sex", "max_parity_gap": 0.03},
+        lambda t: any(s.name == "fairness" and "at most 0.03" in s.description and s.blocking for s in _asset(t, "synthetic").check_specs),
+    ),
     "holdout_fraction": (0.3, lambda t: t.holdout_fraction == 0.3),
     "split_seed": (3, lambda t: t.split_seed == 3),
     "seed": (11, lambda t: t.seed == 11),
     "quality_threshold": (0.9, lambda t: any("at least 0.9" in (s.description or "") for s in _asset(t, "synthetic").check_specs)),
     "target": ("income", lambda t: any(s.name == "utility" for s in _asset(t, "synthetic").check_specs)),
+    "train_on": (
+        ["real", "real+synthetic"],
+        lambda t: t.train_on == ["real", "real+synthetic"] and t.fit_fingerprint == TableConfig(name="adult", target="income").fit_fingerprint,
+    ),
     "min_utility_ratio": (0.9, lambda t: any(s.name == "utility" and "at least 0.9" in s.description for s in _asset(t, "synthetic").check_specs)),
     "max_exact_copy_share": (0.0, lambda t: any(s.name == "exact_copies" and "at most 0.0" in s.description for s in _asset(t, "synthetic").check_specs)),
     "max_dcr_closer_share": (0.55, lambda t: any(s.name == "dcr" and "at most 0.55" in s.description for s in _asset(t, "synthetic").check_specs)),
@@ -194,8 +219,8 @@ def test_table_field_cases_cover_every_field():
 def test_table_field_takes_effect(field):
     value, effect = TABLE_FIELD_CASES[field]
     raw = config_with(**{field: value})
-    if field == "min_utility_ratio":
-        raw = config_with(min_utility_ratio=value, target="income")
+    if field in ("min_utility_ratio", "train_on"):
+        raw = config_with(**{field: value}, target="income")
     if field == "num_sequences":
         raw = config_with(num_sequences=value, sequence={"entity_key": "tailnum", "order_by": "time_hour"})
     if field == "name":
