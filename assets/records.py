@@ -46,6 +46,10 @@ class StagedSample:
     plan: tuple[SampleCondition, ...] = ()  # the conditions sampled under (`conditions`, `rebalance`, `fairness`)
     steered_counts: pd.Series | None = None  # the steered columns' value counts over every row
     steering: dict[str, Any] = field(default_factory=dict)  # `rebalance`/`fairness` figures the version records
+    # partially synthetic and hybrid tables: the holdout rows with the same columns generated, and
+    # which cells of the evaluation sample were generated (hybrid)
+    holdout_generated: pd.DataFrame | None = None
+    generated_cells: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ DEFAULT_FIT_ROWS = 50_000
 DEFAULT_EVALUATION_ROWS = 20_000
 
 _SAMPLING_SETTINGS = frozenset(
-    {"refresh", "num_rows", "conditions", "rebalance", "fairness", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name", "train_on"}
+    {"refresh", "num_rows", "conditions", "rebalance", "fairness", "synthesize_columns", "impute", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name", "train_on"}
 )
 _GATE_SETTINGS = frozenset(
     {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
@@ -230,6 +230,19 @@ class TableConfig(WithSuites, Evaluated):
         "parity gap of the real rows and of the twin are recorded (gate `fairness`).",
         examples=[{"target": "income", "sensitive": "sex"}],
     )
+    synthesize_columns: list[str] = Field(
+        default_factory=list,
+        description="A partially synthetic table: every training row is kept with its real values, and only these "
+        "(sensitive) columns are generated, given the row's other values. It still holds real values: see "
+        "docs/synthesizers.md, 'Partially synthetic and hybrid tables'.",
+        examples=[["income", "capital-gain"]],
+    )
+    impute: list[str] = Field(
+        default_factory=list,
+        description="A hybrid table: the training rows with the missing values of these columns filled with values "
+        "drawn given the row's known values; a boolean column `<column>__imputed` marks each generated cell.",
+        examples=[["sex", "body_mass_g"]],
+    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed. Default: a new seed every run, recorded with the version.",
@@ -309,6 +322,12 @@ class TableConfig(WithSuites, Evaluated):
         """Whether the twin is sampled to a plan (`conditions`, `rebalance`, `fairness`) rather
         than mirroring the source's proportions."""
         return bool(self.conditions) or self.rebalance is not None or self.fairness is not None
+
+    @property
+    def kept_real(self) -> bool:
+        """Whether the table publishes real rows with some cells generated (`synthesize_columns`,
+        `impute`) rather than a fully synthetic twin."""
+        return bool(self.synthesize_columns or self.impute)
 
     @property
     def workers(self) -> int:

@@ -60,6 +60,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     problems += _engine_problems(table, where)
     problems += _sequence_problems(table, where)
     problems += _condition_problems(table, where)
+    problems += _partial_problems(table, where)
     problems += evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
@@ -161,6 +162,31 @@ def _condition_problems(table: TableConfig, where: str) -> list[str]:
                 f"{where}: {entry.label} enforces rules by drawing again, which `{setting}` would bias; set `enforce: false` on the "
                 f"rules or remove `{setting}`."
             )
+    return problems
+
+
+def _partial_problems(table: TableConfig, where: str) -> list[str]:
+    """`synthesize_columns` and `impute` keep real rows; they combine with no other way of sampling."""
+    chosen = [name for name in ("synthesize_columns", "impute") if getattr(table, name)]
+    if not chosen:
+        return []
+    setting, problems = chosen[0], []
+    if len(chosen) > 1:
+        problems.append(f"{where}: set `synthesize_columns` or `impute`, not both; a table is partially synthetic or hybrid.")
+    others = [name for name in ("conditions", "rebalance", "fairness", "num_rows", "sequence") if getattr(table, name)]
+    if others:
+        problems.append(f"{where}: `{setting}` keeps the real rows, one row per training row; remove {', '.join(f'`{o}`' for o in others)}.")
+    for name in chosen:
+        columns = getattr(table, name)
+        bad = sorted(c for c in columns if _left_out(table, c))
+        if bad:
+            problems.append(f"{where}: `{name}` names {bad}, which are left out or personal (`exclude_columns`, `pii`); name learned columns.")
+        if len(set(columns)) < len(columns):
+            problems.append(f"{where}: `{name}` names a column more than once: {columns}.")
+    entry = BACKENDS.get(table.backend)
+    if table.backend == AUTO or (entry is not None and not entry.capabilities.conditions):
+        label = "auto" if table.backend == AUTO else entry.label  # type: ignore[union-attr]
+        problems.append(f"{where}: `{setting}` needs a synthesizer that generates given known values; {label} does not. Choose argn or gaussian_copula.")
     return problems
 
 

@@ -272,14 +272,19 @@ class ArgnModel:
 
     def sample_conditioned(self, values: Mapping[str, Any], num_rows: int, seed: int) -> pd.DataFrame:
         """`num_rows` rows that all have `values`, the other columns generated given them (the
+        engine's seeded generation)."""
+        seed_data = pd.DataFrame({column: [value] * int(num_rows) for column, value in values.items()})
+        return self.sample_remaining(seed_data, seed)
+
+    def sample_remaining(self, known: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """One row per row of `known`, its columns kept and the others generated given them (the
         engine's seeded generation; needs `enable_flexible_generation`, the default)."""
         engine = require_engine(f"Table {self.table!r}: sampling its 'argn' model")
         from mostlyai.engine._common import load_generated_data
 
         if not self._parameters["enable_flexible_generation"]:
-            raise SynthesizerError(f"Table {self.table!r}: `conditions` need TabularARGN's `enable_flexible_generation: true`.")
-        folder = self._workspace_dir()
-        seed_data = pd.DataFrame({column: [value] * int(num_rows) for column, value in values.items()})
+            raise SynthesizerError(f"Table {self.table!r}: seeded generation needs TabularARGN's `enable_flexible_generation: true`.")
+        folder, seed_data = self._workspace_dir(), known.reset_index(drop=True)
         with engine_seed(seed):
             engine.generate(
                 seed_data=seed_data,

@@ -145,6 +145,9 @@ class Backend(Protocol):
     def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
         """A seeded draw of one table's `rows` rows that all have `values` (`capabilities.conditions`)."""
 
+    def sample_remaining(self, synthesizer: Synthesizer, known: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """A seeded draw of the columns `known` lacks, one row per row of it (`capabilities.conditions`)."""
+
     def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
         """Writes the fitted model into `folder`; returns the file (`synthesizer<file_suffix>`)."""
 

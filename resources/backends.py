@@ -138,6 +138,15 @@ class SingleTableBackend:
             drawn = synthesizer.sample_from_conditions([Condition(num_rows=int(rows), column_values=dict(values))])  # type: ignore[attr-defined]
         return drawn[next(iter(synthesizer.get_metadata().tables))] if isinstance(drawn, Mapping) else drawn
 
+    def sample_remaining(self, synthesizer: Synthesizer, known: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """One row per row of `known`, its values kept and the other columns drawn given them
+        (SDV's `sample_remaining_columns`), in `known`'s order."""
+        self.seed(synthesizer, seed)
+        with global_seed(seed):
+            drawn = synthesizer.sample_remaining_columns(known.reset_index(drop=True))  # type: ignore[attr-defined]
+        drawn = drawn[next(iter(synthesizer.get_metadata().tables))] if isinstance(drawn, Mapping) else drawn
+        return drawn.sort_index().reset_index(drop=True)
+
     def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
         path = folder / f"synthesizer{self.file_suffix}"
         synthesizer.save(str(path))
@@ -213,6 +222,10 @@ class ArgnBackend(SingleTableBackend):
     def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
         """The engine's seeded generation: `values` fixed, the other columns drawn given them."""
         return synthesizer.sample_conditioned(values, rows, seed)  # type: ignore[attr-defined]
+
+    def sample_remaining(self, synthesizer: Synthesizer, known: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """The engine's seeded generation with one seed row per row of `known`."""
+        return synthesizer.sample_remaining(known, seed)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

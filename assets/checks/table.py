@@ -15,6 +15,7 @@ from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.gates import gate_specs, measured_gate, property_metadata
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_results, user_suite_specs
 from synthpipe.assets.evaluation.leaks import LeakResult, evaluate_value_leaks
+from synthpipe.assets.evaluation.partial import partial_privacy
 from synthpipe.assets.evaluation.privacy import PrivacyResult, evaluate_privacy
 from synthpipe.assets.evaluation.quality import QualityResult, evaluate_quality
 from synthpipe.assets.evaluation.report import build_report
@@ -167,8 +168,11 @@ def candidate_results(
     reference = steered_reference(train, staged.plan, seed)
     quality = evaluate_quality(reference, data, fitted.table_metadata, progress=context.log.info)
     context.log.info("Measuring privacy: exact copies and distance to closest record")
-    privacy = evaluate_privacy(data, train, holdout, columns, seed)
-    leaks = evaluate_value_leaks(data, split.fit, columns, table.rare_value_min_count)
+    if table.kept_real:  # real rows with some cells generated: measured on the generated cells
+        privacy, leaks = _kept_real_privacy(table, split, staged, columns)
+    else:
+        privacy = evaluate_privacy(data, train, holdout, columns, seed)
+        leaks = evaluate_value_leaks(data, split.fit, columns, table.rare_value_min_count)
     context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
     utility_results, utility_metrics = _utility_results(table, split, data, seed)
     # GX's site carries 3.3 MB of animated help images the pages do not need.
@@ -193,6 +197,18 @@ def candidate_results(
         plan = chunk_plan(staged.rows, seed, staged.chunk_rows)
         tracker.log_dict(run_id, [{"rows": r, "seed": s, "first_row": f} for r, s, f in plan], "sampling/chunks.json")
     return results, Measures(quality, privacy, leaks, suite, report_uri)
+
+
+def _kept_real_privacy(table: TableConfig, split: SourceSplit, staged: StagedSample, columns: dict[str, Any]) -> tuple[PrivacyResult, LeakResult]:
+    """A partially synthetic or hybrid table's privacy (`assets.evaluation.partial`) and its
+    value leaks, counted in the generated cells only (kept cells are real by design)."""
+    generated = table.synthesize_columns or table.impute
+    data, cells = staged.sample, staged.generated_cells
+    assert staged.holdout_generated is not None
+    privacy = partial_privacy(split.fit.head(len(data)), data, split.holdout, staged.holdout_generated, generated)
+    emitted = data[generated] if cells is None else data[generated].where(cells[generated].to_numpy())
+    leaks = evaluate_value_leaks(emitted, split.fit[generated], {c: columns[c] for c in generated if c in columns}, table.rare_value_min_count)
+    return privacy, leaks
 
 
 def _utility_results(table: TableConfig, split: SourceSplit, data: pd.DataFrame, seed: int) -> tuple[list[dg.AssetCheckResult], dict[str, float]]:

@@ -140,7 +140,7 @@ def units(config: SynthpipeConfig) -> list[Kind]:
     return [kind_for(unit) for unit in [*config.tables, *config.groups]]
 
 
-_BUILTIN = ("synthpipe.assets.kinds.single", "synthpipe.assets.kinds.sequence", "synthpipe.assets.kinds.group")
+_BUILTIN = ("synthpipe.assets.kinds.single", "synthpipe.assets.kinds.sequence", "synthpipe.assets.kinds.partial", "synthpipe.assets.kinds.group")
 
 
 def _load_builtin_kinds() -> None:

@@ -68,6 +68,8 @@ SINGLE = {
 # sampled under conditions instead of `num_rows`
 CONDITIONED = {"name": "adult_women", "source_table": "raw_adult", "conditions": [{"values": {"gender": "Female"}, "rows": 100}]}
 REBALANCED = {"name": "adult_rich", "source_table": "raw_adult", "rebalance": {"column": "income", "shares": {">50K": 0.5}, "tolerance": 0.01}}
+PARTIAL = {"name": "adult_partial", "source_table": "raw_adult", "synthesize_columns": ["income"]}
+HYBRID = {"name": "adult_hybrid", "source_table": "raw_adult", "impute": ["workclass"]}
 FAIR = {"name": "adult_fair", "source_table": "raw_adult", "fairness": {"target": "income", "sensitive": "gender", "max_parity_gap": 0.02}}
 SEQUENTIAL = {
     "name": "plane_flights",
@@ -123,7 +125,7 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "schedule": {"cron": "30 1 * * *", "timezone": "Europe/Berlin", "enabled": False, "change_check_seconds": 600},
         "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
         "expectations_dir": str(suites),
-        "tables": [SINGLE, SEQUENTIAL, CONDITIONED, REBALANCED, FAIR],
+        "tables": [SINGLE, SEQUENTIAL, CONDITIONED, REBALANCED, FAIR, PARTIAL, HYBRID],
         "groups": [GROUP, ARGN_GROUP],
     }
     return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]

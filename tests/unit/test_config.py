@@ -10,6 +10,7 @@ import pytest
 
 import pyarrow as pa
 
+from synthpipe.assets.kinds import kind_for
 from synthpipe.assets.split import split_source
 from synthpipe.assets.specs import build_assets as build_table_assets
 from synthpipe.config import SynthpipeConfig, TableConfig
@@ -66,6 +67,10 @@ def config_with(**table: Any) -> dict[str, Any]:
             config_with(fairness={"target": "income", "sensitive": "sex"}, conditions=[{"values": {"sex": "Female"}, "rows": 3}]),
             "set one of `conditions`, `rebalance` and `fairness`, not `conditions`, `fairness`",
         ),
+        (config_with(synthesize_columns=["income"], impute=["age"]), "set `synthesize_columns` or `impute`, not both"),
+        (config_with(synthesize_columns=["income"], num_rows=10), "`synthesize_columns` keeps the real rows, one row per training row; remove `num_rows`."),
+        (config_with(impute=["income"], synthesizer="auto"), "`impute` needs a synthesizer that generates given known values; auto does not."),
+        (config_with(synthesize_columns=["name"], pii={"name": "name"}), "`synthesize_columns` names ['name'], which are left out or personal"),
         (config_with(conditions=[{"values": {"sex": "Female"}, "count": 3}]), "`conditions.0`: unknown setting 'count'. Known settings here: values, rows"),
         ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),
         ({**BASE, "source": {"kind": "csv", "path": "x", "url": "sqlite://"}}, "source: `url` does not apply to kind 'csv'"),
@@ -181,6 +186,11 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
         {"target": "income", "sensitive": "sex", "max_parity_gap": 0.03},
         lambda t: any(s.name == "fairness" and "at most 0.03" in s.description and s.blocking for s in _asset(t, "synthetic").check_specs),
     ),
+    "synthesize_columns": (
+        ["income"],
+        lambda t: type(kind_for(t)).__name__ == "PartialTable" and "exact_copies" in {s.name for s in _asset(t, "synthetic").check_specs},
+    ),
+    "impute": (["age"], lambda t: t.kept_real and not {"exact_copies", "dcr"} & {s.name for s in _asset(t, "synthetic").check_specs}),
     "holdout_fraction": (0.3, lambda t: t.holdout_fraction == 0.3),
     "split_seed": (3, lambda t: t.split_seed == 3),
     "seed": (11, lambda t: t.seed == 11),

@@ -1,0 +1,324 @@
+"""Steering settings on real tables, through the real refresh job: a rebalanced twin of a rare
+class and a fair twin, each beside a plain twin of the same synthesizer, and what a downstream
+model learns from them.
+
+Parts (`--parts`, in this order by default):
+
+- `rare`: ISLR's credit-card Default table (10,000 customers, `default` "Yes" in 3.3%; the split
+  holds out 20%). Per synthesizer, a plain twin and a rebalanced one
+  (`rebalance: {column: default, shares: {Yes: 0.3}}`). Each twin: its Yes share, quality (a
+  steered twin's against the real rows drawn to its plan), class fidelity of the Yes class (the
+  column shapes of its Yes rows against the real Yes rows) and the synthetic defaulters' mean
+  balance against the real defaulters'. Then the downstream model (`score_training_set`, the
+  gradient boosting the `<table>/downstream` asset trains) learns `default` from the real
+  training rows, a twin, or both, and is scored on the split's real holdout: recall and average
+  precision (PR-AUC) of the Yes class, ROC-AUC.
+- `parity`: a seeded 10,000-row slice of Adult. Per synthesizer, a plain twin and a fair one
+  (`fairness: {target: income, sensitive: gender}`): each twin's `>50K` rate per gender and its
+  parity gap against the real training rows', and quality. The downstream model learns `income`
+  from each and is scored on the real holdout: accuracy, ROC-AUC, and the parity gap of its own
+  predictions (its predicted `>50K` rate per gender on the holdout).
+
+Each twin is one refresh of a fresh data folder with fixed seeds (the sampling seed, the split
+seed, numpy's and torch's global generators during the run, TabularARGN's `random_state`); torch
+training is bounded by epochs (TVAE `--tvae-epochs`, TabularARGN `--argn-epochs` with no time
+budget), so a figure does not depend on the machine's speed. Every gate is set to `warn`, so each
+twin publishes whatever it scores; the gates a twin failed are listed beside it. The load average
+is printed before and after each part.
+
+Run with `make bench-steering` (`BENCH_STEERING_ARGS="--parts rare --tvae-epochs 50"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from synthpipe.assets.evaluation.utility import TrainingScore
+    from synthpipe.assets.split import SourceSplit
+    from synthpipe.assets.steering import Parity
+
+warnings.filterwarnings("ignore")
+
+__all__ = ["Twin", "refresh_twin", "synthesizer_settings"]
+
+SEED = 5  # the twins' sampling seed; the split keeps its default `split_seed` (0)
+GATES = ("quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "fairness")
+WARN_ONLY = {gate: "warn" for gate in GATES}
+TRAIN_ON = ["real", "synthetic", "real+synthetic"]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """One published twin and the real rows it was refreshed from.
+
+    `split` is the source asset's output (the real training and holdout rows, as the job split
+    them); `quality` the quality score the commit records; `metrics` the MLflow metrics of the
+    version's run (`class_fidelity.<class>`, `parity_gap_synthetic`, ...); `steering` what the
+    commit records under `steering`; `warned` the gates the twin failed, which only warned.
+    """
+
+    split: SourceSplit
+    data: pd.DataFrame
+    quality: float
+    metrics: dict[str, float]
+    steering: dict[str, Any]
+    warned: list[str]
+    fit_seconds: float
+    run_seconds: float
+
+
+def synthesizer_settings(tvae_epochs: int, argn_epochs: int) -> dict[str, dict[str, Any]]:
+    """The synthesizers compared, by label, as table settings; TabularARGN only where installed."""
+    from synthpipe.extras import argn_engine_available
+
+    candidates: dict[str, dict[str, Any]] = {
+        "GaussianCopula": {"synthesizer": "gaussian_copula"},
+        "TVAE": {"synthesizer": "tvae", "synthesizer_params": {"epochs": tvae_epochs}},
+    }
+    if argn_engine_available():
+        params = {"max_training_time": None, "max_epochs": argn_epochs, "random_state": 0}
+        candidates["TabularARGN"] = {"synthesizer": "argn", "synthesizer_params": params}
+    return candidates
+
+
+def refresh_twin(source: pd.DataFrame, table: Mapping[str, Any]) -> Twin:
+    """Runs the refresh job on `source` (one DuckDB table named `table["name"]`) in a fresh data
+    folder, every gate a warning, and reads back the published rows, the commit and MLflow.
+
+    Args:
+        source: The real table.
+        table: The table's settings (`name` and whatever the twin sets).
+
+    Examples:
+        >>> twin = refresh_twin(load_default(), {"name": "credit", "rebalance": {"column": "default", "shares": {"Yes": 0.3}}})  # doctest: +SKIP
+        >>> (twin.data["default"] == "Yes").mean()  # doctest: +SKIP
+        0.3
+    """
+    import dagster as dg
+
+    from synthpipe.demo_data import write_duckdb_table
+    from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
+    from synthpipe.resources.backends import global_seed
+    from synthpipe.resources.snapshots import DeltaSnapshotStore
+    from synthpipe.resources.tracking import MlflowTracker
+
+    name = table["name"]
+    with tempfile.TemporaryDirectory(prefix="synthpipe-bench-") as folder, dg.instance_for_test() as instance:
+        write_duckdb_table(Path(folder) / "sources" / "bench.duckdb", name, source)
+        settings = {"seed": SEED, **table, "gate_severity": WARN_ONLY}
+        config = {"data_dir": folder, "source": {"kind": "duckdb", "database": "sources/bench.duckdb"}, "tables": [settings]}
+        job = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB)
+        started = time.perf_counter()
+        with global_seed(0):  # TVAE's and GaussianCopula's fits draw from the global generators
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        run_seconds = time.perf_counter() - started
+        if not result.success:
+            failure = next((e.message for e in result.all_events if e.is_step_failure), "no step failed")
+            raise SystemExit(f"the refresh of {name!r} ({json.dumps(table)}) failed: {failure}")
+        [fitted] = result.asset_materializations_for_node(f"{name}__synthesizer")
+        store = DeltaSnapshotStore(root=str(Path(folder) / "snapshots"))
+        [commit] = store.history(name)
+        tracker = MlflowTracker(tracking_uri=f"sqlite:///{Path(folder) / 'mlflow' / 'mlflow.db'}")
+        return Twin(
+            split=result.output_for_node(f"{name}__source"),
+            data=store.read(name),
+            quality=float(commit["quality_score"]),
+            metrics=dict(tracker.client.get_run(commit["mlflow_run_id"]).data.metrics),
+            steering=json.loads(commit.get("steering") or "{}"),
+            warned=sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed),
+            fit_seconds=fitted.metadata["synthpipe/fit_seconds"].value,
+            run_seconds=run_seconds,
+        )
+
+
+def _scores(table: Mapping[str, Any], twin: Twin, target: str) -> dict[str, tuple[pd.DataFrame, TrainingScore]]:
+    """The downstream model trained on the real training rows, the twin, and both, each scored
+    on the split's real holdout; the frames are those the `<table>/downstream` asset trains on."""
+    from synthpipe.assets.downstream import training_frames
+    from synthpipe.assets.evaluation.utility import score_training_set
+    from synthpipe.config import TableConfig
+
+    config = TableConfig.model_validate({**table, "target": target, "train_on": TRAIN_ON})
+    frames = training_frames(config, twin.split, twin.data)
+    return {name: (frames[name], score_training_set(frames[name], frames["holdout"], target, frames["real"])) for name in TRAIN_ON}
+
+
+def _load() -> str:
+    return "(" + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + ")"
+
+
+def _warned(twin: Twin) -> str:
+    return ", ".join(twin.warned) or "none"
+
+
+# --- part 1: a rare class ---------------------------------------------------------------------
+
+
+def rare_class(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]]) -> None:
+    """Plain and rebalanced twins of the Default table, and the downstream model on each."""
+    from synthpipe.assets.checks.steering import class_fidelity
+    from synthpipe.assets.steering import class_shares
+    from synthpipe.demo_data import load_default
+
+    source = load_default()
+    base = {"name": "credit"}
+    twins_settings = {"plain": {}, "rebalanced": {"rebalance": {"column": "default", "shares": {"Yes": args.yes_share}}}}
+    print(
+        f"Default: {len(source):,} rows, Yes {class_shares(source, 'default')['Yes']:.1%}; holdout 20% (split seed 0); "
+        f"rebalanced twins ask for Yes {args.yes_share:.0%}; twins as many rows as the source; sampling seed {SEED}\n"
+    )
+    twin_rows, model_rows, real_row = [], [], None
+    for label, settings in candidates.items():
+        for kind, steering in twins_settings.items():
+            table = {**base, **settings, **steering}
+            twin = refresh_twin(source, table)
+            real, holdout = twin.split.train, twin.split.holdout  # the same split for every twin
+            yes = twin.data[twin.data["default"] == "Yes"]
+            twin_rows.append(
+                f"| {label} | {kind} | {class_shares(twin.data, 'default').get('Yes', 0.0):.1%} | {twin.quality:.3f} | "
+                f"{class_fidelity(real, twin.data, 'default', 'Yes'):.3f} | {yes['balance'].mean():.0f} "
+                f"({real.loc[real['default'] == 'Yes', 'balance'].mean():.0f}) | {yes['income'].mean():,.0f} "
+                f"({real.loc[real['default'] == 'Yes', 'income'].mean():,.0f}) | {_warned(twin)} | {twin.fit_seconds:.1f} | {twin.run_seconds:.1f} |"
+            )
+            scores = _scores(table, twin, "default")
+            if real_row is None:
+                real_row = _rare_model_row("real training rows", "-", *scores["real"])
+            model_rows.append(_rare_model_row(f"{kind} twin", label, *scores["synthetic"]))
+            model_rows.append(_rare_model_row(f"real + {kind} twin", label, *scores["real+synthetic"]))
+    print("| synthesizer | twin | Yes share | quality | class fidelity (Yes) | Yes mean balance (real) | Yes mean income (real) | gates failed (warned) | fit s | refresh s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(twin_rows))
+    print(
+        f"\nDownstream: gradient boosting learns `default`, scored on the same {len(holdout):,} real holdout rows "
+        f"({(holdout['default'] == 'Yes').sum()} Yes); recall and PR-AUC of the Yes class\n"
+    )
+    print("| trained on | synthesizer | rows | Yes share | Yes recall | PR-AUC | ROC-AUC |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join([real_row, *model_rows]))
+
+
+def _rare_model_row(trained_on: str, label: str, frame: pd.DataFrame, score: TrainingScore) -> str:
+    return (
+        f"| {trained_on} | {label} | {score.rows:,} | {(frame['default'] == 'Yes').mean():.1%} | {score.minority_recall:.3f} | "
+        f"{score.pr_auc:.3f} | {score.score:.3f} |"
+    )
+
+
+# --- part 2: parity ---------------------------------------------------------------------------
+
+
+def parity(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]]) -> None:
+    """Plain and fair twins of an Adult slice, and the downstream model on each."""
+    from synthpipe.assets.steering import parity_gap
+    from synthpipe.demo_data import load_adult
+
+    source = load_adult(rows=args.adult_rows, seed=args.adult_seed)
+    base = {"name": "adult"}
+    twins_settings = {"plain": {}, "fair": {"fairness": {"target": "income", "sensitive": "gender"}}}
+    print(
+        f"Adult: a {len(source):,}-row slice (seed {args.adult_seed}); holdout 20% (split seed 0); fair twins ask for "
+        f"statistical parity of income across gender (gap at most 0.02); sampling seed {SEED}\n"
+    )
+    twin_rows, model_rows, real_rows = [], [], None
+    for label, settings in candidates.items():
+        for kind, steering in twins_settings.items():
+            table = {**base, **settings, **steering}
+            twin = refresh_twin(source, table)
+            if real_rows is None:
+                twin_rows.append(_parity_twin_row("real training rows", "-", parity_gap(twin.split.train, "income", "gender"), None, []))
+            twin_rows.append(_parity_twin_row(f"{kind} twin", label, parity_gap(twin.data, "income", "gender"), twin.quality, twin.warned))
+            scores = _scores(table, twin, "income")
+            holdout = twin.split.holdout
+            if real_rows is None:
+                real_rows = _parity_model_row("real training rows", "-", scores["real"][1], _predictions(twin.split.train, holdout, twin.split.train))
+            model_rows.append(_parity_model_row(f"{kind} twin", label, scores["synthetic"][1], _predictions(scores["synthetic"][0], holdout, twin.split.train)))
+    print("| rows | synthesizer | >50K rate, Female | >50K rate, Male | parity gap | quality | gates failed (warned) |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(twin_rows))
+    print(
+        f"\nDownstream: gradient boosting learns `income`, scored on the same {len(holdout):,} real holdout rows "
+        f"(real parity gap {parity_gap(holdout, 'income', 'gender').gap:.3f}); the predictions' >50K rate per gender on them\n"
+    )
+    print("| trained on | synthesizer | accuracy | ROC-AUC | >50K recall | predicted >50K, Female | predicted >50K, Male | prediction parity gap |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join([real_rows, *model_rows]))
+
+
+def _parity_twin_row(rows: str, label: str, gap: Parity, quality: float | None, warned: list[str]) -> str:
+    rate = lambda group: gap.rates.get(group, {}).get(">50K", 0.0)  # noqa: E731
+    shown = "-" if quality is None else f"{quality:.3f}"
+    failed = "-" if quality is None else (", ".join(warned) or "none")
+    return f"| {rows} | {label} | {rate('Female'):.3f} | {rate('Male'):.3f} | {gap.gap:.3f} | {shown} | {failed} |"
+
+
+def _predictions(train: pd.DataFrame, holdout: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """The holdout with `income` replaced by what the model trained on `train` predicts (the
+    model `score_training_set` trains: same features from the real rows, same seed)."""
+    from synthpipe.assets.evaluation.utility import _Features, task_of, train_model
+
+    features = _Features(reference.drop(columns=["income"]))
+    model = train_model(train.dropna(subset=["income"]), "income", task_of(reference["income"]), features, 0)
+    predicted = holdout.copy()
+    predicted["predicted"] = model.predict(features.transform(holdout.drop(columns=["income"])))
+    return predicted
+
+
+def _parity_model_row(trained_on: str, label: str, score: TrainingScore, predicted: pd.DataFrame) -> str:
+    from synthpipe.assets.steering import parity_gap
+
+    accuracy = (predicted["predicted"] == predicted["income"].astype(str)).mean()
+    gap = parity_gap(predicted, "predicted", "gender")
+    rate = lambda group: gap.rates.get(group, {}).get(">50K", 0.0)  # noqa: E731
+    return (
+        f"| {trained_on} | {label} | {accuracy:.3f} | {score.score:.3f} | {score.minority_recall:.3f} | "
+        f"{rate('Female'):.3f} | {rate('Male'):.3f} | {gap.gap:.3f} |"
+    )
+
+
+# A third part, partial and hybrid twins, is to come: a function taking (args, candidates), added here.
+PARTS: dict[str, Callable[[argparse.Namespace, Mapping[str, Mapping[str, Any]]], None]] = {"rare": rare_class, "parity": parity}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which parts to run, in order (of {', '.join(PARTS)})")
+    parser.add_argument("--synthesizers", default=None, help="labels of the synthesizers to run (default: all available)")
+    parser.add_argument("--tvae-epochs", type=int, default=100, help="TVAE's epochs")
+    parser.add_argument("--argn-epochs", type=int, default=20, help="TabularARGN's epochs (no time budget)")
+    parser.add_argument("--yes-share", type=float, default=0.3, help="the Yes share the rebalanced Default twins ask for")
+    parser.add_argument("--adult-rows", type=int, default=10_000, help="rows of the Adult slice")
+    parser.add_argument("--adult-seed", type=int, default=7, help="seed of the Adult slice")
+    args = parser.parse_args()
+
+    import torch
+
+    candidates = synthesizer_settings(args.tvae_epochs, args.argn_epochs)
+    if args.synthesizers:
+        candidates = {label: candidates[label] for label in args.synthesizers.split(",")}
+    if "TabularARGN" not in candidates and not args.synthesizers:
+        print("TabularARGN is not installed (make install installs it); its rows are left out.\n")
+    print(
+        f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads, no GPU; every gate set to warn "
+        f"({', '.join(GATES)}) so that every twin publishes; settings: {json.dumps(candidates)}\n"
+    )
+    for name in args.parts.split(","):
+        print(f"## {name}\n\nload average (1, 5, 15 min) before: {_load()}\n")
+        started = time.perf_counter()
+        PARTS[name](args, candidates)
+        print(f"\nload average (1, 5, 15 min) after: {_load()}; {time.perf_counter() - started:.0f} s\n")
+
+
+if __name__ == "__main__":
+    main()
