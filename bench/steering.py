@@ -301,11 +301,17 @@ def main() -> None:
     parser.add_argument("--adult-rows", type=int, default=10_000, help="rows of the Adult slice")
     parser.add_argument("--adult-seed", type=int, default=7, help="seed of the Adult slice")
     args = parser.parse_args()
+    unknown = [name for name in args.parts.split(",") if name not in PARTS]
+    if unknown:
+        parser.error(f"--parts: {', '.join(map(repr, unknown))} is not a part; the parts are {', '.join(PARTS)}")
 
     import torch
 
     candidates = synthesizer_settings(args.tvae_epochs, args.argn_epochs)
     if args.synthesizers:
+        unknown = [label for label in args.synthesizers.split(",") if label not in candidates]
+        if unknown:
+            parser.error(f"--synthesizers: {', '.join(map(repr, unknown))} is not available; choose from {', '.join(candidates)}")
         candidates = {label: candidates[label] for label in args.synthesizers.split(",")}
     if "TabularARGN" not in candidates and not args.synthesizers:
         print("TabularARGN is not installed (make install installs it); its rows are left out.\n")

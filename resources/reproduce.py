@@ -41,6 +41,11 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         raise SnapshotNotFoundError(
             f"Table {table!r} version {version} does not record {missing}; it was published before synthpipe recorded them."
         )
+    if "generated_columns" in entry:
+        raise SnapshotNotFoundError(
+            f"Table {table!r} version {version} is partially synthetic or hybrid ({entry['generated_columns']}): it holds real "
+            "training rows, which the registry does not keep, so it cannot be regenerated from the model and seed alone."
+        )
     synthesizer = tracker.load_synthesizer(entry["model_name"], entry["model_version"])
     seed = int(entry["seed"])
     if is_relational(synthesizer):

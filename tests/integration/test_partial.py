@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from synthpipe.demo_data import load_penguins, write_duckdb_table
+from synthpipe.resources.reproduce import reproduce
+from synthpipe.errors import SnapshotNotFoundError
 from synthpipe.resources.tracking import MlflowTracker
 from tests.conftest import step_error, with_table
 
@@ -63,6 +65,8 @@ def test_kept_columns_are_the_source_rows_and_only_the_named_columns_are_generat
     assert metrics["real_cells_kept_share"] == pytest.approx(13 / 15, abs=1e-6)
     assert metrics["exact_copy_share"] == pytest.approx(unchanged, abs=0.01)  # rows equal to their own source row
     assert 0.0 <= metrics["dcr_closer_to_training_share"] <= 1.0
+    with pytest.raises(SnapshotNotFoundError, match="holds real training rows"):
+        reproduce("adult", 0, store, _tracker(data_dir))
 
 
 @pytest.fixture
