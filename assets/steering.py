@@ -30,6 +30,7 @@ __all__ = [
     "parity_gap",
     "sampling_plan",
     "split_rows",
+    "fairness_by_engine",
     "steered_columns",
     "steered_reference",
 ]
@@ -131,6 +132,12 @@ def sampling_plan(table: TableConfig, real: pd.DataFrame, num_rows: int) -> list
     if table.fairness is not None:
         return _fairness_plan(table, table.fairness, real, num_rows)
     return []
+
+
+def fairness_by_engine(table: TableConfig, own_mode: bool) -> bool:
+    """Whether `fairness` is met by the backend's own fairness mode (`own_mode`: it declares one)
+    rather than by conditional sampling: `method: engine`, or `auto` on such a backend."""
+    return table.fairness is not None and own_mode and table.fairness.method != "conditions"
 
 
 def steered_columns(table: TableConfig) -> list[str]:

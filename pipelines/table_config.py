@@ -95,6 +95,14 @@ class FairnessConfig(Strict):
 
     target: str = Field(description="Column whose rate must not depend on the sensitive group.", examples=["income"])
     sensitive: str = Field(description="Column of the groups compared (sex, race, ...).", examples=["sex"])
+    method: Literal["auto", "conditions", "engine"] = Field(
+        default="auto",
+        description="`conditions`: each sensitive group and target class sampled under conditions (an exact gap, any "
+        "backend). `engine`: TabularARGN's own fairness mode, which draws the table freely and adjusts the target's "
+        "probabilities per group (a small gap). `auto`: the backend's own mode where it has one (TabularARGN), else "
+        "conditions.",
+        examples=["conditions"],
+    )
     max_parity_gap: float = Field(
         default=0.05,
         description="Most the target's rate may differ between two sensitive groups of the twin (gate `fairness`; "

@@ -224,6 +224,10 @@ def _fairness_problems(table: TableConfig, where: str) -> list[str]:
             problems.append(f"{where}: `fairness.{setting}` {column!r} is left out or personal (`exclude_columns`, `pii`); choose a learned column.")
     if not 0.0 <= fairness.max_parity_gap <= 1.0:
         problems.append(f"{where}: `fairness.max_parity_gap` must be between 0 and 1; got {fairness.max_parity_gap}.")
+    entry = BACKENDS.get(table.backend)
+    if fairness.method == "engine" and not (entry is not None and entry.capabilities.fairness):
+        label = table.backend if entry is None else entry.label
+        problems.append(f"{where}: `fairness.method: engine` needs a synthesizer with a fairness mode of its own (argn); {label} has none. Use `method: conditions`.")
     return problems
 
 

@@ -162,6 +162,7 @@ class ArgnModel:
         self._rules: list[Any] = []  # business rules (`synthpipe.expectations.suites.Rule`), enforced by rejection
         self._allowed: dict[int, frozenset[tuple[Any, ...]]] = {}
         self.rejected_share: float = 0.0  # of the rows the last `sample` drew, the share that broke a rule
+        self._fairness: dict[str, Any] | None = None  # the engine's fairness objective for plain draws (`set_fairness`)
 
     # --- the interface synthpipe uses --------------------------------------------------------
 
@@ -294,6 +295,11 @@ class ArgnModel:
             rows = load_generated_data(folder)
         return self._restore_columns(rows.reset_index(drop=True), seed)
 
+    def set_fairness(self, target: str | None, sensitive: Sequence[str] = ()) -> None:
+        """Plain draws (`sample`) keep `target`'s rate equal across the `sensitive` columns'
+        groups (the engine's fairness objective; the columns must be categorical); None turns it off."""
+        self._fairness = {"target_column": target, "sensitive_columns": list(sensitive)} if target is not None else None
+
     def _generation_options(self) -> dict[str, Any]:
         """The sampling settings every `engine.generate` call of this model takes."""
         return {
@@ -340,6 +346,7 @@ class ArgnModel:
             engine.generate(
                 sample_size=int(num_rows),
                 workspace_dir=folder,
+                fairness=getattr(self, "_fairness", None),  # models saved before it existed have none
                 **self._generation_options(),
             )
             rows = load_generated_data(folder)

@@ -41,6 +41,8 @@ class Capabilities:
             are sampled in one process.
         max_tables: The most tables one relational model takes; None when unbounded or not relational.
         max_depth: The most levels of parent -> child relationships a relational model handles.
+        fairness: Generates a table whose target's rate is the same across sensitive groups
+            (statistical parity) by itself (`set_fairness`), without conditional sampling.
         contexts: Generates each child table against one parent, its context (`context_keys`),
             so the holdout takes whole families and the model leaves their parents out
             (`hold_out_contexts`).
@@ -54,6 +56,7 @@ class Capabilities:
     time_budget: str | None = None
     progress: bool = False
     torch: bool = False
+    fairness: bool = False
     max_tables: int | None = None
     max_depth: int | None = None
     contexts: bool = False

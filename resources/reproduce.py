@@ -12,7 +12,7 @@ from synthpipe.resources.fingerprints import fingerprint
 from synthpipe.errors import SnapshotNotFoundError
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.relational import sample_group
-from synthpipe.resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences
+from synthpipe.resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences, set_fairness
 from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["Reproduction", "reproduce"]
@@ -58,6 +58,9 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         rows = sample_sequences(synthesizer, len(stored), seed)
     else:
         conditions = [(c["values"], int(c["rows"])) for c in json.loads(entry.get("conditions", "[]"))]  # as the version was sampled
+        fairness = json.loads(entry.get("steering", "{}")).get("fairness", {})
+        if fairness.get("method") == "engine":  # sampled with the backend's own fairness mode
+            set_fairness(synthesizer, fairness["target"], fairness["sensitive"])
         rows = sample_rows(synthesizer, int(entry["rows"]), seed, int(entry.get("sample_chunk_rows", 50_000)), workers=2, conditions=conditions)
     return Reproduction(table, version, f"{entry['model_name']} v{entry['model_version']}", seed, entry["row_hash"], fingerprint(rows))
 

@@ -38,6 +38,7 @@ __all__ = [
     "modelled_sdtype",
     "undo_personal_guesses",
     "fit_synthesizer",
+    "set_fairness",
     "global_seed",
     "is_relational",
     "is_sequential",
@@ -194,6 +195,15 @@ def chunk_plan(num_rows: int, seed: int, chunk_rows: int) -> list[tuple[int, int
     sizes = [min(chunk_rows, num_rows - start) for start in range(0, num_rows, chunk_rows)]
     seeds = np.random.SeedSequence(seed).generate_state(len(sizes), dtype=np.uint32) if sizes else []
     return [(size, int(chunk_seed) % (2**31 - 1), i * chunk_rows) for i, (size, chunk_seed) in enumerate(zip(sizes, seeds))]
+
+
+def set_fairness(synthesizer: Synthesizer, target: str | None, sensitive: str | None = None) -> None:
+    """Makes the model's plain draws keep `target`'s rate equal across `sensitive`'s groups, by
+    the backend's own fairness mode (`capabilities.fairness`); `target` None turns it off."""
+    entry = backend_of(synthesizer)
+    if not entry.capabilities.fairness:
+        raise SynthesizerError(f"{entry.label} has no fairness mode of its own; use `fairness.method: conditions`.")
+    synthesizer.set_fairness(target, [sensitive] if sensitive else [])  # type: ignore[attr-defined]
 
 
 def uses_torch(synthesizer: Synthesizer) -> bool:

@@ -19,7 +19,7 @@ from synthpipe import metadata_keys as keys
 from synthpipe.assets.auto import choose_synthesizer
 from synthpipe.assets.checks.steering import steering_measures, steering_specs
 from synthpipe.assets.conditions import refuse_impossible_conditions
-from synthpipe.assets.steering import Tally, sampling_plan, steered_columns, steering_setting
+from synthpipe.assets.steering import Tally, fairness_by_engine, sampling_plan, steered_columns, steering_setting
 from synthpipe.assets.checks.suites import run_table_guards, user_suite_specs
 from synthpipe.assets.checks.table import Measures, candidate_results, check_specs, log_evaluation, table_columns
 from synthpipe.assets.fit import log_training_end, progress_logger, register_candidate, reusable_champion, training_figures
@@ -30,7 +30,7 @@ from synthpipe.assets.records import Candidate, FittedModel, StagedSample
 from synthpipe.assets.sample import choose_seed, stage_chunks
 from synthpipe.assets.source import read_member, refuse_free_text, refuse_missing_suite_columns, warn_looks_personal
 from synthpipe.assets.split import SourceSplit, column_schema, split_source
-from synthpipe.config import TableConfig
+from synthpipe.config import SampleCondition, TableConfig
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.fingerprints import content_probe
 from synthpipe.resources.snapshots import DeltaSnapshotStore, StagedWriter
@@ -41,7 +41,9 @@ from synthpipe.resources.synthesizers import (
     fit_synthesizer,
     protection_report,
     sample_chunks,
+    set_fairness,
 )
+from synthpipe.resources.backends import backend_of
 from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["SingleTable"]
@@ -252,11 +254,7 @@ class SingleTable:
         self, context: dg.AssetExecutionContext, read: SourceSplit, fitted: FittedModel, synthesizer: Any, seed: int, writer: StagedWriter
     ) -> StagedSample:
         table, started = self.config, time.perf_counter()
-        plan = sampling_plan(table, read.fit, table.num_rows or read.source_rows)
-        if plan:
-            setting = steering_setting(table) or "conditions"
-            refuse_impossible_conditions(table, plan, read.fit, table_columns(fitted.table_metadata, table.name), setting)
-            context.log.info(f"Sampling under `{setting}`: " + "; ".join(c.describe() for c in plan))
+        plan = self._steer(context, read, fitted, synthesizer)
         num_rows = sum(c.rows for c in plan) if plan else table.num_rows or read.source_rows
         context.log.info(
             f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
@@ -266,14 +264,31 @@ class SingleTable:
         def progress(done: int) -> None:
             context.log.info(f"Sampled {done}/{num_rows} rows ({done / num_rows:.0%}) in {time.perf_counter() - started:.1f} s")
 
-        tally = Tally(steered_columns(table) if plan else [])
+        tally = Tally(steered_columns(table) if table.steered else [])
         chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, [(c.values, c.rows) for c in plan])
         row_hash, sample = stage_chunks(writer, tally.count(chunks), num_rows, table.evaluation_rows, progress)
-        steering = steering_measures(table, read.fit, tally.counts).record if plan else {}
+        steering = steering_measures(table, read.fit, tally.counts).record if table.steered else {}
+        if "fairness" in steering:  # what reproduction replays: the backend's own mode, or the plan
+            steering["fairness"]["method"] = "conditions" if plan else "engine"
         return StagedSample(
             str(writer.folder), writer.rows, row_hash, sample, seed, table.sample_chunk_rows, time.perf_counter() - started, tuple(plan),
-            tally.counts if plan else None, steering,
+            tally.counts if table.steered else None, steering,
         )
+
+    def _steer(self, context: dg.AssetExecutionContext, read: SourceSplit, fitted: FittedModel, synthesizer: Any) -> list[SampleCondition]:
+        """The conditions to sample under (none for a twin of the source's proportions, or for
+        `fairness` met by the backend's own mode, which is switched on here)."""
+        table = self.config
+        if table.fairness is not None and fairness_by_engine(table, backend_of(synthesizer).capabilities.fairness):
+            set_fairness(synthesizer, table.fairness.target, table.fairness.sensitive)
+            context.log.info(f"Sampling with {fitted.synthesizer}'s fairness mode: {table.fairness.target} at equal rates across {table.fairness.sensitive}")
+            return []
+        plan = sampling_plan(table, read.fit, table.num_rows or read.source_rows)
+        if plan:
+            setting = steering_setting(table) or "conditions"
+            refuse_impossible_conditions(table, plan, read.fit, table_columns(fitted.table_metadata, table.name), setting)
+            context.log.info(f"Sampling under `{setting}`: " + "; ".join(c.describe() for c in plan))
+        return plan
 
     # --- checks on the candidate ------------------------------------------------------------------
 
@@ -324,9 +339,9 @@ class SingleTable:
 def _steering_commit(staged: StagedSample) -> dict[str, str]:
     """The plan a steered version was sampled under (what reproduction replays) and, for
     `rebalance` and `fairness`, the real and synthetic shares or parity gaps."""
-    if not staged.plan:
+    if not staged.plan and not staged.steering:
         return {}
-    commit = {keys.CONDITIONS: json.dumps([c.model_dump() for c in staged.plan], default=str)}
+    commit = {keys.CONDITIONS: json.dumps([c.model_dump() for c in staged.plan], default=str)} if staged.plan else {}
     return {**commit, keys.STEERING: json.dumps(staged.steering, default=str)} if staged.steering else commit
 
 

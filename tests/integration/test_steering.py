@@ -95,3 +95,22 @@ def test_a_class_the_source_lacks_is_refused_with_the_classes_it_holds(run_refre
     assert not result.success
     assert "'>60K' is not a class of 'income', which holds '<=50K', '>50K'." in step_error(result)
     assert_unchanged(store, published_before)
+
+
+def test_tabularargn_meets_fairness_with_its_own_fairness_mode_and_reproduces(run_refresh, base_config, store, data_dir):
+    # Setup: `method: auto` on TabularARGN uses the engine's fairness mode, not conditions
+    argn = {"synthesizer": "argn", "synthesizer_params": {"max_training_time": None, "max_epochs": 4, "random_state": 1}}
+    config = with_table(base_config, seed=11, fairness={"target": "income", "sensitive": "gender"}, gate_severity={"dcr": "warn"}, **argn)
+
+    # Run
+    result = run_refresh(config)
+
+    # Assert: the gap under the default bound (0.05), sampled without a plan, replayed by reproduce
+    assert result.success, step_error(result)
+    published = store.read("adult")
+    rates = published.groupby("gender")["income"].apply(lambda s: (s == ">50K").mean())
+    assert rates.max() - rates.min() <= 0.05
+    [entry] = store.history("adult")
+    recorded = json.loads(entry["steering"])["fairness"]
+    assert recorded["method"] == "engine" and "conditions" not in entry and recorded["parity_gap_real"] > 0.1
+    assert reproduce("adult", 0, store, _tracker(data_dir)).identical

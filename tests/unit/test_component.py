@@ -70,7 +70,7 @@ CONDITIONED = {"name": "adult_women", "source_table": "raw_adult", "conditions":
 REBALANCED = {"name": "adult_rich", "source_table": "raw_adult", "rebalance": {"column": "income", "shares": {">50K": 0.5}, "tolerance": 0.01}}
 PARTIAL = {"name": "adult_partial", "source_table": "raw_adult", "synthesize_columns": ["income"]}
 HYBRID = {"name": "adult_hybrid", "source_table": "raw_adult", "impute": ["workclass"]}
-FAIR = {"name": "adult_fair", "source_table": "raw_adult", "fairness": {"target": "income", "sensitive": "gender", "max_parity_gap": 0.02}}
+FAIR = {"name": "adult_fair", "source_table": "raw_adult", "fairness": {"target": "income", "sensitive": "gender", "method": "conditions", "max_parity_gap": 0.02}}
 SEQUENTIAL = {
     "name": "plane_flights",
     "synthesizer": "par",

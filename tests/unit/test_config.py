@@ -67,6 +67,10 @@ def config_with(**table: Any) -> dict[str, Any]:
             config_with(fairness={"target": "income", "sensitive": "sex"}, conditions=[{"values": {"sex": "Female"}, "rows": 3}]),
             "set one of `conditions`, `rebalance` and `fairness`, not `conditions`, `fairness`",
         ),
+        (
+            config_with(fairness={"target": "income", "sensitive": "sex", "method": "engine"}),
+            "`fairness.method: engine` needs a synthesizer with a fairness mode of its own (argn); SDV GaussianCopula has none.",
+        ),
         (config_with(synthesize_columns=["income"], impute=["age"]), "set `synthesize_columns` or `impute`, not both"),
         (config_with(synthesize_columns=["income"], num_rows=10), "`synthesize_columns` keeps the real rows, one row per training row; remove `num_rows`."),
         (config_with(impute=["income"], synthesizer="auto"), "`impute` needs a synthesizer that generates given known values; auto does not."),
