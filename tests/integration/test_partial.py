@@ -97,4 +97,5 @@ def test_imputed_cells_are_flagged_and_no_longer_missing(run_refresh, penguins_c
     untouched = published[~published["sex__imputed"] & ~published["body_mass_g__imputed"]].drop(columns=["sex__imputed", "body_mass_g__imputed"])
     assert len(untouched.merge(real.drop_duplicates(), how="inner")) == len(untouched) > 200
     checks = _checks(result)
-    assert "exact_copies" not in checks and "dcr" not in checks and checks["value_leaks"]
+    # the imputer reproduces the training rows' values no better than the holdout's it never saw
+    assert "exact_copies" not in checks and checks["dcr"] and checks["value_leaks"]

@@ -194,7 +194,7 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
         ["income"],
         lambda t: type(kind_for(t)).__name__ == "PartialTable" and "exact_copies" in {s.name for s in _asset(t, "synthetic").check_specs},
     ),
-    "impute": (["age"], lambda t: t.kept_real and not {"exact_copies", "dcr"} & {s.name for s in _asset(t, "synthetic").check_specs}),
+    "impute": (["age"], lambda t: t.kept_real and "exact_copies" not in {s.name for s in _asset(t, "synthetic").check_specs}),
     "holdout_fraction": (0.3, lambda t: t.holdout_fraction == 0.3),
     "split_seed": (3, lambda t: t.split_seed == 3),
     "seed": (11, lambda t: t.seed == 11),
