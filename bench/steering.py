@@ -317,8 +317,163 @@ def _parity_model_row(trained_on: str, label: str, method: str, score: TrainingS
     )
 
 
-# A third part, partial and hybrid twins, is to come: a function taking (args, candidates), added here.
-PARTS: dict[str, Callable[[argparse.Namespace, Mapping[str, Mapping[str, Any]]], None]] = {"rare": rare_class, "parity": parity}
+# --- part 3: partially synthetic and hybrid tables ---------------------------------------------
+
+PARTIAL_SEED = 1  # TabularARGN's `random_state` in this part
+
+
+def partial(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]]) -> None:
+    """Partially synthetic twins of the Adult slice and hybrid twins of the Palmer penguins,
+    TabularARGN only (SDV's `sample_remaining_columns` takes about 85 ms a row)."""
+    from synthpipe.demo_data import load_adult, load_penguins
+
+    if "TabularARGN" not in candidates:
+        print("TabularARGN is not among the synthesizers run (or not installed); the partial part needs it.")
+        return
+    params = {"max_training_time": None, "max_epochs": args.partial_epochs, "random_state": PARTIAL_SEED}
+    argn = {"synthesizer": "argn", "synthesizer_params": params}
+    print(f"TabularARGN {json.dumps(params)}; holdout 20% (split seed 0), never published; sampling seed {SEED}\n")
+
+    source = load_adult(rows=args.adult_rows, seed=args.adult_seed)
+    configs = {
+        "income, capital-gain": {"synthesize_columns": ["income", "capital-gain"]},
+        "age, hours-per-week, occupation": {"synthesize_columns": ["age", "hours-per-week", "occupation"], "target": "income"},
+    }
+    print(f"Partially synthetic: the Adult slice ({len(source):,} rows, seed {args.adult_seed}), `synthesize_columns`\n")
+    rows, columns = [], []
+    for generated, settings in configs.items():
+        twin = refresh_twin(source, {"name": "adult", **argn, **settings})
+        named = twin.generated_columns.get("synthesize_columns", [])
+        m = twin.metrics
+        utility = f"{m['utility_ratio']:.3f}" if "utility_ratio" in m else "-"
+        rows.append(
+            f"| {generated} | {json.dumps(named)} | {len(twin.data):,} | {twin.quality:.3f} | {m['exact_copy_share']:.3f} | "
+            f"{m['dcr_closer_to_training_share']:.3f} | {m['value_leak_share']:.4f} | {m['real_cells_kept_share']:.3f} | {utility} | "
+            f"{_warned(twin)} | {twin.fit_seconds:.1f} | {twin.run_seconds:.1f} |"
+        )
+        kept = [c for c in source.columns if c not in named]
+        joined = twin.data.merge(source.drop_duplicates(subset=kept, keep=False), on=kept, suffixes=("", "_real"))
+        for column in named:
+            columns.append(
+                f"| {generated} | {column} | {source[column].nunique()} | {len(joined):,} | "
+                f"{_equal(joined[column], joined[column + '_real']).mean():.3f} | {_chance(twin.split.train[column]):.3f} |"
+            )
+    print(
+        "| generated | generated_columns (recorded) | rows published | quality | exact_copy_share | dcr_closer_to_training_share | "
+        "value_leak_share | real_cells_kept_share | utility ratio (target income) | gates failed (warned) | fit s | refresh s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(
+        "\nPer generated column: the published rows joined to their source row on the kept columns (source rows whose kept "
+        "values repeat left out); the share whose generated value is the real one, and the share a value drawn from the "
+        "column's real distribution (training rows) would match (the sum of its values' squared shares)\n"
+    )
+    print("| generated | column | distinct real values | rows joined | generated = real | drawn from the distribution = real |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(columns))
+
+    penguins = load_penguins()
+    imputed = ["sex", "body_mass_g"]
+    print(
+        f"\nHybrid: the Palmer penguins ({len(penguins)} rows; missing: "
+        + ", ".join(f"{c} {n}" for c, n in penguins.isna().sum().items() if n)
+        + f"), `impute: {json.dumps(imputed)}`\n"
+    )
+    twin = refresh_twin(penguins, {"name": "penguins", **argn, "impute": imputed})
+    print(
+        "| impute (recorded) | rows published | cells imputed, sex | cells imputed, body_mass_g | nulls left in sex, body_mass_g | "
+        "nulls left, other columns | quality | value_leak_share | real_cells_kept_share | dcr_closer_to_training_share | "
+        "gates failed (warned) | fit s | refresh s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(_hybrid_row(twin, imputed))
+
+    masked_source, masked = _mask(penguins, "sex", args.mask_cells, args.mask_seed)
+    twin = refresh_twin(masked_source, {"name": "penguins", **argn, "impute": imputed})
+    print(
+        f"\nImputation accuracy: {args.mask_cells} known `sex` values masked (seed {args.mask_seed}) in a copy of the table, "
+        "the same hybrid twin refreshed from the copy; a masked cell counts where its row is published (a training row, "
+        "found by its other columns)\n"
+    )
+    print(
+        "| rows published | cells imputed, sex | masked cells published | of them flagged imputed | imputed sex = real | "
+        "majority class = real | gradient boosting on the known training rows = real | gates failed (warned) | refresh s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(_mask_row(twin, penguins, masked, imputed))
+
+
+def _hybrid_row(twin: Twin, imputed: list[str]) -> str:
+    from synthpipe.assets.kinds.partial import IMPUTED_SUFFIX
+
+    data, m = twin.data, twin.metrics
+    companions = [c + IMPUTED_SUFFIX for c in imputed]
+    others = data.drop(columns=[*imputed, *companions]).isna().sum()
+    dcr = f"{m['dcr_closer_to_training_share']:.3f}" if "dcr_closer_to_training_share" in m else "not logged"
+    return (
+        f"| {json.dumps(twin.generated_columns.get('impute', []))} | {len(data)} | {int(data['sex' + IMPUTED_SUFFIX].sum())} | "
+        f"{int(data['body_mass_g' + IMPUTED_SUFFIX].sum())} | {int(data[imputed].isna().sum().sum())} | "
+        f"{', '.join(f'{c} {n}' for c, n in others.items() if n) or '0'} | {twin.quality:.3f} | {m['value_leak_share']:.4f} | "
+        f"{m['real_cells_kept_share']:.3f} | {dcr} | {_warned(twin)} | {twin.fit_seconds:.1f} | {twin.run_seconds:.1f} |"
+    )
+
+
+def _mask(source: pd.DataFrame, column: str, cells: int, seed: int) -> tuple[pd.DataFrame, pd.Index]:
+    """A copy of `source` with `cells` known values of `column` emptied (seeded), and their rows."""
+    import numpy as np
+
+    known = source.index[source[column].notna()]
+    masked = pd.Index(np.sort(np.random.default_rng(seed).choice(known, size=cells, replace=False)))
+    copy = source.copy()
+    copy.loc[masked, column] = np.nan
+    return copy, masked
+
+
+def _mask_row(twin: Twin, source: pd.DataFrame, masked: pd.Index, imputed: list[str]) -> str:
+    """The masked `sex` cells' imputed values against the real ones, beside the majority class of
+    the training rows' known sex and a gradient boosting trained on those rows (the utility
+    model, features from the same rows)."""
+    from synthpipe.assets.evaluation.utility import _Features, train_model
+    from synthpipe.assets.kinds.partial import IMPUTED_SUFFIX
+
+    keys = [c for c in source.columns if c not in imputed]
+    real = source.rename_axis("source_row").reset_index().drop_duplicates(subset=keys, keep=False)
+    joined = twin.data.merge(real[["source_row", *keys, "sex"]], on=keys, suffixes=("", "_real"))
+    found = joined[joined["source_row"].isin(masked)]
+    known = twin.split.train.dropna(subset=["sex"])
+    majority = known["sex"].value_counts().idxmax()
+    features = _Features(known.drop(columns=["sex"]))
+    model = train_model(known, "sex", "classification", features, 0)
+    predicted = pd.Series(model.predict(features.transform(found[known.drop(columns=["sex"]).columns])), index=found.index)
+    real_sex = found["sex_real"]
+
+    def share(hits: pd.Series) -> str:
+        return f"{hits.mean():.3f} ({int(hits.sum())})"
+
+    return (
+        f"| {len(twin.data)} | {int(twin.data['sex' + IMPUTED_SUFFIX].sum())} | {len(found)} of {len(masked)} | "
+        f"{int(found['sex' + IMPUTED_SUFFIX].sum())} | {share(found['sex'] == real_sex)} | {share(real_sex == majority)} ({majority}) | "
+        f"{share(predicted.astype(str) == real_sex.astype(str))} | {_warned(twin)} | {twin.run_seconds:.1f} |"
+    )
+
+
+def _equal(generated: pd.Series, real: pd.Series) -> pd.Series:
+    """Cell by cell, whether the generated value is the real one (numbers compared as numbers)."""
+    numeric = pd.api.types.is_numeric_dtype(generated) and pd.api.types.is_numeric_dtype(real)
+    if numeric:
+        return generated.astype(float) == real.astype(float)
+    return generated.astype(str) == real.astype(str)
+
+
+def _chance(real: pd.Series) -> float:
+    """The share of rows a value drawn from `real`'s distribution would match: the sum of the
+    squared shares of its values."""
+    shares = real.value_counts(normalize=True, dropna=False)
+    return float((shares**2).sum())
+
+
+PARTS: dict[str, Callable[[argparse.Namespace, Mapping[str, Mapping[str, Any]]], None]] = {"rare": rare_class, "parity": parity, "partial": partial}
 
 
 def main() -> None:
@@ -330,6 +485,9 @@ def main() -> None:
     parser.add_argument("--yes-share", type=float, default=0.3, help="the Yes share the rebalanced Default twins ask for")
     parser.add_argument("--adult-rows", type=int, default=10_000, help="rows of the Adult slice")
     parser.add_argument("--adult-seed", type=int, default=7, help="seed of the Adult slice")
+    parser.add_argument("--partial-epochs", type=int, default=20, help="TabularARGN's epochs in the partial part (no time budget)")
+    parser.add_argument("--mask-cells", type=int, default=30, help="known penguin sex values masked to measure imputation")
+    parser.add_argument("--mask-seed", type=int, default=0, help="seed of the masked cells")
     args = parser.parse_args()
     unknown = [name for name in args.parts.split(",") if name not in PARTS]
     if unknown:

@@ -26,6 +26,7 @@ CONDITIONS = "synthpipe/conditions"  # commit metadata: the `conditions` a versi
 STEERING = "synthpipe/steering"  # commit metadata: `rebalance`/`fairness` with the real and synthetic shares or parity, as JSON
 REBALANCE_GAP = "synthpipe/rebalance_gap"  # largest |synthetic - requested| class share
 CLASS_SHARES = "synthpipe/class_shares"  # markdown: each class's real, requested and synthetic share
+CLASS_MARGIN = "synthpipe/class_margin"  # lowest (fidelity to its class - fidelity to the other classes) of a rebalanced class
 CLASS_FIDELITY = "synthpipe/class_fidelity"  # markdown: each class's synthetic rows against the real rows of that class
 REAL_CELLS_KEPT = "synthpipe/real_cells_kept"  # partially synthetic and hybrid tables: share of published cells that are real
 GENERATED_COLUMNS = "synthpipe/generated_columns"  # commit metadata: `synthesize_columns` or `impute`, as JSON

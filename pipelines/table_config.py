@@ -83,6 +83,13 @@ class RebalanceConfig(Strict):
         description="Most a class's synthetic share may differ from the one asked for (gate `rebalance`).",
         examples=[0.01],
     )
+    min_class_margin: float = Field(
+        default=0.0,
+        description="Least margin by which each rebalanced class's synthetic rows must follow the real rows of their class "
+        "more closely than the other classes' real rows (mean SDMetrics column shape; gate `class_fidelity`). Below 0, "
+        "the model draws the other classes' rows under the class's label.",
+        examples=[0.05],
+    )
 
     def describe(self) -> str:
         return f"{self.column}: " + ", ".join(f"{c!r} {s:.0%}" for c, s in self.shares.items())

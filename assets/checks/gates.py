@@ -52,6 +52,11 @@ GATES: dict[str, Gate] = {
     "rebalance": Gate(
         "rebalance", "largest difference between a class's synthetic share and the share asked for", "max", "rebalance.tolerance", keys.REBALANCE_GAP
     ),
+    "class_fidelity": Gate(
+        "class_fidelity",
+        "lowest margin by which a rebalanced class's synthetic rows follow the real rows of their class more closely than the other classes' real rows",
+        "min", "rebalance.min_class_margin", keys.CLASS_MARGIN,
+    ),
     "fairness": Gate(
         "fairness", "statistical parity gap: the largest difference of the target's rate between sensitive groups", "max",
         "fairness.max_parity_gap", keys.PARITY_GAP,

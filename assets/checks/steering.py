@@ -20,8 +20,9 @@ __all__ = ["SteeringMeasures", "class_fidelity", "steering_measures", "steering_
 
 
 def steering_specs(table: TableConfig, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """The `rebalance` and `fairness` gates of a table that sets them."""
-    return gate_specs(table, key, [name for name in ("rebalance", "fairness") if getattr(table, name) is not None])
+    """The `rebalance` and `class_fidelity` gates, and the `fairness` gate, of a table that sets them."""
+    names = (["rebalance", "class_fidelity"] if table.rebalance is not None else []) + (["fairness"] if table.fairness is not None else [])
+    return gate_specs(table, key, names)
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,15 @@ def steering_measures(table: TableConfig, real: pd.DataFrame, counts: pd.Series,
     return SteeringMeasures()
 
 
-def class_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, column: str, value: Any) -> float:
-    """How closely the synthetic rows of one class follow the real rows of that class: the mean
-    of SDMetrics' column-shape scores (KS complement for numbers, TV complement otherwise) over
-    the other columns; 1 is the same distribution."""
+def class_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, column: str, value: Any, of_the_rest: bool = False) -> float:
+    """How closely the synthetic rows of one class follow the real rows of that class (or, with
+    `of_the_rest`, the real rows of every other class): the mean of SDMetrics' column-shape
+    scores (KS complement for numbers, TV complement otherwise) over the other columns; 1 is the
+    same distribution."""
     from sdmetrics.single_column import KSComplement, TVComplement
 
-    mine, theirs = real[real[column].astype(str) == str(value)], synthetic[synthetic[column].astype(str) == str(value)]
+    in_class = real[column].astype(str) == str(value)
+    mine, theirs = real[~in_class if of_the_rest else in_class], synthetic[synthetic[column].astype(str) == str(value)]
     if mine.empty or theirs.empty:
         return 0.0
     scores = []
@@ -75,14 +78,28 @@ def _rebalance(table: TableConfig, real: pd.DataFrame, counts: pd.Series, sample
     rows += [f"| {c} | {before.get(c, 0.0):.4f} | {requested[c] if c in requested else '-'} | {after.get(c, 0.0):.4f} |" for c in classes]
     metadata: dict[str, Any] = {keys.CLASS_SHARES: dg.MetadataValue.md("\n".join(rows))}
     metrics = {"rebalance_gap": gap, **{f"share_real.{c}": before.get(c, 0.0) for c in requested}, **{f"share_synthetic.{c}": after.get(c, 0.0) for c in requested}}
-    if sample is not None:  # each class's rows against the real rows of that class
-        fidelity = {c: class_fidelity(real, sample, column, c) for c in classes}
-        metadata[keys.CLASS_FIDELITY] = dg.MetadataValue.md(
-            "| class | column shapes against the real rows of the class |\n|---|---|\n" + "\n".join(f"| {c} | {f:.4f} |" for c, f in fidelity.items())
-        )
-        metrics.update({f"class_fidelity.{c}": f for c, f in fidelity.items()})
     record = {"rebalance": {"column": column, "requested": requested, "real": before, "synthetic": after}}
-    return SteeringMeasures([measured_gate("rebalance", gap, table, metadata)], metrics, record)
+    results = [measured_gate("rebalance", gap, table, metadata)]
+    if sample is not None:
+        fidelity_result, fidelity_metrics = _fidelity(table, real, sample, column, classes, list(requested))
+        results.append(fidelity_result)
+        metrics.update(fidelity_metrics)
+    return SteeringMeasures(results, metrics, record)
+
+
+def _fidelity(
+    table: TableConfig, real: pd.DataFrame, sample: pd.DataFrame, column: str, classes: list[str], requested: list[str]
+) -> tuple[dg.AssetCheckResult, dict[str, float]]:
+    """The `class_fidelity` gate: a rebalanced class's synthetic rows must follow the real rows
+    of their class more closely than the real rows of the other classes (a model that conditions
+    weakly on a rare class draws the majority's rows under its label)."""
+    own = {c: class_fidelity(real, sample, column, c) for c in classes}
+    rest = {c: class_fidelity(real, sample, column, c, of_the_rest=True) for c in classes}
+    margin = min(own[c] - rest[c] for c in requested)
+    table_md = "| class | against its real rows | against the other classes' real rows |\n|---|---|---|\n"
+    table_md += "\n".join(f"| {c} | {own[c]:.4f} | {rest[c]:.4f} |" for c in classes)
+    metrics = {**{f"class_fidelity.{c}": own[c] for c in classes}, **{f"class_fidelity_rest.{c}": rest[c] for c in classes}, "class_margin": margin}
+    return measured_gate("class_fidelity", margin, table, {keys.CLASS_FIDELITY: dg.MetadataValue.md(table_md)}), metrics
 
 
 def _fairness(table: TableConfig, real: pd.DataFrame, counts: pd.Series) -> SteeringMeasures:

@@ -67,7 +67,7 @@ SINGLE = {
 }
 # sampled under conditions instead of `num_rows`
 CONDITIONED = {"name": "adult_women", "source_table": "raw_adult", "conditions": [{"values": {"gender": "Female"}, "rows": 100}]}
-REBALANCED = {"name": "adult_rich", "source_table": "raw_adult", "rebalance": {"column": "income", "shares": {">50K": 0.5}, "tolerance": 0.01}}
+REBALANCED = {"name": "adult_rich", "source_table": "raw_adult", "rebalance": {"column": "income", "shares": {">50K": 0.5}, "tolerance": 0.01, "min_class_margin": 0.05}}
 PARTIAL = {"name": "adult_partial", "source_table": "raw_adult", "synthesize_columns": ["income"]}
 HYBRID = {"name": "adult_hybrid", "source_table": "raw_adult", "impute": ["workclass"]}
 FAIR = {"name": "adult_fair", "source_table": "raw_adult", "fairness": {"target": "income", "sensitive": "gender", "method": "conditions", "max_parity_gap": 0.02}}

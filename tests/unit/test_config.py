@@ -38,7 +38,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(row_limit=0), "`row_limit` must be at least 1; got 0"),
         (config_with(max_dcr_closer_share=1.2), "`max_dcr_closer_share` must be between 0 and 1; got 1.2"),
         (config_with(gate_severity={"dcr": "maybe"}), "table 'adult': `gate_severity.dcr`: Input should be 'error' or 'warn'"),
-        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr', 'value_leaks', 'utility', 'rebalance' or 'fairness' (got 'privacy')"),
+        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr', 'value_leaks', 'utility', 'rebalance', 'class_fidelity' or 'fairness' (got 'privacy')"),
         (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
         (config_with(train_on=["real"]), "table 'adult': `train_on` ['real'] needs `target`, the column the downstream models predict; set `target`"),
         (config_with(target="income", train_on=["real", "synthetic", "real"]), "table 'adult': `train_on` lists 'real' more than once; name each entry once."),
@@ -184,6 +184,7 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "rebalance": (
         {"column": "income", "shares": {">50K": 0.5}},
         lambda t: any(s.name == "rebalance" and "at most 0.02" in s.description for s in _asset(t, "synthetic").check_specs)
+        and any(s.name == "class_fidelity" and "at least 0.0" in s.description and s.blocking for s in _asset(t, "synthetic").check_specs)
         and t.fit_fingerprint == TableConfig(name="adult").fit_fingerprint,
     ),
     "fairness": (
