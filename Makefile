@@ -123,7 +123,8 @@ bench-wide: $(STAMP)
 	$(PY) -m bench.wide $(BENCH_WIDE_ARGS)
 
 # Rebalanced (Default, 3.3% defaulters raised to 30%) and fair (Adult, income across gender) twins
-# beside plain ones, through the refresh job, and the downstream model trained on each.
+# beside plain ones, through the refresh job, and the downstream model trained on each; partially
+# synthetic Adult and hybrid penguins (`--parts partial`).
 BENCH_STEERING_ARGS ?=
 bench-steering: $(STAMP)
 	$(PY) -m bench.steering $(BENCH_STEERING_ARGS)

@@ -8,11 +8,12 @@ Parts (`--parts`, in this order by default):
   holds out 20%). Per synthesizer, a plain twin and a rebalanced one
   (`rebalance: {column: default, shares: {Yes: 0.3}}`). Each twin: its Yes share, quality (a
   steered twin's against the real rows drawn to its plan), class fidelity of the Yes class (the
-  column shapes of its Yes rows against the real Yes rows) and the synthetic defaulters' mean
-  balance against the real defaulters'. Then the downstream model (`score_training_set`, the
-  gradient boosting the `<table>/downstream` asset trains) learns `default` from the real
-  training rows, a twin, or both, and is scored on the split's real holdout: recall and average
-  precision (PR-AUC) of the Yes class, ROC-AUC.
+  column shapes of its Yes rows against the real Yes rows), the class margin a rebalanced version
+  logs (that fidelity less its Yes rows' fidelity to the real No rows; the `class_fidelity` gate
+  blocks below 0) and the synthetic defaulters' mean balance against the real defaulters'. Then
+  the downstream model (`score_training_set`, the gradient boosting the `<table>/downstream`
+  asset trains) learns `default` from the real training rows, a twin, or both, and is scored on
+  the split's real holdout: recall and average precision (PR-AUC) of the Yes class, ROC-AUC.
 - `parity`: a seeded 10,000-row slice of Adult. Per synthesizer, a plain twin and a fair one
   (`fairness: {target: income, sensitive: gender, method: conditions}`); for TabularARGN also a
   fair twin by the engine's own fairness mode (`method: engine`). Each twin's `>50K` rate per
@@ -34,10 +35,11 @@ Parts (`--parts`, in this order by default):
 
 Each twin is one refresh of a fresh data folder with fixed seeds (the sampling seed, the split
 seed, numpy's and torch's global generators during the run, TabularARGN's `random_state`); torch
-training is bounded by epochs (TVAE `--tvae-epochs`, TabularARGN `--argn-epochs` with no time
-budget, `--partial-epochs` in the `partial` part), so a figure does not depend on the machine's speed. Every gate is set to `warn`, so each
-twin publishes whatever it scores; the gates a twin failed are listed beside it. The load average
-is printed before and after each part.
+training is bounded by epochs (TVAE `--tvae-epochs`, TabularARGN `--argn-epochs` and, in the
+`partial` part, `--partial-epochs`, with no time budget), so a figure does not depend on the
+machine's speed. Every gate is set to `warn`, so each twin publishes whatever it scores; the
+gates a twin failed (those that would have blocked it) are listed beside it. The load average is
+printed before and after each part.
 
 Run with `make bench-steering` (`BENCH_STEERING_ARGS="--parts rare --tvae-epochs 50"`).
 """
@@ -67,8 +69,15 @@ warnings.filterwarnings("ignore")
 __all__ = ["Twin", "refresh_twin", "synthesizer_settings"]
 
 SEED = 5  # the twins' sampling seed; the split keeps its default `split_seed` (0)
-GATES = ("quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "fairness")
-WARN_ONLY = {gate: "warn" for gate in GATES}
+
+
+def gates() -> list[str]:
+    """Every gate a table may set a severity for (`gate_severity`), from the gate registry."""
+    from synthpipe.assets.checks.gates import GATES
+
+    return list(GATES)
+
+
 TRAIN_ON = ["real", "synthetic", "real+synthetic"]
 
 
@@ -133,7 +142,7 @@ def refresh_twin(source: pd.DataFrame, table: Mapping[str, Any]) -> Twin:
     name = table["name"]
     with tempfile.TemporaryDirectory(prefix="synthpipe-bench-") as folder, dg.instance_for_test() as instance:
         write_duckdb_table(Path(folder) / "sources" / "bench.duckdb", name, source)
-        settings = {"seed": SEED, **table, "gate_severity": WARN_ONLY}
+        settings = {"seed": SEED, **table, "gate_severity": dict.fromkeys(gates(), "warn")}
         config = {"data_dir": folder, "source": {"kind": "duckdb", "database": "sources/bench.duckdb"}, "tables": [settings]}
         job = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB)
         started = time.perf_counter()
@@ -207,15 +216,18 @@ def rare_class(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, A
                 f"| {label} | {kind} | {class_shares(twin.data, 'default').get('Yes', 0.0):.1%} | {twin.quality:.3f} | "
                 f"{class_fidelity(real, twin.data, 'default', 'Yes'):.3f} | {yes['balance'].mean():.0f} "
                 f"({real.loc[real['default'] == 'Yes', 'balance'].mean():.0f}) | {yes['income'].mean():,.0f} "
-                f"({real.loc[real['default'] == 'Yes', 'income'].mean():,.0f}) | {_warned(twin)} | {twin.fit_seconds:.1f} | {twin.run_seconds:.1f} |"
+                f"({real.loc[real['default'] == 'Yes', 'income'].mean():,.0f}) | {_margin(twin)} | {_warned(twin)} | {twin.fit_seconds:.1f} | {twin.run_seconds:.1f} |"
             )
             scores = _scores(table, twin, "default")
             if real_row is None:
                 real_row = _rare_model_row("real training rows", "-", *scores["real"])
             model_rows.append(_rare_model_row(f"{kind} twin", label, *scores["synthetic"]))
             model_rows.append(_rare_model_row(f"real + {kind} twin", label, *scores["real+synthetic"]))
-    print("| synthesizer | twin | Yes share | quality | class fidelity (Yes) | Yes mean balance (real) | Yes mean income (real) | gates failed (warned) | fit s | refresh s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| synthesizer | twin | Yes share | quality | class fidelity (Yes) | Yes mean balance (real) | Yes mean income (real) | "
+        "class margin (gate class_fidelity) | gates failed (warned) | fit s | refresh s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(twin_rows))
     print(
         f"\nDownstream: gradient boosting learns `default`, scored on the same {len(holdout):,} real holdout rows "
@@ -224,6 +236,12 @@ def rare_class(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, A
     print("| trained on | synthesizer | rows | Yes share | Yes recall | PR-AUC | ROC-AUC |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join([real_row, *model_rows]))
+
+
+def _margin(twin: Twin) -> str:
+    """The `class_margin` a rebalanced version logs: its Yes rows' fidelity to the real Yes rows
+    less their fidelity to the real No rows (the `class_fidelity` gate blocks below 0)."""
+    return f"{twin.metrics['class_margin']:+.3f}" if "class_margin" in twin.metrics else "-"
 
 
 def _rare_model_row(trained_on: str, label: str, frame: pd.DataFrame, score: TrainingScore) -> str:
@@ -345,7 +363,8 @@ def partial(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]
         twin = refresh_twin(source, {"name": "adult", **argn, **settings})
         named = twin.generated_columns.get("synthesize_columns", [])
         m = twin.metrics
-        utility = f"{m['utility_ratio']:.3f}" if "utility_ratio" in m else "-"
+        metric = next((k.removeprefix("utility_real_") for k in m if k.startswith("utility_real_")), "")
+        utility = f"{m['utility_ratio']:.3f} ({metric})" if "utility_ratio" in m else "-"
         rows.append(
             f"| {generated} | {json.dumps(named)} | {len(twin.data):,} | {twin.quality:.3f} | {m['exact_copy_share']:.3f} | "
             f"{m['dcr_closer_to_training_share']:.3f} | {m['value_leak_share']:.4f} | {m['real_cells_kept_share']:.3f} | {utility} | "
@@ -448,12 +467,12 @@ def _mask_row(twin: Twin, source: pd.DataFrame, masked: pd.Index, imputed: list[
     predicted = pd.Series(model.predict(features.transform(found[known.drop(columns=["sex"]).columns])), index=found.index)
     real_sex = found["sex_real"]
 
-    def share(hits: pd.Series) -> str:
-        return f"{hits.mean():.3f} ({int(hits.sum())})"
+    def share(hits: pd.Series, note: str = "") -> str:
+        return f"{hits.mean():.3f} ({int(hits.sum())}{'; ' + note if note else ''})"
 
     return (
         f"| {len(twin.data)} | {int(twin.data['sex' + IMPUTED_SUFFIX].sum())} | {len(found)} of {len(masked)} | "
-        f"{int(found['sex' + IMPUTED_SUFFIX].sum())} | {share(found['sex'] == real_sex)} | {share(real_sex == majority)} ({majority}) | "
+        f"{int(found['sex' + IMPUTED_SUFFIX].sum())} | {share(found['sex'] == real_sex)} | {share(real_sex == majority, majority)} | "
         f"{share(predicted.astype(str) == real_sex.astype(str))} | {_warned(twin)} | {twin.run_seconds:.1f} |"
     )
 
@@ -505,7 +524,7 @@ def main() -> None:
         print("TabularARGN is not installed (make install installs it); its rows are left out.\n")
     print(
         f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads, no GPU; every gate set to warn "
-        f"({', '.join(GATES)}) so that every twin publishes; settings: {json.dumps(candidates)}\n"
+        f"({', '.join(gates())}) so that every twin publishes; settings: {json.dumps(candidates)}\n"
     )
     for name in args.parts.split(","):
         print(f"## {name}\n\nload average (1, 5, 15 min) before: {_load()}\n")

@@ -84,10 +84,10 @@ class RebalanceConfig(Strict):
         examples=[0.01],
     )
     min_class_margin: float = Field(
-        default=0.0,
+        default=-0.05,
         description="Least margin by which each rebalanced class's synthetic rows must follow the real rows of their class "
-        "more closely than the other classes' real rows (mean SDMetrics column shape; gate `class_fidelity`). Below 0, "
-        "the model draws the other classes' rows under the class's label.",
+        "more closely than the other classes' real rows (mean SDMetrics column shape; gate `class_fidelity`). Well below 0, "
+        "the model draws the other classes' rows under the class's label; the default allows for the evaluation sample's noise.",
         examples=[0.05],
     )
 

@@ -184,7 +184,7 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     "rebalance": (
         {"column": "income", "shares": {">50K": 0.5}},
         lambda t: any(s.name == "rebalance" and "at most 0.02" in s.description for s in _asset(t, "synthetic").check_specs)
-        and any(s.name == "class_fidelity" and "at least 0.0" in s.description and s.blocking for s in _asset(t, "synthetic").check_specs)
+        and any(s.name == "class_fidelity" and "at least -0.05" in s.description and s.blocking for s in _asset(t, "synthetic").check_specs)
         and t.fit_fingerprint == TableConfig(name="adult").fit_fingerprint,
     ),
     "fairness": (
