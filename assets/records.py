@@ -55,12 +55,13 @@ class StagedSample:
 
 @dataclass(frozen=True)
 class GroupSample:
-    """A sampled relational group: every table in memory, and the source schemas they are cast back to."""
+    """A sampled relational group (or generated set, or simulation): every table in memory, and the source schemas they are cast back to."""
 
     tables: dict[str, pd.DataFrame]
     seed: int
     schemas: dict[str, pa.Schema] = field(default_factory=dict)
     sample_seconds: float = 0.0
+    recorded: dict[str, Any] = field(default_factory=dict)  # tables without a source: what the version records beyond the seed
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ Three layers, as in Dagster's own integrations (dagster-sling, dagster-dbt):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -27,7 +28,9 @@ from synthpipe.assets.source import source_asset
 from synthpipe.assets.translator import StageData, SynthpipeTranslator
 from synthpipe.config import GroupConfig, ScheduleConfig, SourceConfig, SynthpipeConfig, TableConfig
 
-__all__ = ["UnitSpecs", "build_assets", "build_unit_assets", "freshness_policy", "get_synthpipe_asset_specs", "source_kind", "unit_specs"]
+__all__ = [
+    "UnitSpecs", "build_assets", "build_unit_assets", "freshness_policy", "get_synthpipe_asset_specs", "linked_unit_specs", "source_kind", "unit_specs",
+]
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,22 @@ def get_synthpipe_asset_specs(
     description = source_description or f"the {config.source.kind} source"
     technology = source_kind_name or source_kind(config.source)
     nightly = freshness_policy(config.schedule)
-    return [
-        spec
-        for kind in units(config)
-        for spec in unit_specs(kind, translator, description, technology, scheduled_freshness(kind, nightly)).all()
-    ]
+    return [spec for _, specs in linked_unit_specs(config, translator, description, technology, nightly).values() for spec in specs.all()]
+
+
+def linked_unit_specs(
+    config: SynthpipeConfig, translator: SynthpipeTranslator | None, description: str, technology: str, nightly: dg.FreshnessPolicy
+) -> dict[str, tuple[Kind, UnitSpecs]]:
+    """Every unit's specs by name. A unit that reads other units' published tables (a generated
+    set drawing from a learned twin: its kind's `upstream`) gets them as dependencies of its
+    source, so one run refreshes the twin first and the set after it."""
+    built = {kind.name: (kind, unit_specs(kind, translator, description, technology, scheduled_freshness(kind, nightly))) for kind in units(config)}
+    for name, (kind, specs) in built.items():
+        upstream = [built[other][1].published[0].key for other in getattr(kind, "upstream", []) if other in built]
+        if upstream:
+            source = specs.source.merge_attributes(deps=upstream)
+            built[name] = (kind, dataclasses.replace(specs, source=source))
+    return built
 
 
 def scheduled_freshness(kind: Kind, policy: dg.FreshnessPolicy) -> dg.FreshnessPolicy | None:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import dagster as dg
 
 from synthpipe import metadata_keys as keys
-from synthpipe.config import GroupConfig, TableConfig
+from synthpipe.config import GeneratedConfig, GroupConfig, SimulationConfig, TableConfig
 
 __all__ = ["STAGES", "Stage", "StageData", "SynthpipeTranslator", "op_name", "stage_asset"]
 
@@ -31,6 +31,18 @@ _GROUP_DESCRIPTIONS: dict[Stage, str] = {
     "synthetic": "Synthetic candidate of the group `{table}` sampled with a recorded seed; blocking checks (per-table suites, referential integrity, quality) decide whether it is published.",
     "published": "Published synthetic table `{member}` of the group `{table}`: published with the rest of the group in one run, or not at all.",
 }
+_GENERATED_DESCRIPTIONS: dict[Stage, str] = {
+    "source": "The declaration of the generated tables {tables}: no source is read; its fingerprint decides whether the registered generator is reused.",
+    "synthesizer": "The declaration of `{table}` registered in MLflow as `{model}` (alias `candidate`): the generator every night draws from.",
+    "synthetic": "Generated candidate of `{table}` drawn with a recorded seed; blocking checks (declared distributions, correlations, rules, keys) decide whether it is published.",
+    "published": "Published generated table `{member}` of `{table}`: published with the rest of the set in one run, or not at all.",
+}
+_SIMULATION_DESCRIPTIONS: dict[Stage, str] = {
+    "source": "The agent-based model `{model_class}` and its parameters: no source is read; the settings and the model's code are fingerprinted.",
+    "synthesizer": "The simulation `{table}` registered in MLflow as `{model}` (alias `candidate`): the model class, its parameters and steps.",
+    "synthetic": "Candidate tables of the simulation `{table}`, run with a recorded seed; its data contracts decide whether they are published.",
+    "published": "Published table `{member}` of the simulation `{table}`: published with the rest of its tables in one run, or not at all.",
+}
 # The source stage's kind is the source's own (`StageData.source_kind`).
 _KINDS: dict[Stage, set[str]] = {
     "synthesizer": {"sdv", "mlflow"},
@@ -40,11 +52,18 @@ _KINDS: dict[Stage, set[str]] = {
 }
 
 
+_SOURCELESS_TEMPLATES: dict[type, dict[Stage, str]] = {GeneratedConfig: _GENERATED_DESCRIPTIONS, SimulationConfig: _SIMULATION_DESCRIPTIONS}
+_SOURCELESS_KINDS: dict[type, dict[Stage, set[str]]] = {
+    GeneratedConfig: {"source": {"yaml"}, "synthesizer": {"scipy", "mlflow"}, "synthetic": {"pandas", "great_expectations"}, "published": {"deltalake"}},
+    SimulationConfig: {"source": {"python"}, "synthesizer": {"mesa", "mlflow"}, "synthetic": {"pandas", "great_expectations"}, "published": {"deltalake"}},
+}
+
+
 @dataclass(frozen=True)
 class StageData:
     """Everything the translator may look at for one asset: the table and its stage."""
 
-    table: TableConfig | GroupConfig
+    table: TableConfig | GroupConfig | GeneratedConfig | SimulationConfig
     stage: Stage
     source_description: str = "the source"
     member: str | None = None  # one table of a group, for its published asset
@@ -66,10 +85,12 @@ class SynthpipeTranslator:
     def get_asset_spec(self, data: StageData) -> dg.AssetSpec:
         table = data.table
         is_group = isinstance(table, GroupConfig)
-        templates = _GROUP_DESCRIPTIONS if is_group else _DESCRIPTIONS
+        sourceless = isinstance(table, (GeneratedConfig, SimulationConfig))
+        templates = _SOURCELESS_TEMPLATES.get(type(table), _GROUP_DESCRIPTIONS if is_group else _DESCRIPTIONS)
         description = templates[data.stage].format(
-            source=table.name if is_group else table.source_name,
-            tables=", ".join(f"`{t.source_name}`" for t in table.tables) if is_group else "",
+            source=table.name if is_group or sourceless else table.source_name,
+            tables=", ".join(f"`{getattr(t, 'source_name', t.name)}`" for t in table.tables) if is_group or isinstance(table, GeneratedConfig) else "",
+            model_class=getattr(table, "model", ""),
             where=data.source_description,
             synthesizer=table.backend,
             table=table.name,
@@ -81,7 +102,7 @@ class SynthpipeTranslator:
             key=dg.AssetKey([table.name, data.stage, *([data.member] if data.member else [])]),
             group_name=f"synthpipe_{table.name}",
             description=description,
-            kinds={data.source_kind} if data.stage == "source" else _KINDS[data.stage],
+            kinds=_SOURCELESS_KINDS[type(table)][data.stage] if sourceless else {data.source_kind} if data.stage == "source" else _KINDS[data.stage],
             tags={keys.STAGE: data.stage},
         )
 

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from synthpipe.config_base import DATA_DIR_ENV, EnvValue, Strict, resolve_data_dir
+from synthpipe.generated_config import GeneratedConfig, SimulationConfig
 from synthpipe.group_config import ForeignKeyConfig, GroupConfig, GroupTableConfig, GroupTarget
 from synthpipe.shared_config import ColumnOverride
 from synthpipe.table_config import DEFAULT_SYNTHESIZER, FairnessConfig, RebalanceConfig, SampleCondition, SequenceConfig, TableConfig
@@ -28,7 +29,9 @@ __all__ = [
     "ForeignKeyConfig",
     "GroupConfig",
     "GroupTableConfig",
+    "GeneratedConfig",
     "GroupTarget",
+    "SimulationConfig",
     "LinksConfig",
     "MlflowConfig",
     "RetentionConfig",
@@ -176,7 +179,9 @@ class SynthpipeConfig(Strict):
         examples=[".synthpipe"],
     )
     source: SourceConfig = Field(
-        description="Where the source tables live: a DuckDB file, a SQL database, or Parquet/CSV files.",
+        default_factory=SourceConfig,
+        description="Where the source tables live: a DuckDB file, a SQL database, or Parquet/CSV files. Needed by "
+        "`tables` and `groups`; generated sets and simulations read none.",
         examples=[{"kind": "duckdb", "database": "sources/adult.duckdb"}],
     )
     mlflow: MlflowConfig = Field(
@@ -221,4 +226,24 @@ class SynthpipeConfig(Strict):
                 }
             ]
         ],
+    )
+    generated: list[GeneratedConfig] = Field(
+        default_factory=list,
+        description="Sets of tables generated without a source, from declared distributions, categories, keys, formulas "
+        "and rules (or drawn from a learned twin), published together.",
+        examples=[
+            [
+                {
+                    "name": "bank",
+                    "tables": [
+                        {"name": "customers", "num_rows": 1000, "columns": {"customer_id": {"sequence": {"start": 1}}, "age": {"distribution": "norm", "params": {"loc": 40, "scale": 12}}}},
+                    ],
+                }
+            ]
+        ],
+    )
+    simulations: list[SimulationConfig] = Field(
+        default_factory=list,
+        description="Agent-based simulations (Mesa models) whose collected tables are published each night.",
+        examples=[[{"name": "transfers", "model": "synthpipe.simulations.transfers:TransferModel", "steps": 48}]],
     )

@@ -2,7 +2,9 @@
 once and print what it published.
 
 The demo source holds the UCI Adult table (a single table), a bounded slice of the 2013 New York
-flights schema (a relational group) and per-aircraft flight sequences (a sequential table).
+flights schema (a relational group) and per-aircraft flight sequences (a sequential table). The
+configuration adds two tables without a source: a generated set drawing from the adult twin, and
+a Mesa simulation.
 """
 
 from __future__ import annotations
@@ -96,6 +98,19 @@ def _summary(result: dg.ExecuteInProcessResult) -> str:
     lines.append(
         f"  plane_flights (sequences): version {sequences[keys.SNAPSHOT_VERSION]}, {sequences['dagster/row_count']} rows, "
         f"quality score {sequences[keys.QUALITY_SCORE]:.4f}"
+    )
+    bank = {t: _metadata(result, "bank", "published", t) for t in ("customers", "accounts")}
+    generated = _metadata(result, "bank", "synthetic")
+    lines.append(
+        f"  bank (generated, no source): version {bank['customers'][keys.SNAPSHOT_VERSION]}, "
+        + ", ".join(f"{t} {m['dagster/row_count']} rows" for t, m in bank.items())
+        + f", fit to the declarations {generated[keys.QUALITY_SCORE]:.4f}, drawn from the adult twin v{generated[keys.TWIN_VERSIONS]['adult']}"
+    )
+    simulated = _metadata(result, "transfers", "published", "transactions")
+    run = _metadata(result, "transfers", "synthetic")
+    lines.append(
+        f"  transfers (Mesa simulation): version {simulated[keys.SNAPSHOT_VERSION]}, {simulated['dagster/row_count']} transactions, "
+        f"{run[keys.STEPS_PER_SECOND]:.0f} steps/s, seed {run[keys.SEED]}"
     )
     lines += [
         "\nLook around:",

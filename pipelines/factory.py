@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 
 from synthpipe.assets.kinds import units
-from synthpipe.assets.specs import build_unit_assets, freshness_policy, scheduled_freshness, source_kind, unit_specs
+from synthpipe.assets.specs import build_unit_assets, freshness_policy, linked_unit_specs, source_kind
 from synthpipe.assets.translator import SynthpipeTranslator
 from synthpipe import metadata_keys as keys
 from synthpipe.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
@@ -72,8 +72,8 @@ def _local_path(value: str | EnvValue, data_dir: Path) -> str | EnvValue:
 def build_source(source: SourceConfig, data_dir: Path) -> SourceResource:
     """The source resource for the configured kind; validated configuration guarantees its setting."""
     if source.kind == "duckdb":
-        assert source.database is not None
-        return DuckDBSource(**_settings(database=_local_path(source.database, data_dir)))
+        # validation requires `database` wherever a table reads it; generated tables read nothing
+        return DuckDBSource(**_settings(database=_local_path(source.database or "sources/none.duckdb", data_dir)))
     if source.kind == "sql":
         assert source.url is not None
         return SqlSource(**_settings(url=source.url), db_schema=source.db_schema)
@@ -144,10 +144,7 @@ def build_synthpipe_defs(
     source_description = f"the {config.source.kind} source"
     technology = source_kind(config.source)
     nightly_freshness = freshness_policy(config.schedule)
-    built = {
-        kind.name: (kind, unit_specs(kind, translator, source_description, technology, scheduled_freshness(kind, nightly_freshness)))
-        for kind in units(config)
-    }
+    built = linked_unit_specs(config, translator, source_description, technology, nightly_freshness)
     assets = {name: build_unit_assets(kind, specs) for name, (kind, specs) in built.items()}
     # `refresh: on_change` tables run when the change sensor finds their source changed; the rest nightly
     watched = [
@@ -207,11 +204,12 @@ def build_synthpipe_defs(
 
 
 def _docs_names(config: SynthpipeConfig) -> list[str]:
-    return [t.name for t in config.tables] + [g.name for g in config.groups]
+    return [t.name for t in config.tables] + [g.name for g in config.groups] + [g.name for g in config.generated] + [s.name for s in config.simulations]
 
 
 def _published_names(config: SynthpipeConfig) -> list[str]:
-    return [t.name for t in config.tables] + [f"{g.name}/{t.name}" for g in config.groups for t in g.tables]
+    members = [f"{g.name}/{t.name}" for g in [*config.groups, *config.generated] for t in g.tables]
+    return [t.name for t in config.tables] + members + [f"{s.name}/{m}" for s in config.simulations for m in s.published_tables]
 
 
 def build_maintenance_job(config: SynthpipeConfig) -> dg.JobDefinition:

@@ -116,3 +116,12 @@ UTILITY_SYNTHETIC_SCORE = "synthpipe/utility_synthetic_score"
 VALUE_LEAK_COLUMNS_MEASURED = "synthpipe/value_leak_columns_measured"
 VERSION = "synthpipe/version"
 WORST_TABLE = "synthpipe/worst_table"
+
+# Tables without a source (generated sets and simulations)
+FIT_TESTS = "synthpipe/fit_tests"  # each declared distribution's goodness-of-fit test, as a markdown table
+CORRELATION_TESTS = "synthpipe/correlation_tests"
+REJECTED_ROWS = "synthpipe/rejected_rows"  # rows drawn again because they broke a rule
+TWIN_VERSIONS = "synthpipe/twin_versions"  # the published twins' versions a generated set drew from
+SIMULATION = "synthpipe/simulation"  # the model class, its parameters and steps
+STEPS_PER_SECOND = "synthpipe/steps_per_second"
+KEY_PROBLEMS = "synthpipe/key_problems"

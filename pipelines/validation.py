@@ -24,7 +24,9 @@ from synthpipe.config_input import pydantic_problems, read_yaml
 from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
 from synthpipe.resources.backends import BACKENDS, Kind, names
+from synthpipe.generated_validation import generated_problems
 from synthpipe.group_validation import group_problems
+from synthpipe.resources.simulation import simulation_problems
 from synthpipe.shared_validation import duplicate_problems, evaluated_problems
 from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER, SEQUENCE_BACKENDS
 
@@ -295,12 +297,18 @@ def _source_problems(source: SourceConfig) -> list[str]:
 
 
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
-    names = [table.name for table in config.tables] + [group.name for group in config.groups]
-    problems = _source_problems(config.source) + duplicate_problems(names)
+    read = [table.name for table in config.tables] + [group.name for group in config.groups]
+    names = read + [g.name for g in config.generated] + [s.name for s in config.simulations]
+    # a configuration of generated tables and simulations alone reads no source
+    problems = (_source_problems(config.source) if read else []) + duplicate_problems(names)
     if not names:
-        problems.append("nothing to synthesize: declare at least one entry under `tables` or `groups`.")
+        problems.append("nothing to synthesize: declare at least one entry under `tables`, `groups`, `generated` or `simulations`.")
     for group in config.groups:
         problems += group_problems(group)
+    for generated in config.generated:
+        problems += generated_problems(generated, [t.name for t in config.tables])
+    for simulation in config.simulations:
+        problems += simulation_problems(simulation)
     if config.source.kind in ("parquet", "csv"):
         problems += [
             f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."
@@ -393,21 +401,38 @@ def _attach_suites(config: SynthpipeConfig) -> list[str]:
     folder = expectations_dir(config)
     members = [(f"table {t.name!r}", t, _fitted_by(t)) for t in config.tables]
     members += [(f"group {g.name!r}, table {t.name!r}", t, [g.backend]) for g in config.groups for t in g.tables]
+    # a generator meets its own `rules`; a suite's rules on its tables are checked, not enforced
+    members += [(f"generated set {g.name!r}, table {t.name!r}", t, []) for g in config.generated for t in g.tables]
     for where, table, backends in members:
         if table._suites:  # already read: a validated config passed through `load_config` again
             continue
-        suites = []
-        for name in table.expectation_suites:
-            path = Path(name).expanduser()
-            try:
-                suites.append(load_suite(path if path.is_absolute() else folder / path))
-            except SuiteError as error:
-                problems += [f"{where}: {problem}" for problem in error.problems]
-        names = [suite.name for suite in suites]
-        problems += [f"{where}: two suites are named {n!r}; give each file its own `suite` name." for n in sorted({n for n in names if names.count(n) > 1})]
-        problems += _rule_problems(suites, where, backends)
-        table._suites = tuple(suites)
+        suites, found = _read_suites(table.expectation_suites, folder, where, backends)
+        problems += found
+        table._suites = suites
+    for simulation in config.simulations:
+        if simulation._suites:
+            continue
+        read: dict[str, tuple[UserSuite, ...]] = {}
+        for name, files in simulation.expectation_suites.items():
+            read[name], found = _read_suites(files, folder, f"simulation {simulation.name!r}, table {name!r}", [])
+            problems += found
+        simulation._suites = read
     return problems
+
+
+def _read_suites(files: list[str], folder: Path, where: str, backends: list[str]) -> tuple[tuple[UserSuite, ...], list[str]]:
+    """The suite files of one table, and every problem with them."""
+    suites, problems = [], []
+    for name in files:
+        path = Path(name).expanduser()
+        try:
+            suites.append(load_suite(path if path.is_absolute() else folder / path))
+        except SuiteError as error:
+            problems += [f"{where}: {problem}" for problem in error.problems]
+    names = [suite.name for suite in suites]
+    problems += [f"{where}: two suites are named {n!r}; give each file its own `suite` name." for n in sorted({n for n in names if names.count(n) > 1})]
+    problems += _rule_problems(suites, where, backends)
+    return tuple(suites), problems
 
 
 def _rule_problems(suites: list[UserSuite], where: str, backends: list[str]) -> list[str]:

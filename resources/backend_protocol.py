@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Backend", "Capabilities", "Kind", "Synthesizer"]
 
-Kind = Literal["table", "sequence", "group"]
-KINDS: tuple[Kind, ...] = ("table", "sequence", "group")
+# `generated`: tables without a source (declared generators, simulations), which learn nothing.
+Kind = Literal["table", "sequence", "group", "generated"]
+KINDS: tuple[Kind, ...] = ("table", "sequence", "group", "generated")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ __all__ = [
     "Kind",
     "SequenceBackend",
     "SingleTableBackend",
+    "SourcelessBackend",
     "Synthesizer",
     "available",
     "backend",
@@ -258,6 +259,56 @@ class ArgnGroupBackend(ArgnBackend):
         return ArgnGroupSynthesizer.load(path)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class SourcelessBackend:
+    """A model of tables without a source: a declared generator or a simulation. Nothing is
+    learned (`fit` does nothing); the model holds its declaration, and `draw` is its seeded call
+    (`generate(seed)` or `run(seed)`), which returns every table it makes."""
+
+    name: str
+    label: str
+    module: str
+    class_name: str
+    draw: str
+    file_suffix: str
+    capabilities: Capabilities = Capabilities()
+    kind: Kind = "generated"
+    extra: str | None = None
+    install_hint: str | None = None
+
+    def available(self) -> bool:
+        return True
+
+    def synthesizer_class(self) -> type[Synthesizer]:
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+    def build(self, metadata: Any, params: Mapping[str, Any]) -> Synthesizer:
+        return self.synthesizer_class()(**params)  # type: ignore[call-arg]
+
+    def fit(self, synthesizer: Synthesizer, data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> None:
+        """Nothing to learn."""
+
+    def seed(self, synthesizer: Synthesizer, seed: int) -> None:
+        """Every draw takes its seed as an argument; there is no state to set."""
+
+    def sample(self, synthesizer: Synthesizer, amount: float, seed: int) -> dict[str, pd.DataFrame]:
+        return dict(getattr(synthesizer, self.draw)(seed))
+
+    def sample_conditioned(self, synthesizer: Synthesizer, values: Mapping[str, Any], rows: int, seed: int) -> pd.DataFrame:
+        raise SynthesizerError(f"{self.label} draws tables from declarations; it takes no conditions.")
+
+    def sample_remaining(self, synthesizer: Synthesizer, known: pd.DataFrame, seed: int) -> pd.DataFrame:
+        raise SynthesizerError(f"{self.label} draws tables from declarations; it completes no rows.")
+
+    def save(self, synthesizer: Synthesizer, folder: Path) -> Path:
+        path = folder / f"synthesizer{self.file_suffix}"
+        synthesizer.save(str(path))
+        return path
+
+    def load(self, path: str) -> Synthesizer:
+        return self.synthesizer_class().load(path)  # type: ignore[attr-defined]
+
+
 _SDV_TABLE = Capabilities(constraints=True, conditions=True)
 _SDV_TORCH_TABLE = Capabilities(constraints=True, conditions=True, torch=True)
 
@@ -302,6 +353,8 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 install_hint=ARGN_INSTALL_HINT,
                 file_suffix=".argn-group.pkl",
             ),
+            SourcelessBackend("generator", "declared generator", "synthpipe.resources.generator", "Generator", "generate", ".generator.pkl"),
+            SourcelessBackend("mesa", "Mesa simulation", "synthpipe.resources.simulation", "Simulation", "run", ".simulation.pkl"),
         )
     }
 )

@@ -27,7 +27,8 @@ class SynthesizerModel(PythonModel):
     """MLflow pyfunc around a fitted synthesizer: `predict` samples rows.
 
     The input is a one-row DataFrame with `num_rows` (`num_sequences` for a sequential model,
-    `scale` for a relational one, which returns a dict of DataFrames) and optionally `seed`.
+    `scale` for a relational one, which returns a dict of DataFrames, as a generator or a
+    simulation does from `seed` alone) and optionally `seed`.
 
     Examples:
         >>> model = mlflow.pyfunc.load_model(uri)  # doctest: +SKIP
@@ -51,7 +52,7 @@ class SynthesizerModel(PythonModel):
         """
         from mlflow.models import infer_signature
 
-        if is_relational(synthesizer):
+        if is_relational(synthesizer) or backend_of(synthesizer).kind == "generated":
             return None
         if is_sequential(synthesizer):
             example = pd.DataFrame({"num_sequences": [2], "seed": [0]})
@@ -61,6 +62,8 @@ class SynthesizerModel(PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         seed = int(model_input["seed"].iloc[0]) if "seed" in model_input else 0
+        if backend_of(self.synthesizer).kind == "generated":  # every table of a generator or simulation
+            return backend_of(self.synthesizer).sample(self.synthesizer, 1.0, seed)
         if is_relational(self.synthesizer):
             from synthpipe.resources.relational import sample_group
 

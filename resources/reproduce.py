@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from synthpipe.resources.fingerprints import fingerprint
 from synthpipe.errors import SnapshotNotFoundError
 from synthpipe.resources.snapshots import DeltaSnapshotStore
+from synthpipe.resources.backends import backend_of
 from synthpipe.resources.relational import sample_group
 from synthpipe.resources.synthesizers import is_relational, is_sequential, sample_rows, sample_sequences, set_fairness
 from synthpipe.resources.tracking import MlflowTracker
@@ -48,7 +49,9 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
         )
     synthesizer = tracker.load_synthesizer(entry["model_name"], entry["model_version"])
     seed = int(entry["seed"])
-    if is_relational(synthesizer):
+    if backend_of(synthesizer).kind == "generated":
+        rows = _regenerate_sourceless(table, entry, synthesizer, seed, store)
+    elif is_relational(synthesizer):
         rows = _regenerate_group_member(table, version, entry, synthesizer, seed)
     elif is_sequential(synthesizer):
         # as many sequences as the stored version holds, each entity a sequence
@@ -63,6 +66,17 @@ def reproduce(table: str, version: int, store: DeltaSnapshotStore, tracker: Mlfl
             set_fairness(synthesizer, fairness["target"], fairness["sensitive"])
         rows = sample_rows(synthesizer, int(entry["rows"]), seed, int(entry.get("sample_chunk_rows", 50_000)), workers=2, conditions=conditions)
     return Reproduction(table, version, f"{entry['model_name']} v{entry['model_version']}", seed, entry["row_hash"], fingerprint(rows))
+
+
+def _regenerate_sourceless(table: str, entry: dict[str, str], synthesizer: object, seed: int, store: DeltaSnapshotStore) -> object:
+    """A generated set (drawing from the twins' versions it recorded) or a simulation, run
+    whole with the seed; the member's table is compared."""
+    member = table.rsplit("/", 1)[-1]
+    if hasattr(synthesizer, "generate"):
+        versions = {name: int(v) for name, v in json.loads(entry.get("twin_versions", "{}")).items()}
+        twins = {name: store.read_arrow(name, version=v).to_pandas() for name, v in versions.items()}
+        return synthesizer.generate(seed, twins)[member]  # type: ignore[attr-defined]
+    return backend_of(synthesizer).sample(synthesizer, 1.0, seed)[member]  # type: ignore[arg-type]
 
 
 def _regenerate_group_member(table: str, version: int, entry: dict[str, str], synthesizer: object, seed: int) -> object:

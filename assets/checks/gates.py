@@ -57,6 +57,10 @@ GATES: dict[str, Gate] = {
         "lowest margin by which a rebalanced class's synthetic rows follow the real rows of their class more closely than the other classes' real rows",
         "min", "rebalance.min_class_margin", keys.CLASS_MARGIN,
     ),
+    "fit": Gate(
+        "fit", "mean fit of the generated columns to their declarations (1 - KS statistic, 1 - total variation distance)", "min",
+        "quality_threshold", keys.QUALITY_SCORE,
+    ),
     "fairness": Gate(
         "fairness", "statistical parity gap: the largest difference of the target's rate between sensitive groups", "max",
         "fairness.max_parity_gap", keys.PARITY_GAP,

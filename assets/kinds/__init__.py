@@ -2,7 +2,8 @@
 
 A *unit of synthesis* is what one model is fitted to and one Delta version (or set of versions)
 is published from: a single table, a sequence table (rows grouped into entities ordered in
-time), or a relational group. The stage assets (`assets.source`, `assets.fit`, `assets.sample`,
+time), a relational group, or tables without a source (a generated set, a simulation), whose
+"model" is their declaration. The stage assets (`assets.source`, `assets.fit`, `assets.sample`,
 `assets.publish`) are the same for every kind; they call the kind for what differs. Adding a
 kind is one module implementing `Kind` and a `register_kind` call.
 """
@@ -17,7 +18,7 @@ import dagster as dg
 
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel
-from synthpipe.config import GroupConfig, SynthpipeConfig, TableConfig
+from synthpipe.config import GeneratedConfig, GroupConfig, SimulationConfig, SynthpipeConfig, TableConfig
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sources import SourceResource
@@ -126,7 +127,7 @@ def register_kind(matches: Callable[[Any], bool], build: Callable[[Any], Kind]) 
     _KINDS.insert(0, (matches, build))
 
 
-def kind_for(config: TableConfig | GroupConfig) -> Kind:
+def kind_for(config: TableConfig | GroupConfig | GeneratedConfig | SimulationConfig) -> Kind:
     """The kind that synthesizes `config`."""
     _load_builtin_kinds()
     for matches, build in _KINDS:
@@ -136,11 +137,19 @@ def kind_for(config: TableConfig | GroupConfig) -> Kind:
 
 
 def units(config: SynthpipeConfig) -> list[Kind]:
-    """Every configured unit of synthesis, tables first, in configuration order."""
-    return [kind_for(unit) for unit in [*config.tables, *config.groups]]
+    """Every configured unit of synthesis, in configuration order: tables, groups, generated sets,
+    simulations (so a generated set's twins come before it)."""
+    return [kind_for(unit) for unit in [*config.tables, *config.groups, *config.generated, *config.simulations]]
 
 
-_BUILTIN = ("synthpipe.assets.kinds.single", "synthpipe.assets.kinds.sequence", "synthpipe.assets.kinds.partial", "synthpipe.assets.kinds.group")
+_BUILTIN = (
+    "synthpipe.assets.kinds.single",
+    "synthpipe.assets.kinds.sequence",
+    "synthpipe.assets.kinds.partial",
+    "synthpipe.assets.kinds.group",
+    "synthpipe.assets.kinds.generated",
+    "synthpipe.assets.kinds.simulation",
+)
 
 
 def _load_builtin_kinds() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from synthpipe.resources.snapshots import DeltaSnapshotStore
@@ -30,6 +32,10 @@ def test_demo_publishes_the_adult_twin(tmp_path, monkeypatch, capsys):
     assert "adult: snapshot" in output and "version 0" in output and "quality score" in output
     assert [v["version"] for v in store.history("nycflights/flights")] == [0]
     assert [v["version"] for v in store.history("plane_flights")] == [0]
+    assert json.loads(store.history("bank/customers")[0]["twin_versions"]) == {"adult": 0}
+    assert "bank (generated, no source): version 0" in output and "drawn from the adult twin v0" in output
+    assert [v["version"] for v in store.history("transfers/transactions")] == [0]
+    assert "transfers (Mesa simulation): version 0" in output
     ranking = output.split("auto chose", 1)[1].split("privacy:", 1)[0]
     assert "| gaussian_copula |" in ranking and "| argn |" in ranking, output
     assert version["synthesizer"] in ("gaussian_copula", "argn")

@@ -163,7 +163,7 @@ def test_unknown_names_and_kinds_are_named_with_the_known_ones():
     with pytest.raises(SynthesizerError, match=re.escape("Unknown synthesizer 'gausian_copula'; choose one of gaussian_copula, ctgan")) as raised:
         backend("gausian_copula")
     assert "Did you mean 'gaussian_copula'?" in str(raised.value)
-    with pytest.raises(SynthesizerError, match=re.escape("Unknown kind of table 'tree'; choose one of table, sequence, group.")):
+    with pytest.raises(SynthesizerError, match=re.escape("Unknown kind of table 'tree'; choose one of table, sequence, group, generated.")):
         names("tree")  # type: ignore[arg-type]
     assert set(available()) <= set(names()) and "gaussian_copula" in available("table")
 

@@ -116,6 +116,67 @@ ARGN_GROUP: dict[str, Any] = {
 }
 
 
+# Tables without a source: a generated set (drawing ages from the adult twin) and a simulation.
+GENERATED: dict[str, Any] = {
+    "name": "bank",
+    "seed": 3,
+    "significance": 0.01,
+    "quality_threshold": 0.95,
+    "gate_severity": {"correlations": "warn"},
+    "max_rejected_share": 0.4,
+    "model_name": "twins-bank",
+    "tables": [
+        {
+            "name": "customers",
+            "num_rows": 500,
+            "expectation_suites": ["adult.yaml"],
+            "columns": {
+                "customer_id": {"sequence": {"start": 10, "step": 2, "format": "C{:06d}"}},
+                "age": {"twin": {"table": "adult", "column": "age"}},
+                "segment": {"categories": {"retail": 0.8, "business": 0.2}},
+                "tier": {"categories": {"standard": 0.9, "gold": 0.1}},
+                "score": {"distribution": "norm", "params": {"loc": 680, "scale": 60}, "round": 0},
+                "floor": {"distribution": "norm", "params": {"loc": 400, "scale": 30}},
+                "ceiling": {"distribution": "norm", "params": {"loc": 900, "scale": 30}},
+                "spend": {"distribution": "lognorm", "params": {"s": 0.5, "scale": 1800}, "null_share": 0.05},
+                "name": {"faker": "name", "locale": "de_DE"},
+                "spend_k": {"formula": "spend / 1000"},
+            },
+            "correlations": [{"columns": ["floor", "spend"], "rho": 0.4}],
+            "rules": [
+                {"range": {"low": "floor", "middle": "score", "high": "ceiling"}},
+                {"conditional": {"when": {"segment": "business"}, "column": "tier", "categories": {"gold": 0.6, "standard": 0.4}}},
+            ],
+        },
+        {
+            "name": "accounts",
+            "parent": {"table": "customers", "key": "customer_id", "column": "owner_id", "count": {"distribution": "poisson", "params": {"mu": 2}}},
+            "columns": {
+                "account_id": {"sequence": {}},
+                "product": {"categories": {"checking": 0.7, "loan": 0.3}},
+                "currency": {"categories": {"EUR": 0.5, "USD": 0.5}},
+                "balance": {"distribution": "gamma", "params": {"a": 2.0, "scale": 800.0}},
+                "limit": {"formula": "balance * 2 + 100"},
+            },
+            "rules": [
+                {"inequality": {"low": "balance", "high": "limit"}},
+                {"fixed_combinations": {"columns": ["product", "currency"], "combinations": [["checking", "EUR"], ["checking", "USD"], ["loan", "EUR"]]}},
+            ],
+        },
+    ],
+}
+SIMULATED: dict[str, Any] = {
+    "name": "transfers",
+    "model": "synthpipe.simulations.transfers:TransferModel",
+    "parameters": {"accounts": 50, "fraud_share": 0.05},
+    "steps": 12,
+    "seed": 1,
+    "tables": ["transactions", "model"],
+    "expectation_suites": {"transactions": [str(Path(__file__).parents[2] / "expectations" / "transfers.yaml")]},
+    "model_name": "twins-transfers",
+}
+
+
 def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
     everything = {
         "data_dir": str(data),
@@ -127,6 +188,8 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "expectations_dir": str(suites),
         "tables": [SINGLE, SEQUENTIAL, CONDITIONED, REBALANCED, FAIR, PARTIAL, HYBRID],
         "groups": [GROUP, ARGN_GROUP],
+        "generated": [GENERATED],
+        "simulations": [SIMULATED],
     }
     return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
 

@@ -20,6 +20,7 @@ BOTTOM = {
     "synthpipe.shared_config",
     "synthpipe.table_config",
     "synthpipe.group_config",
+    "synthpipe.generated_config",
     "synthpipe.contracts",
     "synthpipe.extras",
     "synthpipe.families",

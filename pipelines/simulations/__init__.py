@@ -1,0 +1,1 @@
+"""Example agent-based models that synthpipe simulations run (`simulations:` in the configuration)."""
