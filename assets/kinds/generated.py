@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from typing import Any
 
@@ -267,7 +268,7 @@ class GeneratedSet:
         tracker.log_metrics(run_id, {
             **rows, "quality_score": score, "sample_seconds": sampled.sample_seconds, "distribution_tests_failed": len(failed),
             "rows_per_second": sum(len(f) for f in tables.values()) / max(sampled.sample_seconds, 1e-9),
-            **{f"rejected.{n}": r for n, r in rejected.items()}, **{f"fit.{t.table}.{t.column}": t.fit for t in tests},
+            **{f"rejected.{n}": r for n, r in rejected.items()}, **{_metric_name(f"fit.{t.table}.{t.column}"): t.fit for t in tests},
         })
         tracker.log_dict(run_id, [dataclasses.asdict(t) for t in tests], "fit_tests.json")
         total = sum(len(f) for f in tables.values())
@@ -348,6 +349,11 @@ def read_twins(config: GeneratedConfig, store: DeltaSnapshotStore, versions: dic
             )
         frames[name], read[name] = store.read_arrow(name, version=int(version)).to_pandas(), int(version)
     return frames, read
+
+
+def _metric_name(name: str) -> str:
+    """An MLflow metric name: characters MLflow refuses (quotes, `=`) become underscores."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name)
 
 
 def _declared(table: GeneratedTableConfig) -> str:

@@ -119,7 +119,7 @@ def test_a_declared_set_fits_its_declarations_keeps_its_rules_and_reproduces(run
     [run] = client.search_runs([client.get_experiment_by_name("synthpipe-test").experiment_id])
     assert run.data.params["seed"] == "11" and run.data.params["synthesizer"] == "generator"
     assert run.data.metrics["rows.customers"] == 3000 and "fit.customers.credit_score" in run.data.metrics
-    assert client.get_model_version_by_alias("synthpipe-bank", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("synthpipe-bank", "champion").version) == "1"
 
     # Run again: the same seed draws the same rows, and `reproduce` regenerates the version
     again = run_refresh(sourceless(data_dir, generated=[BANK]))
@@ -127,7 +127,7 @@ def test_a_declared_set_fits_its_declarations_keeps_its_rules_and_reproduces(run
     history = store.history("bank/accounts")
     assert [h["version"] for h in history] == [1, 0] and history[0]["row_hash"] == history[1]["row_hash"]
     assert reproduce("bank/accounts", 0, store, tracker(data_dir)).identical
-    assert client.get_model_version_by_alias("synthpipe-bank", "champion").version == "1"  # unchanged declaration: reused
+    assert str(client.get_model_version_by_alias("synthpipe-bank", "champion").version) == "1"  # unchanged declaration: reused
 
 
 def test_rules_that_cut_into_the_declared_distributions_block_the_set(run_refresh, data_dir, store):
