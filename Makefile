@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering clean
+.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated clean
 
 install: $(STAMP)
 
@@ -128,6 +128,10 @@ bench-wide: $(STAMP)
 BENCH_STEERING_ARGS ?=
 bench-steering: $(STAMP)
 	$(PY) -m bench.steering $(BENCH_STEERING_ARGS)
+
+# Tables without a source: generator rows/s, simulation steps/s, one refresh of each.
+bench-generated: $(STAMP)
+	$(PY) -m bench.generated $(BENCH_GENERATED_ARGS)
 
 # The configuration reference, docs/configuration.md, generated from the configuration models.
 .PHONY: docs

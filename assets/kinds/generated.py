@@ -41,7 +41,7 @@ from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sources import SourceResource
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["CHECKS", "GeneratedRead", "GeneratedSet", "key_problems", "rule_specs"]
+__all__ = ["CHECKS", "GeneratedRead", "GeneratedSet", "key_problems", "personal_report", "rule_specs"]
 
 CHECK_DISTRIBUTIONS = "distributions"
 CHECK_CORRELATIONS = "correlations"
@@ -282,6 +282,7 @@ class GeneratedSet:
             keys.REJECTED_ROWS: dg.MetadataValue.json(rejected),
             keys.FIT_TESTS: dg.MetadataValue.md(_describe_tests(tests)),
         }
+        metadata[keys.LOOKS_PERSONAL] = personal_report(tables, {t.name: {c: s.faker for c, s in t.columns.items() if s.faker} for t in config.tables})
         if sampled.recorded.get("twin_versions"):
             metadata[keys.TWIN_VERSIONS] = dg.MetadataValue.json(sampled.recorded["twin_versions"])
         return Evaluation(results, metadata, score)
@@ -334,6 +335,19 @@ class GeneratedSet:
         written = store.publish_group(self.name, sampled.tables, commit, per_table)
         context.log.info(f"Published generated set {self.name!r}: {written}")
         return {name: Published(written[name], store.table_uri(f"{self.name}/{name}"), len(sampled.tables[name])) for name in sampled.tables}
+
+
+def personal_report(tables: dict[str, pd.DataFrame], made_up: dict[str, dict[str, str]]) -> dg.MetadataValue:
+    """Columns of tables without a source that look personal: those a Faker provider made up, and
+    any other that looks personal by its name or content (reported, never replaced)."""
+    from synthpipe.assets.inspection import looks_personal
+
+    lines = []
+    for name, frame in tables.items():
+        fakes = made_up.get(name, {})
+        lines += [f"- `{name}.{column}`: made up by Faker's `{provider}`, never real" for column, provider in fakes.items()]
+        lines += [f"- `{name}.{h.column}`: {h.reason} (not made up by Faker: check what produces it)" for h in looks_personal(frame, set(fakes))]
+    return dg.MetadataValue.md("\n".join(lines) or "none")
 
 
 def read_twins(config: GeneratedConfig, store: DeltaSnapshotStore, versions: dict[str, int] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:

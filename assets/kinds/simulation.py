@@ -24,7 +24,7 @@ from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_specs
 from synthpipe.assets.fit import register_candidate, reusable_champion
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
-from synthpipe.assets.kinds.generated import GeneratedRead
+from synthpipe.assets.kinds.generated import GeneratedRead, personal_report
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel, GroupSample
 from synthpipe.assets.sample import choose_seed
@@ -184,6 +184,7 @@ class SimulationRun:
             keys.STEPS_PER_SECOND: dg.FloatMetadataValue(round(steps_per_second, 2)),
             keys.QUALITY_SCORE: dg.FloatMetadataValue(round(score, 4)),
             keys.SIMULATION: dg.MetadataValue.json({"model": config.model, "parameters": config.parameters, "steps": config.steps}),
+            keys.LOOKS_PERSONAL: personal_report({str(m): tables[str(m)] for m in self.members if str(m) in tables}, {}),
         }
         return Evaluation(results, metadata, score)
 

@@ -103,6 +103,10 @@ def test_a_declared_set_fits_its_declarations_keeps_its_rules_and_reproduces(run
     assert re.search(r"\| accounts \| customer_id per customers \| poisson\(.*\) \| chi2 \|", tests)
     assert found["rules"].metadata[keys.EXPECTATIONS_EVALUATED].value >= 3
 
+    # privacy: no value comes from a real row; what looks personal is reported as made up, not hidden
+    synthetic = next(e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["bank", "synthetic"]))
+    personal = synthetic.step_materialization_data.materialization.metadata[keys.LOOKS_PERSONAL].value
+    assert "`customers.name`: made up by Faker's `name`, never real" in personal
     customers, accounts = store.read("bank/customers"), store.read("bank/accounts")
     assert len(customers) == 3000 and customers["customer_id"].is_unique
     assert accounts["customer_id"].isin(set(customers["customer_id"])).all()
@@ -227,3 +231,21 @@ def test_a_simulation_publishes_its_tables_with_its_parameters_and_reproduces(ru
     assert run.data.metrics["steps_per_second"] > 0 and 0 < run.data.metrics["share.transactions.is_fraud"] < 0.2
     assert reproduce("transfers/transactions", 0, store, tracker(data_dir)).identical
     assert isinstance(store, DeltaSnapshotStore) and isinstance(transactions, pd.DataFrame)
+
+
+def test_a_blocked_twin_holds_back_the_set_that_draws_from_it(run_refresh, base_config, data_dir, store):
+    # Setup: the twin cannot reach its quality threshold; the set draws ages from it
+    config = copy.deepcopy(base_config)
+    config["tables"][0].update(quality_threshold=0.99)
+    bank = copy.deepcopy(BANK)
+    bank["tables"][0]["columns"]["age"] = {"twin": {"table": "adult", "column": "age"}}
+    config["generated"] = [bank]
+
+    # Run
+    result = run_refresh(config)
+
+    # Assert: neither publishes; the set never drew from a twin that was not published tonight
+    assert not result.success and not checks(result)["quality"].passed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert not any(key.startswith("bank/") for key in materialized), materialized
+    assert store.history("bank/customers") == [] and store.history("adult") == []
