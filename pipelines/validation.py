@@ -24,9 +24,7 @@ from synthpipe.config_input import pydantic_problems, read_yaml
 from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
 from synthpipe.resources.backends import BACKENDS, Kind, names
-from synthpipe.generated_validation import generated_problems
 from synthpipe.group_validation import group_problems
-from synthpipe.resources.simulation import simulation_problems
 from synthpipe.shared_validation import duplicate_problems, evaluated_problems
 from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER, SEQUENCE_BACKENDS
 
@@ -296,6 +294,23 @@ def _source_problems(source: SourceConfig) -> list[str]:
     return problems
 
 
+def _sourceless_problems(config: SynthpipeConfig) -> list[str]:
+    """Generated sets and simulations. Their checks draw trial rows (scipy) and import model
+    classes (Mesa), so they are imported only for a configuration that has some."""
+    problems: list[str] = []
+    if config.generated:
+        from synthpipe.generated_validation import generated_problems
+
+        for generated in config.generated:
+            problems += generated_problems(generated, [t.name for t in config.tables])
+    if config.simulations:
+        from synthpipe.resources.simulation import simulation_problems
+
+        for simulation in config.simulations:
+            problems += simulation_problems(simulation)
+    return problems
+
+
 def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, ...]) -> list[str]:
     read = [table.name for table in config.tables] + [group.name for group in config.groups]
     names = read + [g.name for g in config.generated] + [s.name for s in config.simulations]
@@ -305,10 +320,7 @@ def _semantic_problems(config: SynthpipeConfig, known_synthesizers: tuple[str, .
         problems.append("nothing to synthesize: declare at least one entry under `tables`, `groups`, `generated` or `simulations`.")
     for group in config.groups:
         problems += group_problems(group)
-    for generated in config.generated:
-        problems += generated_problems(generated, [t.name for t in config.tables])
-    for simulation in config.simulations:
-        problems += simulation_problems(simulation)
+    problems += _sourceless_problems(config)
     if config.source.kind in ("parquet", "csv"):
         problems += [
             f"table {t.name!r}: `query` needs a sql or duckdb source; a {config.source.kind} source reads whole files."

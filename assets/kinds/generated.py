@@ -24,7 +24,6 @@ import pandas as pd
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.gates import measured_gate
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_specs
-from synthpipe.assets.evaluation.distributions import correlation_tests, fit_tests
 from synthpipe.assets.fit import register_candidate, reusable_champion
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
 from synthpipe.assets.lifecycle import ModelRun
@@ -234,6 +233,8 @@ class GeneratedSet:
         self, context: dg.AssetExecutionContext, read: GeneratedRead, sampled: GroupSample, fitted: FittedModel,
         tracker: MlflowTracker, docs: DataDocsFolder,
     ) -> Evaluation:
+        from synthpipe.assets.evaluation.distributions import correlation_tests, fit_tests  # scipy: imported when a set is checked
+
         config, tables, run_id = self.config, sampled.tables, fitted.mlflow_run_id
         tests = fit_tests(config, tables, config.significance)
         correlations = correlation_tests(config, tables, config.significance)
