@@ -139,7 +139,9 @@ def refresh_part() -> None:
         with tempfile.TemporaryDirectory() as folder, dg.instance_for_test() as instance:
             config = {"data_dir": str(Path(folder) / "data"), "mlflow": {"experiment": "bench"}, **unit}
             started = time.perf_counter()
-            result = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB).execute_in_process(instance=instance, raise_on_error=False)
+            result = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB).execute_in_process(
+                instance=instance, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+            )
             total = time.perf_counter() - started
             assert result.success, f"{name}: the refresh failed"
             steps = {}
