@@ -43,12 +43,15 @@ def test_code_location_declares_stages_checks_job_and_schedule():
     graph = definitions.resolve_asset_graph()
     stages = ("source", "synthesizer", "synthetic")
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {
-        *(f"{name}/{stage}" for stage in stages for name in ("adult", "plane_flights", "nycflights")),
+        *(f"{name}/{stage}" for stage in stages for name in ("adult", "plane_flights", "nycflights", "bank", "transfers")),
         "adult/published",
         "adult/downstream",
         "plane_flights/published",
         "plane_flights/downstream",
         *(f"nycflights/published/{t}" for t in ("airlines", "airports", "planes", "flights")),
+        "bank/published/customers",
+        "bank/published/accounts",
+        *(f"transfers/published/{t}" for t in ("transactions", "model", "agents")),
     }
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == {
@@ -75,7 +78,12 @@ def test_code_location_declares_stages_checks_job_and_schedule():
         ("nycflights/synthetic", "dcr"),
         ("nycflights/synthetic", "value_leaks"),
         ("nycflights/synthetic", "utility"),
+        *(("bank/synthetic", check) for check in ("distributions", "correlations", "rules", "keys", "fit")),
+        ("transfers/synthetic", "collected"),
+        ("transfers/synthetic", "suite_transactions_transfers_contract"),
     }
+    # the generated set draws from the adult twin: the twin publishes first in the same run
+    assert dg.AssetKey(["adult", "published"]) in graph.get(dg.AssetKey(["bank", "source"])).parent_keys
     synthetic = definitions.resolve_assets_def(dg.AssetKey(["adult", "synthetic"]))
     assert {spec.name: spec.blocking for spec in synthetic.check_specs} == {
         "expectations": True, "quality": True, "exact_copies": True, "dcr": True, "value_leaks": True, "utility": True, "suite_adult_contract": True
