@@ -245,7 +245,12 @@ class GeneratedSet:
                 CHECK_DISTRIBUTIONS, not failed, config.severity(CHECK_DISTRIBUTIONS),
                 f"{len(tests) - len(failed)} of {len(tests)} declared distributions fit at {config.significance}"
                 + (": " + ", ".join(f"{t.table}.{t.column} (p {t.p_value:.2g})" for t in failed) if failed else ""),
-                {keys.FIT_TESTS: dg.MetadataValue.md(_describe_tests(tests)), "synthpipe/tests_failed": len(failed)},
+                {
+                    keys.FIT_TESTS: dg.MetadataValue.md(_describe_tests(tests)),
+                    "synthpipe/tests_failed": len(failed),
+                    # the night's weakest fit, plotted night after night
+                    "synthpipe/lowest_p_value": dg.FloatMetadataValue(round(min((t.p_value for t in tests), default=1.0), 6)),
+                },
             ),
         ]
         if any(t.correlations for t in config.tables):
