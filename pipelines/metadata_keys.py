@@ -52,6 +52,7 @@ DAGSTER_RUN_ID = "synthpipe/dagster_run_id"
 SNAPSHOT_VERSION = "synthpipe/snapshot_version"
 SNAPSHOT_URI = "synthpipe/snapshot_uri"
 CHECKS_PASSED = "synthpipe/checks_passed"
+GATE_INTERVAL = "synthpipe/interval"  # the 95% interval a gate decided on
 GATE_THRESHOLD = "synthpipe/threshold"
 # Every check of a candidate in one markdown table: measure, threshold, verdict, whether it blocks.
 CHECKS_SUMMARY = "synthpipe/checks"

@@ -15,7 +15,7 @@ import dagster as dg
 
 from synthpipe import metadata_keys as keys
 
-__all__ = ["GATES", "Gate", "checks_summary", "gate_result", "gate_spec", "gate_specs", "measured_gate", "property_metadata"]
+__all__ = ["GATES", "Gate", "bounded_gate", "checks_summary", "gate_result", "gate_spec", "gate_specs", "measured_gate", "property_metadata"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,39 @@ def gate_specs(settings: Any, asset_key: dg.AssetKey, names: Sequence[str]) -> l
 def measured_gate(name: str, value: float, settings: Any, metadata: Mapping[str, Any] | None = None) -> dg.AssetCheckResult:
     """The result of gate `name` for a measured `value`, against the threshold `settings` give it."""
     return gate_result(name, value, *_threshold(settings, name), metadata)
+
+
+def bounded_gate(
+    name: str, value: float, interval: tuple[float, float], settings: Any, metadata: Mapping[str, Any] | None = None
+) -> dg.AssetCheckResult:
+    """A gate decided on a 95% interval instead of its point estimate: a `max` gate fails only
+    when the whole interval is above the threshold (the measure exceeds it with 95% confidence),
+    a `min` gate only when the whole interval is below. A small table's noise then no longer
+    trips an honest model, while a model far past the threshold (one that copies its training
+    rows) fails at any size. The interval is in the metadata beside the estimate."""
+    gate = GATES[name]
+    threshold, severity = _threshold(settings, name)
+    low, high = interval
+    decisive = low if gate.bound == "max" else high
+    passed = gate.passed(decisive, threshold)
+    side = "above" if gate.bound == "max" else "below"
+    verdict = (
+        f"{gate.name} {value:.4f} (95% interval {low:.4f}-{high:.4f}), not {side} {threshold} with 95% confidence ✓ (`{gate.setting}`)"
+        if passed
+        else f"{gate.label} {value:.4f} is {side} the threshold {threshold} with 95% confidence (interval {low:.4f}-{high:.4f}; `{gate.setting}`)"
+    )
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
+        description=verdict,
+        metadata={
+            gate.key: dg.FloatMetadataValue(round(value, 6)),
+            keys.GATE_THRESHOLD: dg.MetadataValue.text(f"{gate.sign} {threshold} ({gate.setting}), decided on the 95% interval"),
+            keys.GATE_INTERVAL: dg.MetadataValue.text(f"{low:.4f}-{high:.4f}"),
+            **{k: entry for k, entry in (metadata or {}).items() if k != gate.key},
+        },
+    )
 
 
 def gate_spec(name: str, asset_key: dg.AssetKey, threshold: float, severity: str) -> dg.AssetCheckSpec:

@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from synthpipe.assets.checks.gates import property_metadata
-from synthpipe.assets.checks.gates import gate_specs, measured_gate
+from synthpipe.assets.checks.gates import bounded_gate, gate_specs, measured_gate
 from synthpipe.assets.evaluation.leaks import combine_leaks, evaluate_value_leaks
 from synthpipe.assets.evaluation.privacy import evaluate_privacy
 from synthpipe.assets.checks.suites import user_suite_results, user_suite_specs
@@ -197,7 +197,10 @@ def privacy_and_utility(
         }
         results += [
             measured_gate(CHECK_EXACT_COPIES, privacy[worst_copy].exact_copy_share, group, {**per_table, keys.WORST_TABLE: worst_copy}),
-            measured_gate(CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, group, {**per_table, keys.WORST_TABLE: worst_dcr}),
+            bounded_gate(
+                CHECK_DCR, privacy[worst_dcr].dcr_closer_to_training_share, privacy[worst_dcr].dcr_interval, group,
+                {**per_table, keys.WORST_TABLE: worst_dcr},
+            ),
         ]
     if group.target is not None:
         name, column = group.target.table, group.target.column

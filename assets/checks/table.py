@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from synthpipe import metadata_keys as keys
-from synthpipe.assets.checks.gates import gate_specs, measured_gate, property_metadata
+from synthpipe.assets.checks.gates import bounded_gate, gate_specs, measured_gate, property_metadata
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_results, user_suite_specs
 from synthpipe.assets.evaluation.leaks import LeakResult, evaluate_value_leaks
 from synthpipe.assets.evaluation.partial import partial_privacy
@@ -114,7 +114,7 @@ def gate_results(table: TableConfig, quality: QualityResult, privacy: PrivacyRes
     return [
         measured_gate(CHECK_QUALITY, quality.score, table, quality_metadata),
         measured_gate(CHECK_EXACT_COPIES, privacy.exact_copy_share, table, privacy_metadata),
-        measured_gate(CHECK_DCR, privacy.dcr_closer_to_training_share, table, privacy_metadata),
+        bounded_gate(CHECK_DCR, privacy.dcr_closer_to_training_share, privacy.dcr_interval, table, privacy_metadata),
         value_leak_result(leaks, table),
     ]
 
@@ -171,7 +171,8 @@ def candidate_results(
     if table.kept_real:  # real rows with some cells generated: measured on the generated cells
         privacy, leaks = _kept_real_privacy(table, split, staged, columns)
     else:
-        privacy = evaluate_privacy(data, train, holdout, columns, seed)
+        # against the rows the model was fitted on, so that a copied row finds its original
+        privacy = evaluate_privacy(data, split.fit, holdout, columns, seed)
         leaks = evaluate_value_leaks(data, split.fit, columns, table.rare_value_min_count)
     context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
     utility_results, utility_metrics = _utility_results(table, split, data, seed)

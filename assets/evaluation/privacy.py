@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PrivacyResult", "closest_distances", "evaluate_privacy", "exact_copy_share"]
+__all__ = ["PrivacyResult", "closest_distances", "evaluate_privacy", "exact_copy_share", "size_corrected", "wilson_interval"]
 
 MEASURED_SDTYPES = ("numerical", "datetime", "categorical", "boolean")
 DEFAULT_CANDIDATES = 64
 CHUNK_ROWS = 20_000
-SMALL_HOLDOUT = 5_000
 
 
 @dataclass(frozen=True)
@@ -38,16 +37,45 @@ class PrivacyResult:
     seconds: float
     to_training: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     to_holdout: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    # The share's 95% interval (Wilson's, on the synthetic rows); the `dcr` gate decides on it.
+    dcr_interval: tuple[float, float] = (float("nan"), float("nan"))
+    reference_rows: tuple[int, int] = (0, 0)  # (training, holdout) rows the distances were measured to
 
     def as_metrics(self) -> dict[str, float]:
         return {
             "exact_copy_share": self.exact_copy_share,
             "dcr_closer_to_training_share": self.dcr_closer_to_training_share,
+            "dcr_closer_share_low": self.dcr_interval[0],
+            "dcr_closer_share_high": self.dcr_interval[1],
             "dcr_training_median": self.dcr_training_median,
             "dcr_holdout_median": self.dcr_holdout_median,
             "nndr_median": self.nndr_median,
             "privacy_seconds": self.seconds,
         }
+
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval of a binomial share (95% by default): honest at small `trials`
+    and at shares near 0 or 1, where the normal approximation is not."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def size_corrected(raw: float, ratio: float) -> float:
+    """The closer-to-training share `raw`, measured against `ratio` times as many training rows as
+    holdout rows, as it would read against equally many: its odds divided by `ratio`. A row drawn
+    from the population has its nearest real row among the training rows with odds `ratio`, so an
+    honest model reads about 0.5 at any ratio; a row copied from the training rows reads 1."""
+    if raw >= 1.0 or raw <= 0.0:
+        return float(raw)
+    return float(raw / (raw + ratio * (1.0 - raw)))
 
 
 def _measured_columns(columns: Mapping[str, Mapping[str, Any]], data: pd.DataFrame) -> dict[str, str]:
@@ -167,35 +195,36 @@ def evaluate_privacy(
     columns: Mapping[str, Mapping[str, Any]],
     seed: int = 0,
 ) -> PrivacyResult:
-    """Exact copies, the DCR closer-to-training share and the nearest-neighbour distance ratio.
+    """Exact copies, the DCR closer-to-training share with its 95% interval, and the
+    nearest-neighbour distance ratio.
 
-    The training rows are compared in disjoint, seeded parts of the holdout's size, as SDMetrics'
-    DCROverfittingProtection subsamples them: a larger reference set is closer by chance alone.
-    Small holdouts (under `SMALL_HOLDOUT` rows) are compared with up to four parts and the shares
-    averaged, because one part of a few hundred rows gives a noisy share (0.31 to 0.63 over four
-    seeds on 1,200 Adult rows; 0.48 to 0.55 with four parts); large ones with one part, which is
-    stable (0.47 to 0.52 on the full table) and keeps 100,000 rows well under a minute.
+    Each synthetic row's closest distance to every given training row (pass the rows the model
+    was fitted on, so that a copied row finds its original) is compared with its closest distance
+    to the holdout rows; a tie counts half. Against more training than holdout rows a row is
+    closer to training by chance alone, so the share is size-corrected (`size_corrected`): about
+    0.5 for a model that does not memorise, whatever the sizes, and 1 for one that copies. Its
+    interval is Wilson's on the synthetic rows, carried through the same correction.
     """
     started = time.perf_counter()
+    training = training.reset_index(drop=True)
     to_holdout = closest_distances(synthetic, holdout, columns)[:, 0]
-    size = max(1, min(len(holdout), len(training)))
-    shuffled = training.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    parts = 1 if len(holdout) >= SMALL_HOLDOUT else max(1, min(4, len(training) // size))
-    shares, nearest = [], None
-    for part in range(parts):
-        to_training = closest_distances(synthetic, shuffled.iloc[part * size : (part + 1) * size], columns, neighbours=2)
-        shares.append(float((to_training[:, 0] < to_holdout).mean()))
-        nearest = to_training if nearest is None else nearest
-    closest, second = nearest[:, 0], nearest[:, 1]
-    ratio = np.divide(closest, second, out=np.zeros_like(closest), where=second > 0)
+    nearest = closest_distances(synthetic, training, columns, neighbours=2)
+    closest = nearest[:, 0]
+    second = nearest[:, 1] if nearest.shape[1] > 1 else nearest[:, 0]
+    closer = float((closest < to_holdout).sum() + 0.5 * (closest == to_holdout).sum())
+    ratio = len(training) / max(len(holdout), 1)
+    low, high = wilson_interval(closer, len(synthetic))
+    distance_ratio = np.divide(closest, second, out=np.zeros_like(closest), where=second > 0)
     return PrivacyResult(
         exact_copy_share=exact_copy_share(synthetic, training),
-        dcr_closer_to_training_share=float(np.mean(shares)),
+        dcr_closer_to_training_share=size_corrected(closer / max(len(synthetic), 1), ratio),
         dcr_training_median=float(np.median(closest)),
         dcr_holdout_median=float(np.median(to_holdout)),
-        nndr_median=float(np.median(ratio)),
+        nndr_median=float(np.median(distance_ratio)),
         rows=len(synthetic),
         seconds=time.perf_counter() - started,
         to_training=closest,
         to_holdout=to_holdout,
+        dcr_interval=(size_corrected(low, ratio), size_corrected(high, ratio)),
+        reference_rows=(len(training), len(holdout)),
     )

@@ -67,3 +67,28 @@ def test_copied_rows_are_counted(fitted_sample):
     result = evaluate_privacy(leaky, train, holdout, table["columns"])
     assert result.exact_copy_share == 0.25
     assert result.dcr_closer_to_training_share > evaluate_privacy(synthetic, train, holdout, table["columns"]).dcr_closer_to_training_share
+
+
+@pytest.mark.parametrize(("raw", "ratio", "expected"), [(0.8, 4.0, 0.5), (0.5, 1.0, 0.5), (1.0, 4.0, 1.0), (0.0, 4.0, 0.0), (0.9, 4.0, 0.6923)])
+def test_the_closer_share_is_corrected_for_more_training_than_holdout_rows(raw, ratio, expected):
+    from synthpipe.assets.evaluation.privacy import size_corrected
+
+    assert size_corrected(raw, ratio) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize(("successes", "trials", "low", "high"), [(50, 100, 0.4038, 0.5962), (100, 100, 0.963, 1.0), (0, 10, 0.0, 0.2775)])
+def test_wilson_intervals_match_the_textbook_values(successes, trials, low, high):
+    from synthpipe.assets.evaluation.privacy import wilson_interval
+
+    assert wilson_interval(successes, trials) == pytest.approx((low, high), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("interval", "passed"), [((0.55, 0.65), True), ((0.61, 0.7), False), ((0.3, 0.59), True)]
+)
+def test_a_bounded_gate_fails_only_when_the_whole_interval_is_past_the_threshold(interval, passed):
+    from synthpipe.assets.checks.gates import bounded_gate
+    from synthpipe.config import TableConfig
+
+    result = bounded_gate("dcr", sum(interval) / 2, interval, TableConfig(name="adult"))
+    assert result.passed is passed
