@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -108,13 +109,56 @@ def _dcr_histograms(privacy: PrivacyResult) -> str:
     axis.hist(privacy.to_training, bins=bins, alpha=0.55, label="to closest training row")
     axis.hist(privacy.to_holdout, bins=bins, alpha=0.55, label="to closest holdout row")
     axis.set_xlabel("distance to closest record")
-    axis.set_title(f"DCR: {privacy.dcr_closer_to_training_share:.1%} of synthetic rows closer to training")
+    axis.set_title(f"DCR: closer-to-training share {privacy.dcr_closer_to_training_share:.3f} (0.5: no memorisation)")
     axis.legend()
     return png_tag(figure)
 
 
+def _privacy_section(privacy: PrivacyResult, attacks: Sequence[Any] = ()) -> str:
+    """Each privacy measure with what it says in plain words, what it catches and what it does not."""
+    low, high = privacy.dcr_interval
+    training_rows, holdout_rows = privacy.reference_rows
+    rows = [
+        ("exact copies", f"{privacy.exact_copy_share:.2%}",
+         "Share of synthetic rows equal to a training row in every column.",
+         "Whole-row copying. Not a row copied with one value changed."),
+        ("closer to training (DCR)", f"{privacy.dcr_closer_to_training_share:.3f} (95% interval {low:.3f}-{high:.3f})",
+         f"How often a synthetic row's nearest real row is a training row rather than a held-out row, corrected for measuring "
+         f"against {training_rows:,} training and {holdout_rows:,} held-out rows. About 0.5: the model knows the training rows "
+         "no better than rows it never saw. Near 1: it reproduces them.",
+         "Memorisation of whole rows. Not a single copied rare value (that is value_leaks) and not what an attacker can infer "
+         "from common values (the attacks below)."),
+        ("nearest-neighbour distance ratio", f"{privacy.nndr_median:.3f}",
+         "Closest over second-closest training row, median. Near 0: synthetic rows sit on top of single training rows.",
+         "A signal beside DCR, not a gate."),
+    ]
+    for attack in attacks:
+        a_low, a_high = attack.ci
+        rows.append((
+            f"{attack.name.replace('_', '-')} risk", f"{attack.risk:.3f} (95% interval {a_low:.3f}-{a_high:.3f})",
+            _ATTACK_WORDS.get(attack.name, "") + (f" ({attack.detail})" if attack.detail else ""),
+            "Measured against held-out rows as the control: what the twin tells an attacker beyond what the population does.",
+        ))
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td><td>{html.escape(means)}</td><td>{html.escape(limits)}</td></tr>"
+        for name, value, means, limits in rows
+    )
+    return (
+        "<h2>Privacy</h2><table><tr><th>measure</th><th>value</th><th>what it says</th><th>what it catches, and what not</th></tr>"
+        f"{body}</table>"
+    )
+
+
+_ATTACK_WORDS = {
+    "singling_out": "Share of attacks that single out one real person from predicates built on the twin (EDPB's singling out).",
+    "linkability": "Share of real people an attacker holding two halves of their columns links through the twin (EDPB's linkability).",
+    "inference": "How well an attacker who knows a person's other columns guesses a secret column from the twin (EDPB's inference).",
+}
+
+
 def build_report(
-    table: str, version_label: str, real: pd.DataFrame, synthetic: pd.DataFrame, quality: QualityResult, privacy: PrivacyResult
+    table: str, version_label: str, real: pd.DataFrame, synthetic: pd.DataFrame, quality: QualityResult, privacy: PrivacyResult,
+    attacks: Sequence[Any] = (),
 ) -> str:
     """The report as one HTML document."""
     import matplotlib
@@ -142,6 +186,7 @@ def build_report(
 <h2>Scores</h2><table>{rows}</table>
 <h2>Columns that scored worst: real against synthetic</h2>{figures}
 <h2>Column pair trends</h2>{_pairs_note(quality)}{_pair_heatmap(quality.pair_scores)}
+{_privacy_section(privacy, attacks)}
 <h2>Distance to closest record</h2>{_dcr_histograms(privacy)}
 </body></html>
 """

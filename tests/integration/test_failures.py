@@ -61,16 +61,17 @@ def test_privacy_gate_blocks_and_says_by_how_much(run_refresh, base_config, stor
     dcr = {e.check_name: e for e in result.get_asset_check_evaluations()}["dcr"]
     assert not dcr.passed
     measured = dcr.metadata["synthpipe/dcr_closer_to_training_share"].value
-    assert measured > 0 and dcr.metadata["synthpipe/threshold"].value == "≤ 0.0 (max_dcr_closer_share)"
-    # The description rounds the unrounded measure; the metadata holds it to 6 places, so the two
-    # may differ in the 4th place (0.51375 vs 0.5137)
+    threshold = dcr.metadata["synthpipe/threshold"].value
+    assert measured > 0 and threshold == "≤ 0.0 (max_dcr_closer_share), decided on the 95% interval"
+    # The description gives the measure, the threshold it is above with 95% confidence, and the interval
     said = re.fullmatch(
         r"share of synthetic rows closer to training than to holdout rows \(DCR\) "
-        r"(\d\.\d{4}) is (\d\.\d{4}) above the threshold 0\.0 \(`max_dcr_closer_share`\)",
+        r"(\d\.\d{4}) is above the threshold 0\.0 with 95% confidence \(interval (\d\.\d{4})-(\d\.\d{4}); `max_dcr_closer_share`\)",
         dcr.description,
     )
     assert said, dcr.description
-    assert abs(float(said[1]) - measured) <= 1e-4 and said[1] == said[2]
+    assert abs(float(said[1]) - measured) <= 1e-4 and float(said[2]) <= measured <= float(said[3])
+    assert dcr.metadata["synthpipe/interval"].value == f"{said[2]}-{said[3]}"
     assert_unchanged(store, published_before)
 
 
