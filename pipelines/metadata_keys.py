@@ -126,3 +126,9 @@ TWIN_VERSIONS = "synthpipe/twin_versions"  # the published twins' versions a gen
 SIMULATION = "synthpipe/simulation"  # the model class, its parameters and steps
 STEPS_PER_SECOND = "synthpipe/steps_per_second"
 KEY_PROBLEMS = "synthpipe/key_problems"
+
+# Attack-based privacy risk (anonymeter), each with its 95% interval
+SINGLING_OUT_RISK = "synthpipe/singling_out_risk"
+LINKABILITY_RISK = "synthpipe/linkability_risk"
+INFERENCE_RISK = "synthpipe/inference_risk"
+ATTACK_RISKS = "synthpipe/attack_risks"  # every attack with its interval and sample sizes, as a markdown table

@@ -75,10 +75,14 @@ class Evaluated(Strict):
         examples=[0.0],
     )
     gate_severity: dict[
-        Literal["quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "class_fidelity", "fairness"], Literal["error", "warn"]
+        Literal[
+            "quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "class_fidelity", "fairness", "singling_out", "linkability", "inference"
+        ],
+        Literal["error", "warn"],
     ] = Field(
         default_factory=dict,
-        description="Per gate (`quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`, `rebalance`, `class_fidelity`, `fairness`), `error` (blocks "
+        description="Per gate (`quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`, `rebalance`, `class_fidelity`, `fairness`, `singling_out`, "
+        "`linkability`, `inference`), `error` (blocks "
         "publication; the default) or `warn` (reports only). The `dcr` gate of a sequential table defaults to "
         "`warn`.",
         examples=[{"dcr": "warn"}],

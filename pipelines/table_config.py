@@ -49,7 +49,8 @@ _SAMPLING_SETTINGS = frozenset(
     {"refresh", "num_rows", "conditions", "rebalance", "fairness", "synthesize_columns", "impute", "num_sequences", "seed", "sample_chunk_rows", "sample_workers", "model_name", "train_on"}
 )
 _GATE_SETTINGS = frozenset(
-    {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows"}
+    {"quality_threshold", "max_exact_copy_share", "max_value_leak_share", "max_dcr_closer_share", "min_utility_ratio", "gate_severity", "target", "evaluation_rows",
+     "attack_rows", "max_singling_out_risk", "max_linkability_risk", "max_inference_risk"}
 )
 
 
@@ -298,6 +299,31 @@ class TableConfig(WithSuites, Evaluated):
         description="Quality, privacy, utility and the expectation suite run on a seeded sample of this many "
         "synthetic rows (and as many training and holdout rows), so evaluation time stays bounded.",
         examples=[20000],
+    )
+    attack_rows: int = Field(
+        default=2000,
+        description="Singling-out, linkability and inference attacks (anonymeter, with held-out rows as the control) run on "
+        "seeded samples of this many training and holdout rows and twice as many synthetic rows, which bounds their time "
+        "on large tables; 0 skips them. Measured whenever anonymeter is installed (`make install` installs it).",
+        examples=[5000],
+    )
+    max_singling_out_risk: float | None = Field(
+        default=None,
+        description="Optional gate `singling_out`: most the singling-out risk may be; it fails only when the risk's 95% "
+        "interval lies above it. Unset: measured and reported only.",
+        examples=[0.05],
+    )
+    max_linkability_risk: float | None = Field(
+        default=None,
+        description="Optional gate `linkability`: most the linkability risk may be, decided on its 95% interval. Unset: "
+        "measured and reported only.",
+        examples=[0.05],
+    )
+    max_inference_risk: float | None = Field(
+        default=None,
+        description="Optional gate `inference`: most the attribute-inference risk (the riskiest secret column) may be, "
+        "decided on its 95% interval. Unset: measured and reported only.",
+        examples=[0.1],
     )
     model_name: str | None = Field(
         default=None,

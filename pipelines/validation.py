@@ -65,6 +65,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
     problems += _train_on_problems(table, where)
+    problems += _attack_problems(table, where)
     if table.num_rows is not None and table.num_rows < 1:
         problems.append(f"{where}: `num_rows` must be at least 1; got {table.num_rows}. Omit it to match the source.")
     for setting in ("row_limit", "fit_rows"):
@@ -81,6 +82,28 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     if overlap:
         problems.append(
             f"{where}: columns {overlap} are declared twice among `columns`, `pii` and `exclude_columns`; keep one."
+        )
+    return problems
+
+
+def _attack_problems(table: TableConfig, where: str) -> list[str]:
+    """Attack sample sizes and risk thresholds; a risk gate needs anonymeter installed."""
+    import importlib.util
+
+    problems = []
+    if table.attack_rows < 0 or 0 < table.attack_rows < 50:
+        problems.append(f"{where}: `attack_rows` must be 0 (no attacks) or at least 50; got {table.attack_rows}. The default is 2000.")
+    gates = [f"max_{name}_risk" for name in ("singling_out", "linkability", "inference") if getattr(table, f"max_{name}_risk") is not None]
+    for setting in gates:
+        value = getattr(table, setting)
+        if not 0.0 <= value <= 1.0:
+            problems.append(f"{where}: `{setting}` must be between 0 and 1; got {value}.")
+    if gates and table.attack_rows == 0:
+        problems.append(f"{where}: {', '.join(f'`{g}`' for g in gates)} needs the attacks, which `attack_rows: 0` turns off; set `attack_rows` or remove the gate.")
+    if gates and importlib.util.find_spec("anonymeter") is None:
+        problems.append(
+            f"{where}: {', '.join(f'`{g}`' for g in gates)} needs anonymeter, which is not installed; `make install` installs it "
+            "(pip install --no-deps anonymeter==1.1.0 numba llvmlite polars polars-runtime-32), or remove the gate."
         )
     return problems
 

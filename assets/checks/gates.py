@@ -57,6 +57,9 @@ GATES: dict[str, Gate] = {
         "lowest margin by which a rebalanced class's synthetic rows follow the real rows of their class more closely than the other classes' real rows",
         "min", "rebalance.min_class_margin", keys.CLASS_MARGIN,
     ),
+    "singling_out": Gate("singling_out", "singling-out risk (anonymeter)", "max", "max_singling_out_risk", keys.SINGLING_OUT_RISK),
+    "linkability": Gate("linkability", "linkability risk (anonymeter)", "max", "max_linkability_risk", keys.LINKABILITY_RISK),
+    "inference": Gate("inference", "attribute-inference risk of the riskiest secret column (anonymeter)", "max", "max_inference_risk", keys.INFERENCE_RISK),
     "fit": Gate(
         "fit", "mean fit of the generated columns to their declarations (1 - KS statistic, 1 - total variation distance)", "min",
         "quality_threshold", keys.QUALITY_SCORE,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.gates import bounded_gate, gate_specs, measured_gate, property_metadata
+from synthpipe.assets.evaluation.attacks import AttackResult
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_results, user_suite_specs
 from synthpipe.assets.evaluation.leaks import LeakResult, evaluate_value_leaks
 from synthpipe.assets.evaluation.partial import partial_privacy
@@ -67,6 +68,7 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         ),
         *gate_specs(table, synthetic_key, [CHECK_QUALITY, CHECK_EXACT_COPIES, CHECK_DCR, CHECK_VALUE_LEAKS]),
     ]
+    specs += gate_specs(table, synthetic_key, attack_gates(table))
     specs += user_suite_specs("suite", table.suites, synthetic_key)
     if table.target:
         specs += gate_specs(table, synthetic_key, [CHECK_UTILITY])
@@ -128,6 +130,53 @@ class Measures:
     leaks: LeakResult
     suite: SuiteResult
     report_uri: str
+    attacks: AttackResult | None = None
+
+
+ATTACK_GATES = ("singling_out", "linkability", "inference")
+
+
+def attack_gates(table: TableConfig) -> list[str]:
+    """The attack gates the table sets a threshold for (`max_<attack>_risk`); the others are measured only."""
+    return [name for name in ATTACK_GATES if table.attack_rows and getattr(table, f"max_{name}_risk") is not None]
+
+
+def measure_attacks(
+    context: dg.AssetExecutionContext, table: TableConfig, synthetic: pd.DataFrame, training: pd.DataFrame, holdout: pd.DataFrame,
+    columns: dict[str, Any], seed: int,
+) -> tuple[AttackResult | None, list[dg.AssetCheckResult]]:
+    """The attacks on seeded samples (`attack_rows`) and the gates set on them. Skipped, with a
+    warning, when anonymeter is not installed and no gate needs it (validation refuses a gate
+    without it)."""
+    if not table.attack_rows:
+        return None, []
+    from synthpipe.assets.evaluation.attacks import AttackDependencyError, evaluate_attacks
+
+    context.log.info(f"Measuring attack risks (anonymeter) on {table.attack_rows} training and holdout rows: singling out, linkability, inference")
+    try:
+        attacks = evaluate_attacks(synthetic, training, holdout, columns, seed, max_rows=table.attack_rows)
+    except AttackDependencyError as error:
+        if attack_gates(table):
+            raise
+        context.log.warning(f"Attack risks not measured: {error}")
+        return None, []
+    table_md = attack_table(attacks)
+    results = [
+        bounded_gate(name, attacks.risk(name).risk, attacks.risk(name).ci, table, {keys.ATTACK_RISKS: dg.MetadataValue.md(table_md)})
+        for name in attack_gates(table)
+    ]
+    return attacks, results
+
+
+def attack_table(attacks: AttackResult) -> str:
+    """Each attack's risk, interval, success rates and what was attacked, as markdown."""
+    ori, syn, control = attacks.rows
+    rows = [
+        f"| {r.name} | {r.risk:.4f} | {r.ci[0]:.4f}-{r.ci[1]:.4f} | {r.attack_rate:.4f} | {r.control_rate:.4f} | {r.baseline_rate:.4f} | {r.n_attacks} | {r.detail} |"
+        for r in [*attacks.risks, *attacks.inference_by_secret]
+    ]
+    head = ["| attack | risk | 95% interval | attack success | control success | random guess | attacks | detail |", "|---|---|---|---|---|---|---|---|"]
+    return "\n".join([*head, *rows, "", f"Samples: {ori} training, {control} holdout (control), {syn} synthetic rows; {attacks.seconds:.1f} s."])
 
 
 def table_columns(metadata: dict[str, Any], table: str) -> dict[str, Any]:
@@ -174,6 +223,7 @@ def candidate_results(
         # against the rows the model was fitted on, so that a copied row finds its original
         privacy = evaluate_privacy(data, split.fit, holdout, columns, seed)
         leaks = evaluate_value_leaks(data, split.fit, columns, table.rare_value_min_count)
+    attacks, attack_results = (None, []) if table.kept_real else measure_attacks(context, table, data, split.fit, holdout, columns, seed)
     context.log.info("Measuring utility: train on synthetic, test on real" if table.target else "No `target`: utility not measured")
     utility_results, utility_metrics = _utility_results(table, split, data, seed)
     # GX's site carries 3.3 MB of animated help images the pages do not need.
@@ -185,19 +235,20 @@ def candidate_results(
         suite_check_result(CHECK_EXPECTATIONS, suite, docs, derived_extra),
         *(suite_check_result(user_check_name("suite", s.name), r, docs) for s, _, r in user_results),
         *gate_results(table, quality, privacy, leaks),
+        *attack_results,
         *utility_results,
     ]
-    tracker.log_metrics(run_id, {**privacy.as_metrics(), "value_leak_share": leaks.share, **utility_metrics})
+    tracker.log_metrics(run_id, {**privacy.as_metrics(), "value_leak_share": leaks.share, **utility_metrics, **(attacks.as_metrics() if attacks else {})})
     label = f"candidate of Dagster run {context.run.run_id[:8]}, model v{fitted.model_version}, seed {seed}"
     # Served over HTTP by `synthpipe serve` when MLflow keeps artifacts in the data folder.
-    report_uri = tracker.links.file(tracker.log_text(run_id, build_report(table.name, label, reference, data, quality, privacy), f"report/{table.name}.html"))
+    report_uri = tracker.links.file(tracker.log_text(run_id, build_report(table.name, label, reference, data, quality, privacy, attacks.risks if attacks else ()), f"report/{table.name}.html"))
     context.log.info(f"Report: {report_uri}")
     tracker.log_dict(run_id, [s.__dict__ for s in ran], "expectations/derived_suite.json")
     log_user_suites(tracker, run_id, user_results)
     if staged.chunk_rows:  # each chunk's own seed, derived from the recorded seed
         plan = chunk_plan(staged.rows, seed, staged.chunk_rows)
         tracker.log_dict(run_id, [{"rows": r, "seed": s, "first_row": f} for r, s, f in plan], "sampling/chunks.json")
-    return results, Measures(quality, privacy, leaks, suite, report_uri)
+    return results, Measures(quality, privacy, leaks, suite, report_uri, attacks)
 
 
 def _kept_real_privacy(table: TableConfig, split: SourceSplit, staged: StagedSample, columns: dict[str, Any]) -> tuple[PrivacyResult, LeakResult]:

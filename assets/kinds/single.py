@@ -21,7 +21,7 @@ from synthpipe.assets.checks.steering import steering_measures, steering_specs
 from synthpipe.assets.conditions import refuse_impossible_conditions
 from synthpipe.assets.steering import Tally, fairness_by_engine, sampling_plan, steered_columns, steering_setting
 from synthpipe.assets.checks.suites import run_table_guards, user_suite_specs
-from synthpipe.assets.checks.table import Measures, candidate_results, check_specs, log_evaluation, table_columns
+from synthpipe.assets.checks.table import Measures, attack_table, candidate_results, check_specs, log_evaluation, table_columns
 from synthpipe.assets.fit import log_training_end, progress_logger, register_candidate, reusable_champion, training_figures
 from synthpipe.assets.inspection import check_source_rows, hint_table, infinite_columns, name_clashes, refuse
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
@@ -369,7 +369,16 @@ def _candidate_metadata(staged: StagedSample, evaluation_seconds: float, measure
         keys.NNDR_MEDIAN: dg.FloatMetadataValue(round(privacy.nndr_median, 4)),
         keys.REPORT: dg.MetadataValue.url(measures.report_uri),
         keys.MODEL_VERSION: fitted.model_version,
+        **_attack_metadata(measures),
     }
+
+
+def _attack_metadata(measures: Measures) -> dict[str, Any]:
+    """Each attack's risk (plotted night after night) and the table of risks with their intervals."""
+    if measures.attacks is None:
+        return {}
+    risks = {f"{keys.PREFIX}{r.name}_risk": dg.FloatMetadataValue(round(r.risk, 4)) for r in measures.attacks.risks}
+    return {**risks, keys.ATTACK_RISKS: dg.MetadataValue.md(attack_table(measures.attacks))}
 
 
 register_kind(lambda config: isinstance(config, TableConfig), SingleTable)

@@ -40,6 +40,10 @@ EVALUATED = {
 }
 SINGLE = {
     "name": "adult",
+    "attack_rows": 1000,
+    "max_singling_out_risk": 0.05,
+    "max_linkability_risk": 0.05,
+    "max_inference_risk": 0.2,
     "source_table": "raw_adult",
     "query": "SELECT * FROM raw_adult WHERE age >= 18",
     "row_limit": 5000,
