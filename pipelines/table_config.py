@@ -303,7 +303,7 @@ class TableConfig(WithSuites, Evaluated):
     attack_rows: int = Field(
         default=2000,
         description="Singling-out, linkability and inference attacks (anonymeter, with held-out rows as the control) run on "
-        "seeded samples of this many training and holdout rows and twice as many synthetic rows, which bounds their time "
+        "seeded samples of this many training and holdout rows against the whole evaluation sample (`evaluation_rows`), which bounds their time "
         "on large tables; 0 skips them. Measured whenever anonymeter is installed (`make install` installs it).",
         examples=[5000],
     )

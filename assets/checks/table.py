@@ -154,7 +154,7 @@ def measure_attacks(
 
     context.log.info(f"Measuring attack risks (anonymeter) on {table.attack_rows} training and holdout rows: singling out, linkability, inference")
     try:
-        attacks = evaluate_attacks(synthetic, training, holdout, columns, seed, max_rows=table.attack_rows)
+        attacks = evaluate_attacks(synthetic, training, holdout, columns, seed, max_rows=table.attack_rows, synthetic_rows=len(synthetic))
     except AttackDependencyError as error:
         if attack_gates(table):
             raise

@@ -175,12 +175,13 @@ def attack_frames(
     columns: Mapping[str, Mapping[str, Any]],
     seed: int = 0,
     max_rows: int = 2_000,
+    synthetic_rows: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The (ori, syn, control) frames the attacks run on: seeded samples, normalised.
 
     `ori` and `control` are distinct rows (Anonymeter's singling out counts distinct rows) of
     the same size, min(`max_rows`, training rows, holdout rows), less duplicates; `syn` is up to
-    `SYNTHETIC_ROWS_FACTOR * max_rows` synthetic rows.
+    `synthetic_rows` synthetic rows (default `SYNTHETIC_ROWS_FACTOR * max_rows`).
     """
     measured = _measured(columns, [synthetic, training, holdout])
     if len(measured) < 2:
@@ -204,7 +205,7 @@ def attack_frames(
 
     ori, control = distinct_sample(training, size, streams[0]), distinct_sample(holdout, size, streams[1])
     size = min(len(ori), len(control))
-    syn_rows = min(SYNTHETIC_ROWS_FACTOR * max_rows, len(synthetic))
+    syn_rows = min(synthetic_rows or SYNTHETIC_ROWS_FACTOR * max_rows, len(synthetic))
     syn = _normalise(synthetic.sample(n=syn_rows, random_state=streams[2]), measured)
     return ori.iloc[:size].reset_index(drop=True), syn, control.iloc[:size].reset_index(drop=True)
 
@@ -335,6 +336,7 @@ def evaluate_attacks(
     columns: Mapping[str, Mapping[str, Any]],
     seed: int = 0,
     max_rows: int = 2_000,
+    synthetic_rows: int | None = None,
     n_attacks: int = 500,
     confidence_level: float = 0.95,
     secrets: Sequence[str] | None = None,
@@ -344,8 +346,9 @@ def evaluate_attacks(
 
     The attacks run on seeded samples, which bound the time on large tables: min(`max_rows`,
     training rows, holdout rows) distinct training rows and as many holdout rows (the control;
-    equal sizes, so Anonymeter needs no size correction), and up to `2 * max_rows` synthetic
-    rows. A sample of a large training set holds only part of the rows the model learned, so a
+    equal sizes, so Anonymeter needs no size correction), and up to `synthetic_rows` synthetic
+    rows (default `2 * max_rows`; the refresh passes its whole evaluation sample, so that a model
+    copying its training rows shows in the sampled ones). A sample of a large training set holds only part of the rows the model learned, so a
     leak of rows outside it goes unseen; raise `max_rows` for a sharper measure (the nearest-row
     searches of linkability and inference grow with `n_attacks * synthetic rows`).
 
@@ -366,6 +369,7 @@ def evaluate_attacks(
         columns: SDV column metadata (`{"age": {"sdtype": "numerical"}, ...}`).
         seed: Seeds the samples and the attacks.
         max_rows: Training and holdout rows attacked at most.
+        synthetic_rows: Synthetic rows the attacker holds at most; default `2 * max_rows`.
         n_attacks: Attacks per attack type (capped at the rows attacked).
         confidence_level: Of the risk's interval.
         secrets: The columns the inference attack guesses; by default `choose_secrets`.
@@ -385,7 +389,7 @@ def evaluate_attacks(
     """
     evaluators = _anonymeter()
     started = time.perf_counter()
-    ori, syn, control = attack_frames(synthetic, training, holdout, columns, seed=seed, max_rows=max_rows)
+    ori, syn, control = attack_frames(synthetic, training, holdout, columns, seed=seed, max_rows=max_rows, synthetic_rows=synthetic_rows)
     measured = _measured(columns, [synthetic, training, holdout])
     chosen = list(secrets) if secrets is not None else choose_secrets(ori, measured, max_secrets)
     unknown = [name for name in chosen if name not in measured]

@@ -48,3 +48,53 @@ def test_the_dcr_gate_stops_a_copy_and_passes_fresh_rows_at_every_size(adult, ro
         assert abs(privacy.dcr_closer_to_training_share - 0.5) < 0.1 and result.passed
         assert low < 0.6  # the bound that decides
     assert result.metadata["synthpipe/interval"].value == f"{low:.4f}-{high:.4f}"
+
+
+@pytest.mark.parametrize("rows", [1_000, 40_000])
+def test_the_inference_gate_stops_a_copy_and_passes_fresh_rows_at_every_size(adult, rows):
+    # Setup: as above; the attacks take at most 2,000 training and holdout rows, and the candidate's
+    # evaluation sample (at most 20,000 rows) as the refresh passes it
+    from synthpipe.assets.evaluation.attacks import evaluate_attacks
+
+    table, fresh = adult.iloc[:rows], adult.iloc[rows:]
+    holdout, training = table.iloc[: rows // 5], table.iloc[rows // 5 :]
+    settings = TableConfig(name="adult", max_inference_risk=0.3)
+    verdicts = {}
+
+    # Run
+    for candidate, source in (("copy", training), ("fresh", fresh)):
+        synthetic = source.sample(min(len(source), 20_000), random_state=3).reset_index(drop=True)
+        risk = evaluate_attacks(synthetic, training, holdout, columns_of(adult), seed=1, synthetic_rows=len(synthetic)).risk("inference")
+        verdicts[candidate] = (risk, bounded_gate("inference", risk.risk, risk.ci, settings))
+
+    # Assert: an attacker infers a secret column from the copy almost always, from fresh rows no better than from the control
+    copy, fresh_rows = verdicts["copy"], verdicts["fresh"]
+    assert copy[0].ci[0] > 0.3 and not copy[1].passed
+    assert fresh_rows[0].ci[0] < 0.3 and fresh_rows[0].risk < 0.3 and fresh_rows[1].passed
+
+
+def test_attack_risks_are_measured_on_the_table_and_gated_on_their_intervals(run_refresh, base_config, data_dir):
+    # Setup: a twin of the Adult slice with every attack measured on 500-row samples and one gate
+    from mlflow import MlflowClient
+
+    from tests.conftest import with_table
+
+    config = with_table(base_config, attack_rows=500, max_inference_risk=0.9, gate_severity={"dcr": "warn"})
+
+    # Run
+    result = run_refresh(config)
+
+    # Assert: published; the risks and their intervals in the asset's metadata, the gate's and MLflow
+    assert result.success
+    gate = {e.check_name: e for e in result.get_asset_check_evaluations()}["inference"]
+    low, high = (float(x) for x in gate.metadata["synthpipe/interval"].value.split("-"))
+    assert gate.passed and 0.0 <= low <= gate.metadata["synthpipe/inference_risk"].value <= high <= 1.0
+    [synthetic] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "synthetic"]
+    metadata = synthetic.step_materialization_data.materialization.metadata
+    table_md = metadata["synthpipe/attack_risks"].value
+    assert all(f"| {name} |" in table_md for name in ("singling_out", "linkability", "inference"))
+    assert "240 training, 240 holdout (control)" in table_md  # the slice's 240 held-out rows bound the 500 asked for
+    client = MlflowClient(tracking_uri=f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("synthpipe-test").experiment_id])
+    assert {"singling_out_risk", "linkability_risk", "inference_risk", "inference_risk_high"} <= set(run.data.metrics)
+    assert run.data.metrics["inference_risk"] == pytest.approx(metadata["synthpipe/inference_risk"].value, abs=1e-4)
