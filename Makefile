@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated clean
+.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated bench-privacy-risk clean
 
 install: $(STAMP)
 
@@ -132,6 +132,10 @@ bench-wide: $(STAMP)
 BENCH_STEERING_ARGS ?=
 bench-steering: $(STAMP)
 	$(PY) -m bench.steering $(BENCH_STEERING_ARGS)
+
+# Attack risks of each synthesizer's twin of Adult beside a verbatim copy; quality and utility against ε.
+bench-privacy-risk: $(STAMP)
+	$(PY) -m bench.privacy_risk $(BENCH_PRIVACY_RISK_ARGS)
 
 # Tables without a source: generator rows/s, simulation steps/s, one refresh of each.
 bench-generated: $(STAMP)
