@@ -27,6 +27,9 @@ step, and the candidate is dropped as `stopped` (SDV cannot keep a fit that was 
 
 The first candidate always runs (sized in the same way, but never skipped or stopped), so a
 table never ends without a model; it alone can take the stage past its budget.
+
+With `privacy`, only the candidates that fit with a differential-privacy guarantee are tried
+(TabularARGN), each with the table's budget (`private_candidates`).
 """
 
 from __future__ import annotations
@@ -59,10 +62,11 @@ from synthpipe.expectations.suites import merge_suites
 from synthpipe import metadata_keys as keys
 from synthpipe.config import TableConfig
 from synthpipe.errors import SynthesizerError
+from synthpipe.resources.differential_privacy import dp_capable, with_privacy
 from synthpipe.resources.synthesizers import build_synthesizer, cap_time_budget, fit_synthesizer, sample_rows, sample_sequences, synthesizer_class
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choose_synthesizer", "plan_epochs", "rank", "stop_at"]
+__all__ = ["Candidate", "EpochProbe", "PastDeadline", "blocking_failures", "choose_synthesizer", "plan_epochs", "private_candidates", "rank", "stop_at"]
 
 # Rows sampled per candidate for scoring: enough for stable scores, cheap on large tables.
 SCORING_ROWS = 5_000
@@ -194,7 +198,9 @@ class _Stage:
 
     def build(self, name: str, params: Mapping[str, Any]) -> Any:
         context = self.table.sequence.context_columns if self.table.sequence else ()
-        return build_synthesizer(self.table.candidate_backend(name), params, self.metadata, self.table.name, context, self.table.enforced_rules)
+        backend = self.table.candidate_backend(name)
+        params = with_privacy(backend, params, self.table.privacy)  # `privacy`: every candidate tried gives the guarantee
+        return build_synthesizer(backend, params, self.metadata, self.table.name, context, self.table.enforced_rules)
 
     def deadline(self, name: str, first: bool) -> float | None:
         """When a torch-based SDV fit of this candidate must have ended (`perf_counter` time):
@@ -321,6 +327,18 @@ def _fit_and_score(
     return candidate
 
 
+def private_candidates(log: Any, table: TableConfig) -> list[str]:
+    """The candidates `auto` tries: with `privacy`, only those that give a differential-privacy
+    guarantee (validation refuses a table with none), the others named in the log."""
+    if table.privacy is None:
+        return list(table.auto_candidates)
+    kept = [name for name in table.auto_candidates if dp_capable(table.candidate_backend(name))]
+    left_out = [name for name in table.auto_candidates if name not in kept]
+    if left_out:
+        log.info(f"auto: `privacy` is set; trying {', '.join(kept)} only, not {', '.join(left_out)} (no differential-privacy guarantee)")
+    return kept
+
+
 def choose_synthesizer(
     log: Any,
     table: TableConfig,
@@ -342,7 +360,7 @@ def choose_synthesizer(
     """
     stage = _Stage(log, table, split, metadata, Clock(table.auto_budget_seconds))
     tried: list[Candidate] = []
-    for index, name in enumerate(table.auto_candidates):
+    for index, name in enumerate(private_candidates(log, table)):
         try:
             params, probe, skipped = _plan(stage, name, first=index == 0)
         except Stopped as stopped:  # in its probe

@@ -17,6 +17,7 @@ from synthpipe.assets.kinds import Kind
 from synthpipe.assets.lifecycle import ModelRun, mlflow_links
 from synthpipe.assets.records import FittedModel
 from synthpipe.assets.translator import stage_asset
+from synthpipe.resources.differential_privacy import privacy_metadata
 from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = [
@@ -58,6 +59,7 @@ def fitted_metadata(fitted: FittedModel) -> dict[str, Any]:
         keys.MODEL_NAME: fitted.model_name,
         keys.MODEL_VERSION: fitted.model_version,
         keys.MODEL_REUSED: fitted.reused_from is not None,
+        **{key: dg.FloatMetadataValue(value) for key, value in privacy_metadata(fitted.privacy).items()},
     }
 
 
@@ -116,10 +118,11 @@ def describe_progress(progress: dict[str, Any]) -> str:
     validation = progress.get("validation_loss")
     budget = progress.get("budget_seconds")
     left = "no time budget" if budget is None else f"{progress['seconds_left']:.0f} s left of the {budget:.0f} s budget"
+    epsilon = progress.get("dp_epsilon")
     return (
         f"epoch {progress['epoch']}, training loss {progress['train_loss']}, "
         f"validation loss {validation if validation is not None else 'not yet measured'}, "
-        f"{progress['elapsed_seconds']:.0f} s elapsed, {left}"
+        f"{progress['elapsed_seconds']:.0f} s elapsed, {left}" + (f", ε {epsilon:g} spent" if epsilon is not None else "")
     )
 
 

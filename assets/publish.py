@@ -17,6 +17,7 @@ from synthpipe.assets.kinds import Kind
 from synthpipe.assets.lifecycle import ModelRun, mlflow_links
 from synthpipe.assets.records import Candidate, FittedModel
 from synthpipe.errors import SynthpipeError
+from synthpipe.resources.differential_privacy import privacy_metadata
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.tracking import MlflowTracker
 
@@ -81,6 +82,7 @@ def commit_metadata(
         keys.QUALITY_SCORE: round(quality, 6),
         keys.SOURCE_FINGERPRINT: model.source_fingerprint,
         keys.CHECKS_PASSED: ",".join(sorted(checks)),
+        **privacy_metadata(model.privacy),
     }
     if context.has_partition_key:
         commit[keys.PARTITION] = context.partition_key

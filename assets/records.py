@@ -30,6 +30,10 @@ class FittedModel:
     source_fingerprint: str
     selection: list[dict[str, Any]] = field(default_factory=list)  # `auto`: every candidate, best first
     reused_from: str | None = None  # MLflow run that fitted the reused model; None when fitted in this run
+    # differential privacy (`privacy:`): the ε (`epsilon`, the value analysis's share included) and
+    # `delta` the model's fit spent; None for a model fitted without a guarantee (a class default,
+    # so the records pickled between steps before it existed still read)
+    privacy: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from synthpipe.config_base import DATA_DIR_ENV, EnvValue, Strict, resolve_data_d
 from synthpipe.generated_config import GeneratedConfig, SimulationConfig
 from synthpipe.group_config import ForeignKeyConfig, GroupConfig, GroupTableConfig, GroupTarget
 from synthpipe.shared_config import ColumnOverride
-from synthpipe.table_config import DEFAULT_SYNTHESIZER, FairnessConfig, RebalanceConfig, SampleCondition, SequenceConfig, TableConfig
+from synthpipe.table_config import DEFAULT_SYNTHESIZER, FairnessConfig, PrivacyConfig, RebalanceConfig, SampleCondition, SequenceConfig, TableConfig
 
 __all__ = [
     "DEFAULT_SYNTHESIZER",
@@ -37,6 +37,7 @@ __all__ = [
     "RetentionConfig",
     "ScheduleConfig",
     "FairnessConfig",
+    "PrivacyConfig",
     "RebalanceConfig",
     "SampleCondition",
     "SequenceConfig",

@@ -66,6 +66,10 @@ ROW_HASH = "synthpipe/row_hash"
 LOOKS_PERSONAL = "synthpipe/looks_personal"
 VALUE_LEAK_SHARE = "synthpipe/value_leak_share"
 VALUE_LEAK_COLUMNS = "synthpipe/value_leak_columns"
+# Differential privacy (`privacy:`): the ε (the value analysis's share included) and δ the model's
+# fit spent; in the synthesizer asset's metadata, the Delta commit and the model version's tags.
+DP_EPSILON = "synthpipe/dp_epsilon"
+DP_DELTA = "synthpipe/dp_delta"
 
 # Keys used once or in one stage, named here so the UI, tests and downstream code agree
 AS_OF = "synthpipe/as_of"

@@ -2,7 +2,8 @@
 
 `load_config` turns any accepted input (a mapping, a YAML path or a model) into one
 `SynthpipeConfig`, reporting pydantic's errors and synthpipe's own checks (settings ranges,
-synthesizer names, `auto`, sequences, groups, duplicate names, suites) together.
+synthesizer names, `auto`, sequences, groups, differential privacy, duplicate names, suites)
+together.
 
 What a synthesizer name means (which kind of table it serves, whether it can enforce rules,
 whether it is installed and how to install it) is asked of the backend registry
@@ -25,6 +26,7 @@ from synthpipe.errors import ConfigError, closest
 from synthpipe.expectations.suites import SuiteError, UserSuite, load_suite
 from synthpipe.resources.backends import BACKENDS, Kind, names
 from synthpipe.group_validation import group_problems
+from synthpipe.privacy_validation import privacy_problems, privacy_rule_problems
 from synthpipe.shared_validation import duplicate_problems, evaluated_problems
 from synthpipe.table_config import AUTO, DEFAULT_EVALUATION_ROWS, DEFAULT_SEQUENCE_SYNTHESIZER, SEQUENCE_BACKENDS
 
@@ -61,6 +63,7 @@ def _table_problems(table: TableConfig, known_synthesizers: tuple[str, ...]) -> 
     problems += _sequence_problems(table, where)
     problems += _condition_problems(table, where)
     problems += _partial_problems(table, where)
+    problems += privacy_problems(table, where)
     problems += evaluated_problems(table, where)
     if table.target is not None and table.target in table.exclude_columns + list(table.pii):
         problems.append(f"{where}: `target` {table.target!r} is excluded or personal; a model cannot learn to predict it.")
@@ -444,6 +447,7 @@ def _attach_suites(config: SynthpipeConfig) -> list[str]:
         suites, found = _read_suites(table.expectation_suites, folder, where, backends)
         problems += found
         table._suites = suites
+    problems += [problem for t in config.tables for problem in privacy_rule_problems(t, f"table {t.name!r}")]
     for simulation in config.simulations:
         if simulation._suites:
             continue

@@ -28,16 +28,27 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn_workspace import engine_seed, load_pickled, read_model_files, save_pickled, write_model_files
+from synthpipe.resources.argn_workspace import engine_seed, load_pickled, read_model_files, read_privacy_spent, save_pickled, write_model_files
 from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
 
-__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "ArgnModel", "ArgnSynthesizer", "engine_available", "require_engine", "with_parameter"]
+__all__ = [
+    "DP_SETTINGS",
+    "ENGINE_VERSION",
+    "INSTALL_HINT",
+    "ArgnModel",
+    "ArgnSynthesizer",
+    "engine_available",
+    "require_engine",
+    "with_parameter",
+]
 
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
 _UNBOUNDED_MINUTES = 14_400.0  # `engine.train`'s own default
+# The keys of `ArgnSynthesizer`'s `differential_privacy`: the engine's `DifferentialPrivacyConfig`.
+DP_SETTINGS = ("max_epsilon", "delta", "noise_multiplier", "max_grad_norm", "value_protection_epsilon")
 # Rule enforcement by rejection: at most this many further draws, and none once fewer than this
 # share of the drawn rows obey the rules (the model has not learned them).
 _MAX_REDRAWS = 10
@@ -163,6 +174,10 @@ class ArgnModel:
         self._allowed: dict[int, frozenset[tuple[Any, ...]]] = {}
         self.rejected_share: float = 0.0  # of the rows the last `sample` drew, the share that broke a rule
         self._fairness: dict[str, Any] | None = None  # the engine's fairness objective for plain draws (`set_fairness`)
+        # a fit with differential privacy: the ε (in all, the value analysis's share included) and δ it spent
+        self.dp_epsilon_spent: float | None = None
+        self.dp_delta: float | None = None
+        self.dp_value_epsilon_spent: float | None = None
 
     # --- the interface synthpipe uses --------------------------------------------------------
 
@@ -175,6 +190,11 @@ class ArgnModel:
     @property
     def table(self) -> str:
         return next(iter(self._metadata.tables))
+
+    @property
+    def differentially_private(self) -> bool:
+        """Whether it fits with a differential-privacy budget (`ArgnSynthesizer`'s `differential_privacy`)."""
+        return bool(self._parameters.get("differential_privacy"))
 
     def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
         """Trains on `data[table]` within the time budget, reporting each epoch to `on_progress`."""
@@ -194,10 +214,11 @@ class ArgnModel:
     def _train(self, engine: Any, frame: pd.DataFrame, encodings: dict[str, str], started: float, **keys: Any) -> dict[str, bytes]:
         """One engine model trained on `frame` (`keys`: a context table and its keys); returns
         the files generation reads."""
-        params = self._parameters
+        params, privacy = self._parameters, self._privacy_config()
         with tempfile.TemporaryDirectory(prefix="synthpipe-argn-") as folder:
             engine.split(tgt_data=frame, tgt_encoding_types=encodings, model_type="TABULAR", workspace_dir=folder, **keys)
-            engine.analyze(value_protection=params["value_protection"], workspace_dir=folder)
+            # with a budget, value ranges and categories come from noisy histograms (part of the ε)
+            engine.analyze(value_protection=params["value_protection"], differential_privacy=privacy, workspace_dir=folder)
             engine.encode(workspace_dir=folder)
             engine.train(
                 model=params["model"],
@@ -209,8 +230,21 @@ class ArgnModel:
                 device=params["device"],
                 workspace_dir=folder,
                 update_progress=self._progress_callback(started),
+                differential_privacy=privacy,
             )
+            if privacy is not None:
+                spent = read_privacy_spent(Path(folder))
+                self.dp_epsilon_spent, self.dp_delta, self.dp_value_epsilon_spent = spent["epsilon"], spent["delta"], spent["value_epsilon"]
             return read_model_files(Path(folder))
+
+    def _privacy_config(self) -> Any:
+        """The engine's DP settings for this fit, or None without a budget."""
+        budget = self._parameters.get("differential_privacy")
+        if not budget:
+            return None
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        return DifferentialPrivacyConfig(**budget)
 
     def _modelled_columns(self, frame: pd.DataFrame) -> list[str]:
         skipped = set(self._id_columns()) | set(self._pii_columns())
@@ -243,6 +277,7 @@ class ArgnModel:
                 "train_loss": values.get("trn_loss"),
                 "validation_loss": values.get("val_loss"),
                 "checkpoint": bool(values.get("is_checkpoint")),
+                "dp_epsilon": values.get("dp_eps"),  # None without differential privacy
                 "elapsed_seconds": round(elapsed, 1),
                 "budget_seconds": None if budget is None else round(budget, 1),
                 "seconds_left": None if budget is None else round(max(budget - elapsed, 0.0), 1),
@@ -392,7 +427,43 @@ class ArgnModel:
 
 
 class ArgnSynthesizer(ArgnModel):
-    """TabularARGN on one flat table, obeying business rules by rejection (see `add_rules`)."""
+    """TabularARGN on one flat table, obeying business rules by rejection (see `add_rules`), and
+    fitted with differential privacy when given a budget.
+
+    Args:
+        metadata: As `ArgnModel`.
+        differential_privacy: The engine's DP settings (keys `DP_SETTINGS`: `max_epsilon`, the
+            whole budget, and `value_protection_epsilon`, its share for value ranges and
+            categories; `delta`, `noise_multiplier`, `max_grad_norm`), a plain mapping so the model
+            pickles and its parameters log. Training runs DP-SGD (Opacus) and stops at the first
+            epoch end past `max_epsilon`; the ε and δ spent are kept as `dp_epsilon_spent` and
+            `dp_delta`. Needs `value_protection`. None (the default) trains without a guarantee.
+        **params: As `ArgnModel`.
+
+    Examples:
+        >>> budget = {"max_epsilon": 2.0, "delta": 1e-5, "value_protection_epsilon": 0.2}
+        >>> synthesizer = ArgnSynthesizer(metadata, differential_privacy=budget)  # doctest: +SKIP
+        >>> synthesizer.fit({"adult": frame}); synthesizer.dp_epsilon_spent  # doctest: +SKIP
+        1.98
+    """
+
+    def __init__(self, metadata: Any, *args: Any, differential_privacy: Mapping[str, float | None] | None = None, **params: Any) -> None:
+        super().__init__(metadata, *args, **params)
+        if differential_privacy is None:
+            return  # left out of the parameters, as models fitted before it existed
+        unknown = sorted(set(differential_privacy) - set(DP_SETTINGS))
+        if unknown:
+            raise ValueError(f"`differential_privacy` takes {', '.join(DP_SETTINGS)}; got {unknown}")
+        if not self._parameters["value_protection"]:
+            raise ValueError("`differential_privacy` finds value ranges and categories with noise, which needs `value_protection: true`")
+        self._parameters["differential_privacy"] = {k: None if v is None else float(v) for k, v in differential_privacy.items()}
+
+    __init__.__signature__ = inspect.signature(ArgnModel.__init__).replace(  # type: ignore[attr-defined]
+        parameters=[
+            *inspect.signature(ArgnModel.__init__).parameters.values(),
+            inspect.Parameter("differential_privacy", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Mapping[str, float | None] | None"),
+        ]
+    )
 
     def add_rules(self, rules: Sequence[Any]) -> None:
         """Business rules the samples must obey. The engine takes no constraints, so a sampled row

@@ -3,6 +3,7 @@ how it seeds the engine's global random state for one fit or draw, restoring it 
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import random
@@ -13,13 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["engine_seed", "load_pickled", "read_model_files", "save_pickled", "write_model_files"]
+__all__ = ["engine_seed", "load_pickled", "read_model_files", "read_privacy_spent", "save_pickled", "write_model_files"]
 
 # The files of a trained workspace that generation reads. Optimizer and scheduler states only
 # resume training; `OriginalData` holds the real training rows and never leaves the fit.
 _MODEL_FILES = ("ModelStore/model-data/model-configs.json", "ModelStore/model-data/model-weights.pt")
 # `ctx-stats` describes a context table (a sequence model's entities); a flat model has none.
 _MODEL_FOLDERS = ("ModelStore/tgt-stats", "ModelStore/ctx-stats")
+# Training's progress, one row per message: with differential privacy, `dp_eps` (the ε spent so
+# far, the analysis's share included) and `dp_delta`.
+_PROGRESS_FILE = "ModelStore/model-data/progress-messages.csv"
+_TARGET_STATS = "ModelStore/tgt-stats/stats.json"
 
 
 def read_model_files(folder: Path) -> dict[str, bytes]:
@@ -29,6 +34,26 @@ def read_model_files(folder: Path) -> dict[str, bytes]:
             if path.is_file():
                 files[str(path.relative_to(folder))] = path.read_bytes()
     return files
+
+
+def read_privacy_spent(folder: Path) -> dict[str, float]:
+    """What a fit with differential privacy spent, as the engine accounts it: `epsilon` over the
+    whole run (the value analysis's share included; past the kept epoch when training stopped at
+    the budget, so it bounds what the kept weights spent; two decimals, as the engine reports it),
+    `delta`, and `value_epsilon`, the analysis's share."""
+    import pandas as pd
+
+    from synthpipe.errors import SynthesizerError
+
+    messages = pd.read_csv(folder / _PROGRESS_FILE)
+    if messages.empty or "dp_eps" not in messages or messages["dp_eps"].isna().all():
+        raise SynthesizerError(f"TabularARGN trained with differential privacy but reported no ε spent ({_PROGRESS_FILE}).")
+    stats = json.loads((folder / _TARGET_STATS).read_text())
+    return {
+        "epsilon": float(messages["dp_eps"].max()),
+        "delta": float(messages["dp_delta"].dropna().iloc[-1]),
+        "value_epsilon": float(stats.get("value_protection_epsilon_spent") or 0.0),
+    }
 
 
 def write_model_files(folder: Path, files: Mapping[str, bytes]) -> None:

@@ -47,6 +47,10 @@ class Capabilities:
         contexts: Generates each child table against one parent, its context (`context_keys`),
             so the holdout takes whole families and the model leaves their parents out
             (`hold_out_contexts`).
+        differential_privacy: Fits with a differential-privacy guarantee when given a budget
+            (its `differential_privacy` constructor parameter): DP-SGD training and value ranges
+            and categories found with noise, the ε and δ spent kept on the fitted model
+            (`dp_epsilon_spent`, `dp_delta`). A table's `privacy` needs it.
     """
 
     constraints: bool = False
@@ -61,6 +65,7 @@ class Capabilities:
     max_tables: int | None = None
     max_depth: int | None = None
     contexts: bool = False
+    differential_privacy: bool = False
 
     @property
     def rules(self) -> bool:

@@ -326,7 +326,10 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
                 "TabularARGN",
                 "synthpipe.resources.argn",
                 "ArgnSynthesizer",
-                Capabilities(rules_by_rejection=True, conditions=True, fairness=True, time_budget="max_training_time", progress=True, torch=True),
+                Capabilities(
+                    rules_by_rejection=True, conditions=True, fairness=True, time_budget="max_training_time", progress=True, torch=True,
+                    differential_privacy=True,
+                ),
                 extra="argn",
                 install_hint=ARGN_INSTALL_HINT,
                 file_suffix=".argn.pkl",

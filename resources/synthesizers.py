@@ -152,7 +152,8 @@ def fit_synthesizer(
     backend learns a value seen in fewer than `min_value_count` rows); returns the seconds it
     took. Backends that report training progress (TabularARGN: epoch, losses, time left in its
     budget) pass each report to `on_progress`. What was protected is in `protection_report`;
-    `rules` (the business rules the model must obey) are protected jointly.
+    `rules` (the business rules the model must obey) are protected jointly. A model fitted with
+    differential privacy is given the rows as they are: its own noisy analysis leaves rare values out.
     """
     started = time.perf_counter()
     entry = backend_of(synthesizer)
@@ -160,7 +161,12 @@ def fit_synthesizer(
     if reports:
         synthesizer.on_progress = on_progress  # type: ignore[attr-defined]
     columns = synthesizer.get_metadata().tables[table].columns
-    data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed, rules)
+    if getattr(synthesizer, "differentially_private", False):
+        # Its value ranges and categories come from noisy histograms, within the budget; exact
+        # counts (what the protection reads) would leak past it.
+        report = ProtectionReport({}, {})
+    else:
+        data, report = protect_rare_values(data, {c: spec.get("sdtype", "") for c, spec in columns.items()}, min_value_count, seed, rules)
     setattr(synthesizer, PROTECTION_ATTRIBUTE, report)  # small; travels with the saved model
     try:
         entry.fit(synthesizer, {table: data})

@@ -31,6 +31,7 @@ from synthpipe.assets.sample import choose_seed, stage_chunks
 from synthpipe.assets.source import read_member, refuse_free_text, refuse_missing_suite_columns, warn_looks_personal
 from synthpipe.assets.split import SourceSplit, column_schema, split_source
 from synthpipe.config import SampleCondition, TableConfig
+from synthpipe.errors import SynthesizerError
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.fingerprints import content_probe
 from synthpipe.resources.snapshots import DeltaSnapshotStore, StagedWriter
@@ -44,6 +45,14 @@ from synthpipe.resources.synthesizers import (
     set_fairness,
 )
 from synthpipe.resources.backends import backend_of
+from synthpipe.resources.differential_privacy import (
+    privacy_from_tags,
+    privacy_metadata,
+    privacy_metrics,
+    privacy_spent,
+    privacy_tags,
+    with_privacy,
+)
 from synthpipe.resources.tracking import MlflowTracker
 
 __all__ = ["SingleTable"]
@@ -163,7 +172,10 @@ class SingleTable:
             context.log.info(f"auto: {backend} wins: {winner.describe()}")
         else:
             backend = table.backend
-            synthesizer = build_synthesizer(backend, table.synthesizer_params, metadata, table.name, self.context_columns(), table.enforced_rules)
+            params = with_privacy(backend, table.synthesizer_params, table.privacy)
+            synthesizer = build_synthesizer(backend, params, metadata, table.name, self.context_columns(), table.enforced_rules)
+            if table.privacy is not None:
+                context.log.info(f"Fitting with differential privacy: {table.privacy.describe()}")
             if table.enforced_rules:
                 context.log.info(f"Enforcing rules while fitting and sampling: {', '.join(r.describe() for r in table.enforced_rules)}")
             context.log.info(f"Fitting {backend} on {len(fit_data)} rows x {fit_data.shape[1]} columns")
@@ -173,23 +185,47 @@ class SingleTable:
             )
             log_training_end(context.log, backend, synthesizer, fit_seconds)
         context.log.info(f"Fitted in {fit_seconds:.1f} s; logging to MLflow run {run_id}")
+        spent = self._privacy_spent(context, synthesizer, backend)
         protected = protection_report(synthesizer)
         if protected is not None:
             context.log.info(f"Rare values kept out of the model (seen in fewer than {table.rare_value_min_count} rows): {protected.describe()}")
-        params = {**self._fit_params(split, synthesizer), "fit_rows": len(fit_data), "rare_value_min_count": table.rare_value_min_count}
+        params = {
+            **self._fit_params(split, synthesizer), "fit_rows": len(fit_data), "rare_value_min_count": table.rare_value_min_count,
+            **_privacy_params(table),
+        }
         tracker.log_params(run_id, params)
         if protected is not None:  # column names may hold characters MLflow keys may not: an artifact
             tracker.log_dict(run_id, {"min_count": table.rare_value_min_count, "replaced": protected.replaced, "clipped": protected.clipped}, "protection.json")
         training = {"fit_seconds": fit_seconds, "training_rows": split.training_rows, "fit_rows": len(fit_data)}
-        tracker.log_metrics(run_id, {**training, **training_figures(synthesizer)})
+        tracker.log_metrics(run_id, {**training, **training_figures(synthesizer), **privacy_metrics(spent)})
         tracker.log_dict(run_id, metadata.to_dict(), "sdv_metadata.json")
-        fit_tags = {keys.SOURCE_FINGERPRINT: split.fingerprint, keys.FIT_FINGERPRINT: table.fit_fingerprint, keys.SYNTHESIZER: backend}
+        fit_tags = {
+            keys.SOURCE_FINGERPRINT: split.fingerprint, keys.FIT_FINGERPRINT: table.fit_fingerprint, keys.SYNTHESIZER: backend, **privacy_tags(spent),
+        }
         model_uri, version = register_candidate(tracker, run_id, synthesizer, table.registered_model_name, table.name, fit_tags)
         return FittedModel(
             table=table.name, synthesizer=backend, mlflow_run_id=run_id, model_name=table.registered_model_name, model_version=version,
             model_uri=model_uri, fit_seconds=fit_seconds, training_rows=len(fit_data),
             table_metadata=metadata.get_table_metadata(table.name).to_dict(), source_fingerprint=split.fingerprint, selection=selection,
+            privacy=spent or None,
         )
+
+    def _privacy_spent(self, context: dg.AssetExecutionContext, synthesizer: Any, backend: str) -> dict[str, float]:
+        """What the fit spent of the table's `privacy` budget; a table with `privacy` whose model
+        reports nothing spent is refused rather than published as private."""
+        budget, spent = self.config.privacy, privacy_spent(synthesizer)
+        if budget is None:
+            return spent
+        if not spent:
+            raise SynthesizerError(
+                f"Table {self.name!r}: `privacy` is set, but the {backend} model reports no ε spent, so it has no differential-privacy "
+                "guarantee; nothing is registered. Set `synthesizer: argn`."
+            )
+        context.log.info(
+            f"Differential privacy: the fit spent ε {spent['epsilon']:g} of the {budget.epsilon:g} budget "
+            f"({spent.get('value_epsilon', 0.0):g} on value ranges and categories), δ {spent['delta']:g}"
+        )
+        return spent
 
     def _reuse(self, context: dg.AssetExecutionContext, split: SourceSplit, tracker: MlflowTracker, run: ModelRun, champion: Any) -> FittedModel:
         """Skips the fit: tonight samples the champion again with a new seed, in a new MLflow
@@ -209,11 +245,16 @@ class SingleTable:
             {"table": table.name, "synthesizer": backend, "reused_model_version": version, "source_fingerprint": split.fingerprint,
              "training_rows": split.training_rows, "holdout_rows": split.holdout_rows},
         )
+        spent = privacy_from_tags(champion.tags)  # the champion's fit spent it; sampling it again spends nothing
+        if spent:
+            tracker.log_params(run.run_id, _privacy_params(table))
+            tracker.log_metrics(run.run_id, privacy_metrics(spent))
         tracker.set_alias(table.registered_model_name, "candidate", version)
         return FittedModel(
             table=table.name, synthesizer=backend, mlflow_run_id=run.run_id, model_name=table.registered_model_name, model_version=version,
             model_uri=champion.source, fit_seconds=0.0, training_rows=len(split.fit),
             table_metadata=metadata.get_table_metadata(table.name).to_dict(), source_fingerprint=split.fingerprint, reused_from=champion.run_id,
+            privacy=spent or None,
         )
 
     def _fit_params(self, split: SourceSplit, synthesizer: Any) -> dict[str, object]:
@@ -332,8 +373,16 @@ class SingleTable:
             keys.QUALITY_SCORE: dg.FloatMetadataValue(round(candidate.quality_score, 4)),
             keys.MODEL_NAME: model.model_name,
             keys.MLFLOW_RUN_ID: model.mlflow_run_id,
+            **{key: dg.FloatMetadataValue(value) for key, value in privacy_metadata(model.privacy).items()},
         }
         return {None: Published(version, uri, staged.rows, extra)}
+
+
+def _privacy_params(table: TableConfig) -> dict[str, float]:
+    """The table's `privacy` budget as MLflow parameters (`privacy.epsilon`, ...; `value_epsilon` resolved)."""
+    if table.privacy is None:
+        return {}
+    return {**{f"privacy.{k}": v for k, v in table.privacy.model_dump().items()}, "privacy.value_epsilon": table.privacy.value_budget}
 
 
 def _steering_commit(staged: StagedSample) -> dict[str, str]:

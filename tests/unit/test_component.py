@@ -74,6 +74,13 @@ CONDITIONED = {"name": "adult_women", "source_table": "raw_adult", "conditions":
 REBALANCED = {"name": "adult_rich", "source_table": "raw_adult", "rebalance": {"column": "income", "shares": {">50K": 0.5}, "tolerance": 0.01, "min_class_margin": 0.05}}
 PARTIAL = {"name": "adult_partial", "source_table": "raw_adult", "synthesize_columns": ["income"]}
 HYBRID = {"name": "adult_hybrid", "source_table": "raw_adult", "impute": ["workclass"]}
+# differential privacy: TabularARGN with every setting of the budget
+PRIVATE = {
+    "name": "adult_private",
+    "source_table": "raw_adult",
+    "synthesizer": "argn",
+    "privacy": {"epsilon": 4.0, "delta": 1e-06, "value_epsilon": 0.5, "noise_multiplier": 1.2, "max_grad_norm": 0.8},
+}
 FAIR = {"name": "adult_fair", "source_table": "raw_adult", "fairness": {"target": "income", "sensitive": "gender", "method": "conditions", "max_parity_gap": 0.02}}
 SEQUENTIAL = {
     "name": "plane_flights",
@@ -190,7 +197,7 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "schedule": {"cron": "30 1 * * *", "timezone": "Europe/Berlin", "enabled": False, "change_check_seconds": 600},
         "retention": {"keep_last": 7, "pins": {"adult": {"paper-2026": 3}}, "cron": "0 5 * * 1"},
         "expectations_dir": str(suites),
-        "tables": [SINGLE, SEQUENTIAL, CONDITIONED, REBALANCED, FAIR, PARTIAL, HYBRID],
+        "tables": [SINGLE, SEQUENTIAL, CONDITIONED, REBALANCED, FAIR, PARTIAL, HYBRID, PRIVATE],
         "groups": [GROUP, ARGN_GROUP],
         "generated": [GENERATED],
         "simulations": [SIMULATED],

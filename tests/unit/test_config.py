@@ -77,6 +77,47 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(synthesize_columns=["income"], impute=["age"]), "set `synthesize_columns` or `impute`, not both"),
         (config_with(synthesize_columns=["income"], num_rows=10), "`synthesize_columns` keeps the real rows, one row per training row; remove `num_rows`."),
         (config_with(impute=["income"], synthesizer="auto"), "`impute` needs a synthesizer that generates given known values; auto does not."),
+        (
+            config_with(privacy={"epsilon": 2.0}),
+            "table 'adult': `privacy` needs a synthesizer with a differential-privacy guarantee: 'argn' (TabularARGN, DP-SGD through Opacus); "
+            "synthesizer 'gaussian_copula' (SDV GaussianCopula) has none. Set `synthesizer: argn`, or remove `privacy`.",
+        ),
+        (
+            config_with(synthesizer="auto", auto_candidates=["gaussian_copula", "tvae"], privacy={"epsilon": 2.0}),
+            "`privacy` with `synthesizer: auto` needs a candidate with a differential-privacy guarantee: 'argn' (TabularARGN, DP-SGD through "
+            "Opacus); `auto_candidates` ['gaussian_copula', 'tvae'] has none. Add 'argn' to `auto_candidates`, or remove `privacy`.",
+        ),
+        (config_with(synthesizer="argn", privacy={"epsilon": 0}), "`privacy.epsilon` must be above 0; got 0.0."),
+        (config_with(synthesizer="argn", privacy={"epsilon": 2, "delta": 1}), "`privacy.delta` must be between 0 and 1 (exclusive); got 1.0."),
+        (config_with(synthesizer="argn", privacy={"epsilon": 2, "value_epsilon": 2}), "`privacy.value_epsilon` must be above 0 and below `privacy.epsilon` (2)"),
+        (config_with(synthesizer="argn", privacy={"epsilon": 2, "noise_multiplier": 0}), "`privacy.noise_multiplier` must be above 0; got 0.0."),
+        (config_with(synthesizer="argn", privacy={"epsilon": 2, "max_grad_norm": -1}), "`privacy.max_grad_norm` must be above 0; got -1.0."),
+        (config_with(synthesizer="argn", privacy={"eps": 2}), "`privacy`: unknown setting 'eps'. Did you mean 'epsilon'?"),
+        (
+            config_with(synthesizer="argn", sequence={"entity_key": "a", "order_by": "b"}, privacy={"epsilon": 2}),
+            "`privacy` applies to single tables; no sequence synthesizer fits with a differential-privacy guarantee. Remove `privacy` or `sequence`.",
+        ),
+        (
+            config_with(synthesizer="argn", synthesizer_params={"differential_privacy": {"max_epsilon": 2}}),
+            "`synthesizer_params.differential_privacy` is set through `privacy` (e.g. `privacy: {epsilon: 2.0}`)",
+        ),
+        (
+            config_with(synthesizer="argn", synthesizer_params={"value_protection": False}, privacy={"epsilon": 2}),
+            "`privacy` finds value ranges and categories with noise, which needs value protection; remove `value_protection: false` from `synthesizer_params`.",
+        ),
+        (config_with(synthesizer="argn", impute=["age"], privacy={"epsilon": 2}), "`impute` publishes real rows, which `privacy`'s guarantee does not cover"),
+        (
+            config_with(synthesizer="argn", rebalance={"column": "income", "shares": {">50K": 0.5}}, privacy={"epsilon": 2}),
+            "`rebalance` samples to the real rows' class shares, which `privacy`'s guarantee does not cover",
+        ),
+        (
+            config_with(synthesizer="argn", fairness={"target": "income", "sensitive": "sex", "method": "conditions"}, privacy={"epsilon": 2}),
+            "`fairness.method: conditions` samples to the real rows' group shares, which `privacy`'s guarantee does not cover; use `method: engine`",
+        ),
+        (
+            config_with(synthesizer="argn", expectation_suites=["adult.yaml"], privacy={"epsilon": 2}),
+            "allows the value combinations of the real rows, which `privacy`'s guarantee does not cover; set `enforce: false` on it",
+        ),
         (config_with(synthesize_columns=["name"], pii={"name": "name"}), "`synthesize_columns` names ['name'], which are left out or personal"),
         (config_with(conditions=[{"values": {"sex": "Female"}, "count": 3}]), "`conditions.0`: unknown setting 'count'. Known settings here: values, rows"),
         ({**BASE, "source": {"kind": "sql"}}, "source: kind 'sql' needs `url`"),
@@ -179,6 +220,14 @@ TABLE_FIELD_CASES: dict[str, tuple[Any, Any]] = {
     ),
     "num_sequences": (7, lambda t: t.num_sequences == 7),
     "synthesizer_params": ({"epochs": 5}, lambda t: t.synthesizer_params == {"epochs": 5}),
+    # with `synthesizer: argn` (see the test): a tenth of ε for value ranges; the value-leak gate still blocks; a budget change refits
+    "privacy": (
+        {"epsilon": 2.0},
+        lambda t: t.privacy.value_budget == 0.2
+        and {s.name: s.blocking for s in _asset(t, "synthetic").check_specs}["value_leaks"] is True
+        and t.fit_fingerprint != TableConfig(name="adult", synthesizer="argn").fit_fingerprint
+        and t.fit_fingerprint != TableConfig(name="adult", synthesizer="argn", privacy={"epsilon": 3.0}).fit_fingerprint,
+    ),
     "columns": ({"age": {"sdtype": "categorical"}}, lambda t: t.columns["age"].sdtype == "categorical"),
     "exclude_columns": (["fnlwgt"], lambda t: t.exclude_columns == ["fnlwgt"]),
     "pii": ({"name": "company"}, lambda t: t.pii == {"name": "company"}),
@@ -245,6 +294,8 @@ def test_table_field_takes_effect(field):
         raw = config_with(**{field: value}, target="income")
     if field == "num_sequences":
         raw = config_with(num_sequences=value, sequence={"entity_key": "tailnum", "order_by": "time_hour"})
+    if field == "privacy":
+        raw = config_with(privacy=value, synthesizer="argn")
     if field == "name":
         raw = {**BASE, "tables": [{"name": value}]}
     table = load_config(raw).tables[0]
