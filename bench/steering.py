@@ -72,10 +72,13 @@ SEED = 5  # the twins' sampling seed; the split keeps its default `split_seed` (
 
 
 def gates() -> list[str]:
-    """Every gate a table may set a severity for (`gate_severity`), from the gate registry."""
-    from synthpipe.assets.checks.gates import GATES
+    """Every gate a table may set a severity for: the keys `gate_severity` accepts."""
+    import typing
 
-    return list(GATES)
+    from synthpipe.shared_config import Evaluated
+
+    key = typing.get_args(Evaluated.model_fields["gate_severity"].annotation)[0]
+    return list(typing.get_args(key))
 
 
 TRAIN_ON = ["real", "synthetic", "real+synthetic"]
