@@ -53,7 +53,7 @@ class Evaluated(Strict):
         examples=[0.0],
     )
     max_dcr_closer_share: float = Field(
-        default=0.7,
+        default=0.6,
         description="Most the DCR closer-to-training share may be (gate `dcr`): how often a synthetic row's nearest real "
         "row is a training row rather than a held-out one, corrected for the sizes of the two sets so that a model that "
         "does not memorise reads about 0.5 and one that copies reads 1. The gate fails only when the share's 95% interval "

@@ -95,13 +95,14 @@ def _as_number(series: pd.Series) -> np.ndarray:
 class _Encoded:
     """The columns of one reference set, and the same encoding applied to the synthetic rows."""
 
-    def __init__(self, reference: pd.DataFrame, kinds: dict[str, str]):
+    def __init__(self, reference: pd.DataFrame, kinds: dict[str, str], scale: pd.DataFrame | None = None):
         self.kinds = kinds
+        ranged = reference if scale is None else scale
         self.ranges: dict[str, tuple[float, float]] = {}
         self.categories: dict[str, pd.Index] = {}
         for name, kind in kinds.items():
             if kind == "number":
-                values = _as_number(reference[name])
+                values = _as_number(ranged[name])
                 low, high = (np.nanmin(values), np.nanmax(values)) if np.isfinite(values).any() else (0.0, 0.0)
                 self.ranges[name] = (float(low), float(high - low))
             else:
@@ -151,6 +152,7 @@ def closest_distances(
     columns: Mapping[str, Mapping[str, Any]],
     neighbours: int = 1,
     candidates: int = DEFAULT_CANDIDATES,
+    scale: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """The `neighbours` smallest DCR distances from each row of `data` to `reference`, shape
     (rows, neighbours), ascending.
@@ -161,11 +163,13 @@ def closest_distances(
         columns: SDV column metadata (`{"age": {"sdtype": "numerical"}, ...}`); ids are skipped.
         neighbours: How many of the closest distances to return.
         candidates: Rows proposed per data row by the Euclidean search before exact ranking.
+        scale: Rows whose column ranges scale the numeric distances; default `reference`, as
+            SDMetrics does. Two distances that are compared must share one scale.
     """
     from sklearn.neighbors import NearestNeighbors
 
     kinds = _measured_columns(columns, data)
-    encoded = _Encoded(reference, kinds)
+    encoded = _Encoded(reference, kinds, scale)
     reference = reference.reset_index(drop=True)
     k = min(max(candidates, neighbours), len(reference))
     search = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=-1).fit(encoded.search_matrix(reference))
@@ -198,6 +202,7 @@ def evaluate_privacy(
     """Exact copies, the DCR closer-to-training share with its 95% interval, and the
     nearest-neighbour distance ratio.
 
+    Distances are SDMetrics' DCR with the numeric ranges of the training and holdout rows together.
     Each synthetic row's closest distance to every given training row (pass the rows the model
     was fitted on, so that a copied row finds its original) is compared with its closest distance
     to the holdout rows; a tie counts half. Against more training than holdout rows a row is
@@ -207,8 +212,12 @@ def evaluate_privacy(
     """
     started = time.perf_counter()
     training = training.reset_index(drop=True)
-    to_holdout = closest_distances(synthetic, holdout, columns)[:, 0]
-    nearest = closest_distances(synthetic, training, columns, neighbours=2)
+    # One scale for both sides: each reference's own ranges would make the larger (training) set's
+    # numeric distances shorter, and its rows closer, by size alone (0.58 against 0.505 for a
+    # Gaussian copula on 8,000 Adult rows)
+    scale = pd.concat([training, holdout], ignore_index=True)
+    to_holdout = closest_distances(synthetic, holdout, columns, scale=scale)[:, 0]
+    nearest = closest_distances(synthetic, training, columns, neighbours=2, scale=scale)
     closest = nearest[:, 0]
     second = nearest[:, 1] if nearest.shape[1] > 1 else nearest[:, 0]
     closer = float((closest < to_holdout).sum() + 0.5 * (closest == to_holdout).sum())

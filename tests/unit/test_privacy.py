@@ -84,7 +84,7 @@ def test_wilson_intervals_match_the_textbook_values(successes, trials, low, high
 
 
 @pytest.mark.parametrize(
-    ("interval", "passed"), [((0.65, 0.75), True), ((0.71, 0.8), False), ((0.3, 0.59), True)]
+    ("interval", "passed"), [((0.55, 0.65), True), ((0.61, 0.7), False), ((0.3, 0.59), True)]
 )
 def test_a_bounded_gate_fails_only_when_the_whole_interval_is_past_the_threshold(interval, passed):
     from synthpipe.assets.checks.gates import bounded_gate
