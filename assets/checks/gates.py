@@ -7,6 +7,7 @@ not a measure), and a miss says by how much.
 """
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -98,6 +99,8 @@ def bounded_gate(
     gate = GATES[name]
     threshold, severity = _threshold(settings, name)
     low, high = interval
+    if not (math.isfinite(low) and math.isfinite(high)):  # a measure without an interval decides on its estimate
+        low = high = value
     decisive = low if gate.bound == "max" else high
     passed = gate.passed(decisive, threshold)
     side = "above" if gate.bound == "max" else "below"
