@@ -13,6 +13,7 @@ keys, and the user suites. The set publishes as one Delta version per table, all
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import json
 import re
 import time
@@ -40,7 +41,7 @@ from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sources import SourceResource
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["CHECKS", "GeneratedRead", "GeneratedSet", "key_problems", "personal_report", "rule_specs"]
+__all__ = ["CHECKS", "GeneratedRead", "GeneratedSet", "key_problems", "personal_report", "register_declaration", "rule_specs"]
 
 CHECK_DISTRIBUTIONS = "distributions"
 CHECK_CORRELATIONS = "correlations"
@@ -183,28 +184,17 @@ class GeneratedSet:
     # --- fit --------------------------------------------------------------------------------------
 
     def fit(self, context: dg.AssetExecutionContext, read: GeneratedRead, tracker: MlflowTracker, run: ModelRun) -> FittedModel:
-        config, run_id = self.config, run.run_id
-        champion = reusable_champion(config.registered_model_name, read.fingerprint, read.fingerprint, tracker)
-        tracker.log_params(run_id, {"generated_set": config.name, "synthesizer": config.backend, "tables": ",".join(t.name for t in config.tables),
-                                    "significance": config.significance, "declaration_fingerprint": read.fingerprint})
-        if champion is not None:
-            context.log.info(f"Declaration unchanged since {config.registered_model_name} v{champion.version}; reusing it")
-            run.mark_reused(champion.run_id)
-            tracker.set_alias(config.registered_model_name, "candidate", str(champion.version))
-            version, model_uri = str(champion.version), champion.source
-        else:
+        config = self.config
+        tracker.log_params(run.run_id, {"generated_set": config.name, "synthesizer": config.backend, "tables": ",".join(t.name for t in config.tables),
+                                        "significance": config.significance, "declaration_fingerprint": read.fingerprint})
+
+        def build() -> Any:
             from synthpipe.resources.generator import Generator
 
-            generator = Generator(config.model_dump(mode="json"))
-            tracker.log_dict(run_id, config.model_dump(mode="json"), "declaration.json")
-            tags = {keys.SOURCE_FINGERPRINT: read.fingerprint, keys.FIT_FINGERPRINT: read.fingerprint, keys.SYNTHESIZER: config.backend}
-            model_uri, version = register_candidate(tracker, run_id, generator, config.registered_model_name, config.name, tags)
-            context.log.info(f"Registered the declaration as {config.registered_model_name} v{version}")
-        return FittedModel(
-            table=config.name, synthesizer=config.backend, mlflow_run_id=run_id, model_name=config.registered_model_name, model_version=version,
-            model_uri=model_uri, fit_seconds=0.0, training_rows=0, table_metadata={}, source_fingerprint=read.fingerprint,
-            reused_from=champion.run_id if champion is not None else None,
-        )
+            tracker.log_dict(run.run_id, config.model_dump(mode="json"), "declaration.json")
+            return Generator(config.model_dump(mode="json"))
+
+        return register_declaration(context, config, read, tracker, run, build, "declaration")
 
     def fit_metadata(self, fitted: FittedModel, read: GeneratedRead) -> dict[str, Any]:
         return {keys.CONFIG_FINGERPRINT: read.fingerprint}
@@ -354,6 +344,29 @@ def personal_report(tables: dict[str, pd.DataFrame], made_up: dict[str, dict[str
         lines += [f"- `{name}.{column}`: made up by Faker's `{provider}`, never real" for column, provider in fakes.items()]
         lines += [f"- `{name}.{h.column}`: {h.reason} (not made up by Faker: check what produces it)" for h in looks_personal(frame, set(fakes))]
     return dg.MetadataValue.md("\n".join(lines) or "none")
+
+
+def register_declaration(
+    context: dg.AssetExecutionContext, config: Any, read: GeneratedRead, tracker: MlflowTracker, run: ModelRun, build: Callable[[], Any], what: str
+) -> FittedModel:
+    """The fit stage of a table without a source: the registered champion when its fingerprint
+    is this declaration's (nothing is learned, so nothing is refitted), else the model `build`
+    makes, registered as the `candidate` version."""
+    champion = reusable_champion(config.registered_model_name, read.fingerprint, read.fingerprint, tracker)
+    if champion is not None:
+        context.log.info(f"The {what} is unchanged since {config.registered_model_name} v{champion.version}; reusing it")
+        run.mark_reused(champion.run_id)
+        tracker.set_alias(config.registered_model_name, "candidate", str(champion.version))
+        version, model_uri = str(champion.version), champion.source
+    else:
+        tags = {keys.SOURCE_FINGERPRINT: read.fingerprint, keys.FIT_FINGERPRINT: read.fingerprint, keys.SYNTHESIZER: config.backend}
+        model_uri, version = register_candidate(tracker, run.run_id, build(), config.registered_model_name, config.name, tags)
+        context.log.info(f"Registered the {what} as {config.registered_model_name} v{version}")
+    return FittedModel(
+        table=config.name, synthesizer=config.backend, mlflow_run_id=run.run_id, model_name=config.registered_model_name, model_version=version,
+        model_uri=model_uri, fit_seconds=0.0, training_rows=0, table_metadata={}, source_fingerprint=read.fingerprint,
+        reused_from=champion.run_id if champion is not None else None,
+    )
 
 
 def read_twins(config: GeneratedConfig, store: DeltaSnapshotStore, versions: dict[str, int] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:

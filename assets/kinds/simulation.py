@@ -22,9 +22,8 @@ import pandas as pd
 
 from synthpipe import metadata_keys as keys
 from synthpipe.assets.checks.suites import log_user_suites, suite_check_result, user_check_name, user_suite_specs
-from synthpipe.assets.fit import register_candidate, reusable_champion
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
-from synthpipe.assets.kinds.generated import GeneratedRead, personal_report
+from synthpipe.assets.kinds.generated import GeneratedRead, personal_report, register_declaration
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel, GroupSample
 from synthpipe.assets.sample import choose_seed
@@ -99,27 +98,16 @@ class SimulationRun:
     # --- fit --------------------------------------------------------------------------------------
 
     def fit(self, context: dg.AssetExecutionContext, read: GeneratedRead, tracker: MlflowTracker, run: ModelRun) -> FittedModel:
-        config, run_id = self.config, run.run_id
-        tracker.log_params(run_id, {"simulation": config.name, "synthesizer": config.backend, "model": config.model, "steps": config.steps,
-                                    **{f"parameters.{k}": v for k, v in config.parameters.items()}})
-        champion = reusable_champion(config.registered_model_name, read.fingerprint, read.fingerprint, tracker)
-        if champion is not None:
-            context.log.info(f"Model and settings unchanged since {config.registered_model_name} v{champion.version}; reusing it")
-            run.mark_reused(champion.run_id)
-            tracker.set_alias(config.registered_model_name, "candidate", str(champion.version))
-            version, model_uri = str(champion.version), champion.source
-        else:
+        config = self.config
+        tracker.log_params(run.run_id, {"simulation": config.name, "synthesizer": config.backend, "model": config.model, "steps": config.steps,
+                                        **{f"parameters.{k}": v for k, v in config.parameters.items()}})
+
+        def build() -> Any:
             from synthpipe.resources.simulation import Simulation
 
-            simulation = Simulation(config.model, dict(config.parameters), config.steps, list(config.tables))
-            tags = {keys.SOURCE_FINGERPRINT: read.fingerprint, keys.FIT_FINGERPRINT: read.fingerprint, keys.SYNTHESIZER: config.backend}
-            model_uri, version = register_candidate(tracker, run_id, simulation, config.registered_model_name, config.name, tags)
-            context.log.info(f"Registered the simulation as {config.registered_model_name} v{version}")
-        return FittedModel(
-            table=config.name, synthesizer=config.backend, mlflow_run_id=run_id, model_name=config.registered_model_name, model_version=version,
-            model_uri=model_uri, fit_seconds=0.0, training_rows=0, table_metadata={}, source_fingerprint=read.fingerprint,
-            reused_from=champion.run_id if champion is not None else None,
-        )
+            return Simulation(config.model, dict(config.parameters), config.steps, list(config.tables))
+
+        return register_declaration(context, config, read, tracker, run, build, "simulation")
 
     def fit_metadata(self, fitted: FittedModel, read: GeneratedRead) -> dict[str, Any]:
         return {keys.CONFIG_FINGERPRINT: read.fingerprint}
