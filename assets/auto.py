@@ -172,7 +172,7 @@ def _suites(table: TableConfig, split: SourceSplit, synthetic: pd.DataFrame, tab
     """The derived expectation suite and each user suite on the candidate's rows, as the
     synthetic asset runs them (a user suite's rule wins over the derived one), without Data Docs."""
     ids = [c for c, spec in table_metadata["columns"].items() if spec.get("sdtype") == "id"]
-    derived = derive_suite(split.profile, None, list(dict.fromkeys([*table.generated_columns, *ids])))
+    derived = derive_suite(split.profile, None, list(dict.fromkeys([*table.generated_columns, *ids])), severity=table.severity("expectations"))
     user = [(s, s.synthetic_specs(split.fit)) for s in table.suites if s.checks_synthetic]
     kept, _ = merge_suites(derived, [spec for _, pairs in user for spec, _ in pairs])
     name = table.name.replace("/", ".")

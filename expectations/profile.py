@@ -139,13 +139,15 @@ def derive_suite(
     expected_rows: int | None,
     key_columns: Sequence[str] = (),
     lenient_ranges: Sequence[str] = (),
+    severity: str = "error",
 ) -> list[ExpectationSpec]:
     """The suite a faithful synthetic twin must pass: same columns in order, row count (when it
     is known in advance), types, null fractions, numeric and date ranges and category sets of the
     real training rows. Key columns (ids) get new synthetic values, so only their type and
     presence are expected. The ranges of `lenient_ranges` columns are reported with severity
     `warn` instead of blocking (a sequence's order column: PAR extends time past the last real
-    timestamp).
+    timestamp). `severity: warn` reports every failure without blocking (`gate_severity:
+    {expectations: warn}`).
     """
     specs = [ExpectationSpec("expect_table_columns_to_match_ordered_list", {"column_list": profile.column_names})]
     if expected_rows is not None:
@@ -160,4 +162,4 @@ def derive_suite(
                 for s in column_specs
             ]
         specs += column_specs
-    return specs
+    return specs if severity == "error" else [ExpectationSpec(s.type, s.kwargs, severity, s.meta) for s in specs]

@@ -76,12 +76,13 @@ class Evaluated(Strict):
     )
     gate_severity: dict[
         Literal[
-            "quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "class_fidelity", "fairness", "singling_out", "linkability", "inference"
+            "expectations", "quality", "exact_copies", "dcr", "value_leaks", "utility", "rebalance", "class_fidelity", "fairness", "singling_out",
+            "linkability", "inference",
         ],
         Literal["error", "warn"],
     ] = Field(
         default_factory=dict,
-        description="Per gate (`quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`, `rebalance`, `class_fidelity`, `fairness`, `singling_out`, "
+        description="Per gate (`expectations`: the suite derived from the source profile; `quality`, `exact_copies`, `dcr`, `value_leaks`, `utility`, `rebalance`, `class_fidelity`, `fairness`, `singling_out`, "
         "`linkability`, `inference`), `error` (blocks "
         "publication; the default) or `warn` (reports only). The `dcr` gate of a sequential table defaults to "
         "`warn`.",

@@ -56,7 +56,7 @@ def check_specs(group: GroupConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         dg.AssetCheckSpec(
             CHECK_EXPECTATIONS,
             asset=synthetic_key,
-            blocking=True,
+            blocking=group.severity("expectations") == "error",
             description="Great Expectations suites derived from each source table's profile.",
         ),
         dg.AssetCheckSpec(
@@ -87,7 +87,7 @@ def group_suites(
         columns = metadata["tables"][name]["columns"]
         # keys and declared personal columns get new values by design: only their presence is expected
         generated = [c for c, meta in columns.items() if meta.get("sdtype") == "id" or meta.get("pii")]
-        derived = derive_suite(profile_table(real), None, generated)
+        derived = derive_suite(profile_table(real), None, generated, severity=group.severity("expectations"))
         result, user_results, _ = user_suite_results(sampled[name], f"{group.name}/{name}", members[name].suites, real, derived, site)
         evaluated += result.evaluated
         failures += [

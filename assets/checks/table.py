@@ -63,7 +63,7 @@ def check_specs(table: TableConfig, synthetic_key: dg.AssetKey) -> list[dg.Asset
         dg.AssetCheckSpec(
             CHECK_EXPECTATIONS,
             asset=synthetic_key,
-            blocking=True,
+            blocking=table.severity("expectations") == "error",
             description="Great Expectations suite derived from the source profile: columns, types, nulls, ranges, categories, row count.",
         ),
         *gate_specs(table, synthetic_key, [CHECK_QUALITY, CHECK_EXACT_COPIES, CHECK_DCR, CHECK_VALUE_LEAKS]),
@@ -209,7 +209,7 @@ def candidate_results(
     ids = [c for c, spec in columns.items() if spec.get("sdtype") == "id"]
     generated = list(dict.fromkeys([*table.generated_columns, *ids]))
     site = docs.site(table.name, context.run.run_id)
-    derived = derive_suite(split.profile, None, generated, lenient)
+    derived = derive_suite(split.profile, None, generated, lenient, table.severity("expectations"))
     context.log.info(f"Validating the candidate: {len(derived)} derived expectations and {len(table.suites)} user suite(s)")
     suite, user_results, ran = user_suite_results(data, table.name, table.suites, split.fit, derived, site)
     context.log.info(f"Validated: {len(suite.failures)} of {suite.evaluated} derived expectations failed")

@@ -41,7 +41,7 @@ def config_with(**table: Any) -> dict[str, Any]:
         (config_with(attack_rows=10), "`attack_rows` must be 0 (no attacks) or at least 50; got 10"),
         (config_with(attack_rows=0, max_linkability_risk=0.1), "`max_linkability_risk` needs the attacks, which `attack_rows: 0` turns off"),
         (config_with(gate_severity={"dcr": "maybe"}), "table 'adult': `gate_severity.dcr`: Input should be 'error' or 'warn'"),
-        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'quality', 'exact_copies', 'dcr', 'value_leaks', 'utility', 'rebalance', 'class_fidelity', 'fairness', 'singling_out', 'linkability' or 'inference' (got 'privacy')"),
+        (config_with(gate_severity={"privacy": "warn"}), "Input should be 'expectations', 'quality', 'exact_copies', 'dcr', 'value_leaks', 'utility', 'rebalance', 'class_fidelity', 'fairness', 'singling_out', 'linkability' or 'inference' (got 'privacy')"),
         (config_with(fit_rows=-5), "`fit_rows` must be at least 1; got -5"),
         (config_with(train_on=["real"]), "table 'adult': `train_on` ['real'] needs `target`, the column the downstream models predict; set `target`"),
         (config_with(target="income", train_on=["real", "synthetic", "real"]), "table 'adult': `train_on` lists 'real' more than once; name each entry once."),
@@ -356,3 +356,15 @@ def test_auto_counts_the_gates_as_fit_settings():
 
     # Assert: the gates pick auto's winner, so a gate change refits
     assert before.fit_fingerprint != after.fit_fingerprint
+
+
+def test_the_derived_suite_check_blocks_unless_its_severity_is_warn():
+    # Setup
+    warned = load_config(config_with(gate_severity={"expectations": "warn"})).tables[0]
+    default = load_config(config_with()).tables[0]
+
+    # Run
+    blocking = [{s.name: s.blocking for s in _asset(t, "synthetic").check_specs}["expectations"] for t in (warned, default)]
+
+    # Assert
+    assert blocking == [False, True]

@@ -64,3 +64,18 @@ def test_lenient_ranges_warn_instead_of_blocking(adult_slice):
     assert result.success
     [failure] = result.failures
     assert failure.severity == "warn" and "(warning)" in failure.describe()
+
+
+def test_a_warn_severity_reports_the_whole_derived_suite_without_blocking(adult_slice):
+    # Setup: a missing column and an age past the range, with `gate_severity: {expectations: warn}`
+    specs = derive_suite(profile_table(adult_slice), expected_rows=len(adult_slice), severity="warn")
+    broken = adult_slice.drop(columns=["education"]).copy()
+    broken.loc[0, "age"] = 250
+
+    # Run
+    result = validate(broken, "adult", "adult.derived", specs)
+
+    # Assert: every failure reported as a warning; none blocks
+    assert len(result.failures) >= 2
+    assert {f.severity for f in result.failures} == {"warn"}
+    assert result.blocking_failures == []
