@@ -24,7 +24,7 @@ install: $(STAMP)
 # the pinned numpy, and numba, llvmlite and polars are the dependencies it needs beyond it.
 ARGN ?= 1
 comma := ,
-EXTRAS := test,dev,postgres,mysql$(if $(filter 1,$(ARGN)),$(comma)argn)
+EXTRAS := test,dev,postgres,mysql,fleet$(if $(filter 1,$(ARGN)),$(comma)argn)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==26.3"

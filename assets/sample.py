@@ -23,12 +23,13 @@ from synthpipe.assets.kinds import Kind
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel
 from synthpipe.assets.translator import stage_asset
+from synthpipe.resources.chunk_tasks import ChunkSampler
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.fingerprints import combine_fingerprint, row_hashes
 from synthpipe.resources.snapshots import DeltaSnapshotStore, StagedWriter
 from synthpipe.resources.tracking import MlflowTracker
 
-__all__ = ["choose_seed", "stage_chunks", "synthetic_asset"]
+__all__ = ["choose_seed", "chunk_sampler", "stage_chunks", "synthetic_asset"]
 
 
 def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, synthesizer_key: dg.AssetKey) -> dg.AssetsDefinition:
@@ -42,6 +43,7 @@ def synthetic_asset(kind: Kind, spec: dg.AssetSpec, source_key: dg.AssetKey, syn
         synthpipe_mlflow: MlflowTracker,
         synthpipe_snapshots: DeltaSnapshotStore,
         synthpipe_data_docs: DataDocsFolder,
+        synthpipe_chunks: ChunkSampler,  # read by the kinds through `chunk_sampler(context)`
     ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs
         run, fitted = ModelRun.claim(context, synthpipe_mlflow, fitted)
         with run:
@@ -73,6 +75,15 @@ def _log_trend(kind: Kind, store: DeltaSnapshotStore, tracker: MlflowTracker, ru
     threshold = kind.config.quality_threshold
     page = build_trend(kind.name, trend_points(store.history(table), quality), threshold, passed)
     return tracker.links.file(tracker.log_text(run_id, page, f"trend/{kind.name}.html"))
+
+
+def chunk_sampler(context: Any) -> ChunkSampler | None:
+    """The fleet's chunk sampler (`execution.chunk_tasks`) of the run `context` belongs to; None
+    where there is none (a reproduction samples in its own process)."""
+    try:
+        return context.resources.synthpipe_chunks
+    except Exception:  # noqa: BLE001 - a context without resources, or without this one
+        return None
 
 
 def choose_seed(configured: int | None) -> int:

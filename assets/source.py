@@ -25,10 +25,11 @@ from synthpipe.resources.synthesizers import check_modelable
 __all__ = ["drop_excluded", "read_member", "refuse_free_text", "refuse_missing_suite_columns", "source_asset", "warn_looks_personal"]
 
 
-def source_asset(kind: Kind, spec: dg.AssetSpec) -> dg.AssetsDefinition:
-    """`<unit>/source`: its value is what the kind's later stages read (a split, or a group's tables)."""
+def source_asset(kind: Kind, spec: dg.AssetSpec, pool: str | None = None) -> dg.AssetsDefinition:
+    """`<unit>/source`: its value is what the kind's later stages read (a split, or a group's
+    tables). `pool`: the Dagster pool whose limit bounds the reads of the source at once."""
 
-    @stage_asset(spec, check_specs=kind.guard_specs(spec.key))
+    @stage_asset(spec, check_specs=kind.guard_specs(spec.key), pool=pool)
     def source(
         context: dg.AssetExecutionContext, synthpipe_source: SourceResource, synthpipe_data_docs: DataDocsFolder
     ):  # no return annotation: with check specs, Dagster would read it as a tuple of outputs

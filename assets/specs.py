@@ -129,11 +129,12 @@ def scheduled_freshness(kind: Kind, policy: dg.FreshnessPolicy) -> dg.FreshnessP
     return policy if getattr(kind.config, "refresh", "always") == "always" else None
 
 
-def build_unit_assets(kind: Kind, specs: UnitSpecs) -> list[dg.AssetsDefinition]:
+def build_unit_assets(kind: Kind, specs: UnitSpecs, source_pool: str | None = None) -> list[dg.AssetsDefinition]:
     """The executable assets of one unit from its specs: source, synthesizer, synthetic (with
-    its checks), the published table(s) and, with a `target`, the downstream example."""
+    its checks), the published table(s) and, with a `target`, the downstream example. The
+    source stage claims a slot of `source_pool` (`execution.source_pool`)."""
     assets = [
-        source_asset(kind, specs.source),
+        source_asset(kind, specs.source, source_pool),
         synthesizer_asset(kind, specs.synthesizer, specs.source.key),
         synthetic_asset(kind, specs.synthetic, specs.source.key, specs.synthesizer.key),
         published_asset(kind, specs.published, specs.synthetic.key),

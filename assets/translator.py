@@ -113,11 +113,12 @@ def op_name(spec: dg.AssetSpec) -> str:
 
 
 def stage_asset(
-    spec: dg.AssetSpec, ins: Mapping[str, dg.AssetIn] | None = None, check_specs: Sequence[dg.AssetCheckSpec] = ()
+    spec: dg.AssetSpec, ins: Mapping[str, dg.AssetIn] | None = None, check_specs: Sequence[dg.AssetCheckSpec] = (), pool: str | None = None
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """The decorator of a one-asset stage that passes the translator's spec through whole
     (automation condition, code version, owners, tags, metadata, ...). The spec's dependencies
-    on the stage's inputs become the inputs; any other dependency it declares is kept."""
+    on the stage's inputs become the inputs; any other dependency it declares is kept. `pool`:
+    the Dagster concurrency pool the stage's step claims a slot of."""
     ins = dict(ins or {})
     loaded = {asset_in.key for asset_in in ins.values()}
     others = [dep.asset_key for dep in spec.deps if dep.asset_key not in loaded]
@@ -127,4 +128,5 @@ def stage_asset(
         ins=ins,
         deps=others or None,
         check_specs=list(check_specs) or None,
+        pool=pool,
     )

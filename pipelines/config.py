@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from synthpipe.config_base import DATA_DIR_ENV, EnvValue, Strict, resolve_data_dir
+from synthpipe.execution_config import ExecutionConfig
 from synthpipe.generated_config import GeneratedConfig, SimulationConfig
 from synthpipe.group_config import ForeignKeyConfig, GroupConfig, GroupTableConfig, GroupTarget
 from synthpipe.shared_config import ColumnOverride
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_SYNTHESIZER",
     "ColumnOverride",
     "EnvValue",
+    "ExecutionConfig",
     "ForeignKeyConfig",
     "GroupConfig",
     "GroupTableConfig",
@@ -209,6 +211,12 @@ class SynthpipeConfig(Strict):
         default=None,
         description="Folder the tables' `expectation_suites` are read from. Default: synthpipe's `expectations/` folder.",
         examples=["expectations"],
+    )
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="Where the steps of a refresh run: in one process (the default), one process per step, or on "
+        "Celery workers (the production profile).",
+        examples=[{"executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, "source_pool_limit": 2}],
     )
     tables: list[TableConfig] = Field(
         default_factory=list,

@@ -19,10 +19,14 @@ from synthpipe import metadata_keys as keys
 from synthpipe.change import ON_CHANGE_JOB, WatchedTable, build_change_sensor
 from synthpipe.config import (
     EnvValue,
+    ExecutionConfig,
+    GroupConfig,
     SourceConfig,
     SynthpipeConfig,
+    TableConfig,
     resolve_data_dir,
 )
+from synthpipe.resources.chunk_tasks import ChunkSampler, celery_settings
 from synthpipe.resources.data_docs import DataDocsFolder
 from synthpipe.resources.links import DEFAULT_MLFLOW_URL
 from synthpipe.resources.file_source import FileSource
@@ -34,7 +38,7 @@ from synthpipe.resources.sql_source import SqlSource
 from synthpipe.resources.tracking import MlflowTracker
 from synthpipe.validation import load_config
 
-__all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_maintenance_job", "build_resources", "build_synthpipe_defs"]
+__all__ = ["MAINTENANCE_JOB", "ON_CHANGE_JOB", "REFRESH_JOB", "build_executor", "build_maintenance_job", "build_resources", "build_synthpipe_defs", "celery_backend"]
 
 REFRESH_JOB = "synthpipe_nightly_refresh"
 MAINTENANCE_JOB = "synthpipe_maintenance"
@@ -82,6 +86,59 @@ def build_source(source: SourceConfig, data_dir: Path) -> SourceResource:
     return FileSource(**_settings(path=source.path if is_url else _local_path(source.path, data_dir)), format=source.kind)
 
 
+def _config_source(value: str | EnvValue) -> str | dict[str, str]:
+    """A setting as Dagster's config reads it: a literal, or `{env: NAME}` read when the run starts."""
+    return {"env": value.env} if isinstance(value, EnvValue) else value
+
+
+def celery_backend(execution: ExecutionConfig) -> str | EnvValue:
+    """Where Celery workers put results: `execution.backend`, else the broker itself for Redis
+    (a Redis database holds results as well as tasks), else `rpc://` (RabbitMQ's reply queues)."""
+    if execution.backend is not None:
+        return execution.backend
+    broker = execution.broker
+    if isinstance(broker, EnvValue) or (broker or "").startswith(("redis://", "rediss://")):
+        assert broker is not None
+        return broker
+    return "rpc://"
+
+
+def build_executor(execution: ExecutionConfig) -> dg.ExecutorDefinition:
+    """The executor `execution.executor` names. In one process, SDV, Great Expectations and MLflow
+    are imported once per run; a process per step (`multiprocess`) imports them in every step
+    (10-20 s each); Celery workers import them once per worker process and run many steps."""
+    if execution.executor == "in_process":
+        return dg.in_process_executor
+    if execution.executor == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": execution.max_concurrent or 0}, name="synthpipe_multiprocess")
+    from dagster_celery import celery_executor
+
+    assert execution.broker is not None
+    return celery_executor.configured(
+        {
+            "broker": _config_source(execution.broker),
+            "backend": _config_source(celery_backend(execution)),
+            "config_source": celery_settings(),
+        },
+        name="synthpipe_celery",
+    )
+
+
+def build_chunk_sampler(config: SynthpipeConfig, tracking_uri: str | EnvValue) -> ChunkSampler:
+    """The chunk tasks' sender (`execution.chunk_tasks`); without them, one that samples nothing
+    remotely. The tracking URI travels to the workers as written (a variable's name, never its value)."""
+    execution = config.execution
+    if not execution.chunk_tasks:
+        return ChunkSampler()
+    assert execution.broker is not None
+    from_env = isinstance(tracking_uri, EnvValue)
+    return ChunkSampler(
+        **_settings(broker=execution.broker, backend=celery_backend(execution)),
+        tracking_uri=tracking_uri.env if isinstance(tracking_uri, EnvValue) else tracking_uri,
+        tracking_from_env=from_env,
+    )
+
+
 def run_storage_dir(data_dir: Path) -> Path:
     """Where the intermediate values of each run live: `<data folder>/staging/runs/<run id>`."""
     return data_dir / "staging" / "runs"
@@ -117,6 +174,7 @@ def build_resources(config: SynthpipeConfig) -> dict[str, Any]:
             files_url=config.links.files_url,
         ),
         "synthpipe_data_docs": DataDocsFolder(root=str(data_dir / "data_docs"), files_root=str(data_dir), files_url=config.links.files_url),
+        "synthpipe_chunks": build_chunk_sampler(config, tracking_uri),
         # Per run, so that two refreshes of one table running at once never share a value.
         "io_manager": RunScopedIOManager(base_dir=str(run_storage_dir(data_dir))),
     }
@@ -145,7 +203,10 @@ def build_synthpipe_defs(
     technology = source_kind(config.source)
     nightly_freshness = freshness_policy(config.schedule)
     built = linked_unit_specs(config, translator, source_description, technology, nightly_freshness)
-    assets = {name: build_unit_assets(kind, specs) for name, (kind, specs) in built.items()}
+    # Reads of the source claim a slot of one pool, so that a fleet never overloads its database.
+    pool = config.execution.source_pool
+    assets = {name: build_unit_assets(kind, specs, pool if isinstance(kind.config, (TableConfig, GroupConfig)) else None) for name, (kind, specs) in built.items()}
+    executor = build_executor(config.execution)
     # `refresh: on_change` tables run when the change sensor finds their source changed; the rest nightly
     watched = [
         WatchedTable(kind.config, [spec.key for spec in specs.all()], specs.synthesizer.key)
@@ -158,13 +219,12 @@ def build_synthpipe_defs(
     jobs: list[Any] = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
-    # One process runs every stage: SDV, Great Expectations and MLflow are imported once per run,
-    # not once per step (each subprocess step spends 10-20 s importing them).
+    # By default one process runs every stage (`build_executor`); `execution:` selects another.
     if nightly:
         job = dg.define_asset_job(
             REFRESH_JOB,
             selection=dg.AssetSelection.assets(*nightly),
-            executor_def=dg.in_process_executor,
+            executor_def=executor,
             description="Pull each source table, fit, sample, check and publish its synthetic twin.",
         )
         jobs.append(job)
@@ -181,7 +241,7 @@ def build_synthpipe_defs(
         on_change_job = dg.define_asset_job(
             ON_CHANGE_JOB,
             selection=dg.AssetSelection.assets(*(key for w in watched for key in w.asset_keys)),
-            executor_def=dg.in_process_executor,
+            executor_def=executor,
             description="Refresh of the `refresh: on_change` tables the change sensor found changed.",
         )
         jobs.append(on_change_job)

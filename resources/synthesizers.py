@@ -46,6 +46,7 @@ __all__ = [
     "load_synthesizer",
     "protection_report",
     "sample_chunks",
+    "sample_one_chunk",
     "sample_rows",
     "sample_sequences",
     "seed_synthesizer",
@@ -229,7 +230,8 @@ _INTEGER_ID = re.compile(r"^\[1-9\]\[0-9\]\{(\d+)\}$")
 _STRING_ID = re.compile(r"^\[A-Z0-9\]\{(\d+)\}$")
 
 
-def _sample_chunk(synthesizer: Synthesizer, rows: int, seed: int, start: int) -> pd.DataFrame:
+def sample_one_chunk(synthesizer: Synthesizer, rows: int, seed: int, start: int) -> pd.DataFrame:
+    """One chunk of a plain draw: `rows` rows with the chunk's own `seed`, IDs numbered from global row `start`."""
     table = next(iter(synthesizer.get_metadata().tables))
     chunk = backend_of(synthesizer).sample(synthesizer, rows, seed)[table].reset_index(drop=True)
     return _number_ids(chunk, synthesizer.get_metadata().tables[table].columns, start)
@@ -264,7 +266,7 @@ def _default_signals() -> None:
 
 
 def _sample_forked(plan_entry: tuple[int, int, int]) -> pd.DataFrame:
-    return _sample_chunk(_FORKED["synthesizer"], *plan_entry)
+    return sample_one_chunk(_FORKED["synthesizer"], *plan_entry)
 
 
 def sample_chunks(
@@ -286,7 +288,7 @@ def sample_chunks(
     plan = chunk_plan(num_rows, seed, chunk_rows)
     if workers <= 1 or len(plan) <= 1 or uses_torch(synthesizer):
         for entry in plan:
-            yield _sample_chunk(synthesizer, *entry)
+            yield sample_one_chunk(synthesizer, *entry)
         return
     import multiprocessing
     from collections import deque

@@ -27,7 +27,7 @@ from synthpipe.assets.inspection import check_source_rows, hint_table, infinite_
 from synthpipe.assets.kinds import Evaluation, Published, SourceRead, register_kind
 from synthpipe.assets.lifecycle import ModelRun
 from synthpipe.assets.records import Candidate, FittedModel, StagedSample
-from synthpipe.assets.sample import choose_seed, stage_chunks
+from synthpipe.assets.sample import choose_seed, chunk_sampler, stage_chunks
 from synthpipe.assets.source import read_member, refuse_free_text, refuse_missing_suite_columns, warn_looks_personal
 from synthpipe.assets.split import SourceSplit, column_schema, split_source
 from synthpipe.config import SampleCondition, TableConfig
@@ -297,16 +297,22 @@ class SingleTable:
         table, started = self.config, time.perf_counter()
         plan = self._steer(context, read, fitted, synthesizer)
         num_rows = sum(c.rows for c in plan) if plan else table.num_rows or read.source_rows
+        fleet = chunk_sampler(context)
+        remote = fleet is not None and fleet.remote and not plan  # conditioned draws stay in this process
         context.log.info(
             f"Sampling {num_rows} rows from {fitted.model_name} v{fitted.model_version} with seed {seed}: "
-            f"chunks of {table.sample_chunk_rows}, {table.workers} worker(s)"
+            f"chunks of {table.sample_chunk_rows}, " + ("each a task on the fleet's chunk workers" if remote else f"{table.workers} worker(s)")
         )
 
         def progress(done: int) -> None:
             context.log.info(f"Sampled {done}/{num_rows} rows ({done / num_rows:.0%}) in {time.perf_counter() - started:.1f} s")
 
         tally = Tally(steered_columns(table) if table.steered else [])
-        chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, [(c.values, c.rows) for c in plan])
+        if remote:
+            assert fleet is not None
+            chunks = fleet.sample(fitted.model_name, fitted.model_version, num_rows, seed, table.sample_chunk_rows, writer.folder)
+        else:
+            chunks = sample_chunks(synthesizer, num_rows, seed, table.sample_chunk_rows, table.workers, [(c.values, c.rows) for c in plan])
         row_hash, sample = stage_chunks(writer, tally.count(chunks), num_rows, table.evaluation_rows, progress)
         steering = steering_measures(table, read.fit, tally.counts).record if table.steered else {}
         if "fairness" in steering:  # what reproduction replays: the backend's own mode, or the plan
