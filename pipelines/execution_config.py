@@ -12,11 +12,12 @@ from pydantic import Field, model_validator
 
 from synthpipe.config_base import EnvValue, Strict
 
-__all__ = ["CHUNK_QUEUE", "STEP_QUEUE", "ExecutionConfig"]
+__all__ = ["ExecutionConfig", "chunk_queue"]
 
-# The Celery queues: Dagster's steps (dagster-celery's own queue name) and sampling chunks.
-STEP_QUEUE = "dagster"
-CHUNK_QUEUE = "synthpipe-chunks"
+
+def chunk_queue(queue: str) -> str:
+    """The Celery queue of a fleet's sampling chunks, beside its step queue `queue`."""
+    return f"{queue}-chunks"
 
 
 class ExecutionConfig(Strict):
@@ -44,15 +45,21 @@ class ExecutionConfig(Strict):
     backend: str | EnvValue | None = Field(
         default=None,
         description="executor celery: where workers put results. Default: the broker for a Redis broker, `rpc://` "
-        "for RabbitMQ.",
+        "for RabbitMQ; needed when `broker` is read from a variable.",
         examples=["redis://127.0.0.1:6379/1"],
     )
     chunk_tasks: bool = Field(
         default=False,
         description="executor celery: sample each chunk (`sample_chunk_rows`) of a plain draw as its own task on "
-        f"the `{CHUNK_QUEUE}` queue, so one large table samples on many workers. The chunks are written to the "
+        "the `<queue>-chunks` queue, so one large table samples on many workers. The chunks are written to the "
         "shared data folder and published in one Delta commit, with the same seeds and rows as in one process.",
         examples=[True],
+    )
+    queue: str = Field(
+        default="synthpipe",
+        description="executor celery: the queue of the fleet's steps (its chunks go to `<queue>-chunks`). Fleets "
+        "that share a broker need a name each; workers read it from the same file.",
+        examples=["synthpipe-nightly"],
     )
     source_pool: str = Field(
         default="synthpipe-source",
@@ -75,6 +82,11 @@ class ExecutionConfig(Strict):
                 "`execution.executor: celery` needs `execution.broker`, the URL the workers consume "
                 "(e.g. redis://127.0.0.1:6379/0, or {env: SYNTHPIPE_BROKER_URL})"
             )
+        if self.executor == "celery" and isinstance(self.broker, EnvValue) and self.backend is None:
+            problems.append(
+                f"`execution.broker` is read from ${self.broker.env}, so synthpipe cannot tell Redis from RabbitMQ: set "
+                "`execution.backend` too (`rpc://` for RabbitMQ; for Redis, the broker's URL or {env: NAME})"
+            )
         if self.executor != "celery":
             named = [n for n in ("broker", "backend") if getattr(self, n) is not None] + (["chunk_tasks"] if self.chunk_tasks else [])
             if named:
@@ -83,6 +95,8 @@ class ExecutionConfig(Strict):
             problems.append(f"`execution.max_concurrent` must be at least 1 and only applies to `executor: multiprocess`; got {self.max_concurrent} with {self.executor!r}")
         if self.source_pool_limit is not None and self.source_pool_limit < 1:
             problems.append(f"`execution.source_pool_limit` must be at least 1; got {self.source_pool_limit}. Omit it for no limit.")
+        if not self.queue.strip() or any(c in self.queue for c in " #*"):
+            problems.append(f"`execution.queue` must be a non-empty name without spaces, `#` or `*`; got {self.queue!r}")
         if not self.source_pool.strip():
             problems.append("`execution.source_pool` must name a pool; got an empty name")
         if problems:

@@ -97,10 +97,8 @@ def celery_backend(execution: ExecutionConfig) -> str | EnvValue:
     if execution.backend is not None:
         return execution.backend
     broker = execution.broker
-    if isinstance(broker, EnvValue) or (broker or "").startswith(("redis://", "rediss://")):
-        assert broker is not None
-        return broker
-    return "rpc://"
+    assert isinstance(broker, str)  # validation asks for `backend` beside a broker read from a variable
+    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
 
 
 def build_executor(execution: ExecutionConfig) -> dg.ExecutorDefinition:
@@ -118,7 +116,7 @@ def build_executor(execution: ExecutionConfig) -> dg.ExecutorDefinition:
         {
             "broker": _config_source(execution.broker),
             "backend": _config_source(celery_backend(execution)),
-            "config_source": celery_settings(),
+            "config_source": celery_settings(execution.queue),
         },
         name="synthpipe_celery",
     )
@@ -134,6 +132,7 @@ def build_chunk_sampler(config: SynthpipeConfig, tracking_uri: str | EnvValue) -
     from_env = isinstance(tracking_uri, EnvValue)
     return ChunkSampler(
         **_settings(broker=execution.broker, backend=celery_backend(execution)),
+        queue=execution.queue,
         tracking_uri=tracking_uri.env if isinstance(tracking_uri, EnvValue) else tracking_uri,
         tracking_from_env=from_env,
     )

@@ -1,7 +1,7 @@
 """The nightly fleet on Dagster's distributed engine: Celery workers and the refresh run.
 
 `synthpipe-fleet worker --config synthpipe.yaml` starts a Celery worker on the configured broker
-(`execution.broker`) that runs Dagster's steps (the `dagster` queue) and, with
+(`execution.broker`) that runs Dagster's steps (the `execution.queue` queue) or, with
 `--queues chunks`, sampling chunks (`execution.chunk_tasks`). `synthpipe-fleet run --config
 synthpipe.yaml` starts one refresh on the Dagster instance of `$DAGSTER_HOME` (PostgreSQL-backed in
 production: `dagster-fleet.yaml` beside this module) and waits for it; its steps go to the
@@ -23,7 +23,7 @@ import dagster as dg
 from synthpipe.config import SynthpipeConfig
 from synthpipe.config_input import read_yaml
 from synthpipe.errors import SynthpipeError
-from synthpipe.execution_config import CHUNK_QUEUE, STEP_QUEUE
+from synthpipe.execution_config import chunk_queue
 from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs, celery_backend
 from synthpipe.resources.chunk_tasks import celery_app
 from synthpipe.validation import load_config
@@ -96,9 +96,9 @@ def _worker(arguments: argparse.Namespace) -> int:
         raise SynthpipeError(f"{arguments.config}: a fleet worker needs `execution: {{executor: celery, broker: ...}}`; got executor {execution.executor!r}.")
     from dagster_celery.tasks import create_task
 
-    app = celery_app(_resolved(execution.broker), _resolved(celery_backend(execution)))
+    app = celery_app(_resolved(execution.broker), _resolved(celery_backend(execution)), execution.queue)
     create_task(app)
-    queues = {"steps": STEP_QUEUE, "chunks": CHUNK_QUEUE}
+    queues = {"steps": execution.queue, "chunks": chunk_queue(execution.queue)}
     names = [queues[q] for q in arguments.queues.split(",")]
     app.worker_main(
         [

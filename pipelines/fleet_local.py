@@ -34,7 +34,7 @@ from synthpipe.fleet import CONFIG_ENV, INSTANCE_TEMPLATE
 __all__ = ["DEFAULT_BROKER", "DEFAULT_POSTGRES", "LocalFleet", "demo_fleet_config", "main"]
 
 DEFAULT_POSTGRES = os.environ.get("SYNTHPIPE_FLEET_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-DEFAULT_BROKER = os.environ.get("SYNTHPIPE_FLEET_BROKER", "redis://127.0.0.1:6379/7")
+DEFAULT_BROKER = os.environ.get("SYNTHPIPE_FLEET_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 PG_URL_ENV = "SYNTHPIPE_DAGSTER_PG_URL"
 
 
@@ -44,7 +44,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _recreate_database(server: str, name: str) -> str:
+def _recreate_database(server: str, name: str, create: bool = True) -> str:
+    """Drops the database `name` on `server` and, with `create`, makes it anew; returns its URL."""
     import psycopg2
 
     try:
@@ -58,23 +59,18 @@ def _recreate_database(server: str, name: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
     return f"{server}/{name}"
 
 
-def _purge_broker(broker: str) -> None:
-    """Drops tasks a previous fleet left on the broker (a fresh fleet starts from an empty queue)."""
-    from celery import Celery
+def _check_broker(broker: str) -> None:
+    from kombu import Connection
 
     try:
-        with Celery(broker=broker).connection_for_write() as connection:
+        with Connection(broker, connect_timeout=5) as connection:
             connection.ensure_connection(max_retries=1)
-            for queue in ("dagster", "synthpipe-chunks"):
-                try:
-                    connection.default_channel.queue_purge(queue)
-                except Exception:  # noqa: BLE001 - a queue never declared has nothing to purge
-                    pass
     except Exception as error:  # noqa: BLE001 - kombu raises several kinds for an unreachable broker
         raise SynthpipeError(f"The fleet needs its broker at {broker!r} (set $SYNTHPIPE_FLEET_BROKER): {error}. Start Redis or RabbitMQ.") from None
 
@@ -89,6 +85,7 @@ class LocalFleet:
     workers: int = 2
     chunk_workers: int = 0
     worker_concurrency: int = 1
+    drop_databases: bool = False  # at stop (tests); `make fleet` keeps them for the UI
     postgres: str = DEFAULT_POSTGRES
     broker: str = DEFAULT_BROKER
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -108,7 +105,7 @@ class LocalFleet:
         # SQLAlchemy 2.1 reads postgresql:// as psycopg 3; the fleet installs psycopg2
         dagster_url = _recreate_database(self.postgres, f"{self.name}_dagster").replace("postgresql://", "postgresql+psycopg2://", 1)
         mlflow_db = _recreate_database(self.postgres, f"{self.name}_mlflow").replace("postgresql://", "postgresql+psycopg2://", 1)
-        _purge_broker(self.broker)
+        _check_broker(self.broker)
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copy(INSTANCE_TEMPLATE, self.dagster_home / "dagster.yaml")
         artifacts = self.folder / "data" / "mlflow" / "artifacts"
@@ -117,7 +114,12 @@ class LocalFleet:
         self.mlflow_url = f"http://127.0.0.1:{port}"
         config = {**self.config, "data_dir": str(self.folder / "data")}
         config["mlflow"] = {**config.get("mlflow", {}), "tracking_uri": {"env": "MLFLOW_TRACKING_URI"}}
-        config["execution"] = {"executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, **config.get("execution", {})}
+        # a queue of its own: fleets (and test sessions) sharing the broker never take each other's tasks
+        backend = {"env": "SYNTHPIPE_BROKER_URL"} if self.broker.startswith("redis") else "rpc://"
+        config["execution"] = {
+            "executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, "backend": backend, "queue": f"{self.name}-{os.getpid()}",
+            **config.get("execution", {}),
+        }
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.env = {
             **os.environ,
@@ -186,6 +188,9 @@ class LocalFleet:
             except subprocess.TimeoutExpired:
                 self.kill(name)
         self.processes.clear()
+        if self.drop_databases:
+            for database in (f"{self.name}_dagster", f"{self.name}_mlflow"):
+                _recreate_database(self.postgres, database, create=False)
 
     def __enter__(self) -> LocalFleet:
         try:
@@ -228,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(arguments.folder).resolve()
     with LocalFleet(folder, demo_fleet_config(folder / "data"), workers=arguments.workers, chunk_workers=arguments.chunk_workers) as fleet:
         os.environ.update(fleet.env)
-        print(f"Fleet up: MLflow {fleet.mlflow_url}, Dagster on PostgreSQL ({fleet.name}_dagster), broker {fleet.broker}, "
+        print(f"Fleet up: MLflow {fleet.mlflow_url}, Dagster on PostgreSQL ({fleet.name}_dagster), broker {redact_uri(fleet.broker)}, "
               f"{arguments.workers} step worker(s), {arguments.chunk_workers} chunk worker(s); logs in {folder / 'logs'}", flush=True)
         from synthpipe.fleet import run_refresh
+        from synthpipe.resources.tracking import redact_uri
 
         with dg.DagsterInstance.get() as instance:
             started = time.perf_counter()

@@ -25,7 +25,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from synthpipe.errors import SynthpipeError
-from synthpipe.execution_config import CHUNK_QUEUE
+from synthpipe.execution_config import chunk_queue
 from synthpipe.resources.sources import FROM_ENV_DESCRIPTION, read_from_env
 from synthpipe.resources.synthesizers import chunk_plan, sample_one_chunk
 
@@ -34,11 +34,13 @@ __all__ = ["CHUNK_TASK", "ChunkSampler", "celery_app", "celery_settings", "regis
 CHUNK_TASK = "synthpipe.sample_chunk"
 
 
-def celery_settings() -> dict[str, Any]:
-    """The Celery settings of the fleet, for the executor and the workers alike: a task is
-    acknowledged when it ends, not when it starts, so the broker hands the task of a worker lost
-    mid-step (killed, out of memory) to another; one task at a time per worker process."""
+def celery_settings(queue: str) -> dict[str, Any]:
+    """The Celery settings of the fleet, for the executor and the workers alike: steps go to
+    `queue`; a task is acknowledged when it ends, not when it starts, so the broker hands the task
+    of a worker lost mid-step (killed, out of memory) to another; one task at a time per worker
+    process."""
     return {
+        "task_default_queue": queue,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -49,15 +51,16 @@ def celery_settings() -> dict[str, Any]:
     }
 
 
-def celery_app(broker: str, backend: str) -> Any:
+def celery_app(broker: str, backend: str, queue: str) -> Any:
     """A Celery app on the fleet's broker that knows Dagster's step task and the chunk task, and
-    both queues (Dagster's priority queue and the chunk queue)."""
+    the fleet's two queues: `queue` for steps (with priorities, as Dagster's own) and its chunk queue."""
     from dagster_celery.make_app import make_app
     from kombu import Queue
 
-    app = make_app({"broker": broker, "backend": backend, "include": [], "config_source": celery_settings()})
-    app.conf.task_queues = [*app.conf.task_queues, Queue(CHUNK_QUEUE, routing_key=f"{CHUNK_QUEUE}.#")]
-    app.conf.task_routes = {**app.conf.task_routes, CHUNK_TASK: {"queue": CHUNK_QUEUE, "routing_key": f"{CHUNK_QUEUE}.sample"}}
+    chunks = chunk_queue(queue)
+    app = make_app({"broker": broker, "backend": backend, "include": [], "config_source": celery_settings(queue)})
+    app.conf.task_queues = [Queue(queue, routing_key=f"{queue}.#", queue_arguments={"x-max-priority": 10}), Queue(chunks, routing_key=f"{chunks}.#")]
+    app.conf.task_routes = {CHUNK_TASK: {"queue": chunks, "routing_key": f"{chunks}.sample"}}
     register_chunk_task(app)
     return app
 
@@ -105,6 +108,7 @@ class ChunkSampler(ConfigurableResource):
 
     broker: str | None = Field(default=None, description="Broker URL (or, with `from_env`, the variable holding it); None: no chunk tasks.")
     backend: str | None = Field(default=None, description="Result backend URL (or its variable).")
+    queue: str = Field(default="synthpipe", description="The fleet's step queue; chunks go to `<queue>-chunks`.")
     tracking_uri: str | None = Field(default=None, description="The MLflow tracking URI the workers load models from (or its variable).")
     tracking_from_env: bool = Field(default=False, description="`tracking_uri` names an environment variable, read on each worker.")
     from_env: list[str] = Field(default_factory=list, description=FROM_ENV_DESCRIPTION, examples=[["broker"]])
@@ -123,7 +127,7 @@ class ChunkSampler(ConfigurableResource):
         workers finish them. A failed chunk raises the worker's error; the tasks not yet done are
         revoked."""
         assert self.broker is not None and self.backend is not None
-        app = celery_app(self.broker, self.backend)
+        app = celery_app(self.broker, self.backend, self.queue)
         folder = Path(folder) / "chunk-tasks"
         folder.mkdir(parents=True, exist_ok=True)
         env = self.tracking_uri if self.tracking_from_env else None
@@ -131,7 +135,7 @@ class ChunkSampler(ConfigurableResource):
         sent = []
         for index, (rows, seed_of_chunk, start) in enumerate(chunk_plan(num_rows, seed, chunk_rows)):
             path = folder / f"chunk-{index:05d}.pkl"
-            result = app.send_task(CHUNK_TASK, args=[uri, env, model_name, version, rows, seed_of_chunk, start, str(path)], queue=CHUNK_QUEUE)
+            result = app.send_task(CHUNK_TASK, args=[uri, env, model_name, version, rows, seed_of_chunk, start, str(path)], queue=chunk_queue(self.queue))
             sent.append((result, path))
         try:
             for result, path in sent:
