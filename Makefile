@@ -7,7 +7,7 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated bench-privacy-risk clean
+.PHONY: install browser services fleet demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated bench-privacy-risk clean
 
 install: $(STAMP)
 
@@ -52,8 +52,26 @@ browser:
 		|| echo "Could not install chromium: the browser tests will be skipped"; \
 	else echo "No chromium and no root apt-get: the browser tests will be skipped (install Debian's chromium package)"; fi
 
-test: $(STAMP) browser
+test: $(STAMP) browser services
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+# The fleet's services on 127.0.0.1: PostgreSQL (Dagster's and MLflow's stores) and RabbitMQ (the
+# broker). Started where they are installed but stopped; where they are missing, the fleet tests
+# skip and say why. Never fails the build.
+PG_UP := $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null
+AMQP_UP := $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5672), 2)" 2>/dev/null
+services: $(STAMP)
+	@$(PG_UP) || { command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] \
+		&& pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; } \
+		|| echo "PostgreSQL is not running on 127.0.0.1:5432 and could not be started: the fleet tests will be skipped"
+	@$(AMQP_UP) || { command -v rabbitmq-server >/dev/null 2>&1 && rabbitmq-server -detached >/dev/null 2>&1 \
+		&& for i in $$(seq 30); do $(AMQP_UP) && break; sleep 1; done; } \
+		|| echo "RabbitMQ is not running on 127.0.0.1:5672 and could not be started: the fleet tests will be skipped"
+
+# The nightly refresh of the demo's tables on a local fleet: Dagster on PostgreSQL, two Celery
+# step workers and a chunk worker over RabbitMQ, an MLflow server on PostgreSQL (docs/fleet.md).
+fleet: $(STAMP) services
+	$(PY) -m synthpipe.fleet_local $(FLEET_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)

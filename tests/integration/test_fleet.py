@@ -5,6 +5,7 @@ tasks, and a worker killed mid-step."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +24,20 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TABLES = ["adult", "credit", "penguins"]
 
 
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 2).close()
+        return True
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
+    # `make test` starts both where they are installed (`make services`)
+    missing = [name for name, port in (("PostgreSQL", 5432), ("RabbitMQ", 5672)) if not _listening(port)]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not running on 127.0.0.1: `make services` starts them where installed")
     folder = tmp_path_factory.mktemp("fleet")
     config = demo_fleet_config(folder / "data", adult_rows=2000)
     # a slower fit for the kill test to land in: TVAE, bounded by epochs

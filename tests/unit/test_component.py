@@ -201,8 +201,14 @@ def _documents(suites: Path, data: Path) -> list[dict[str, Any]]:
         "groups": [GROUP, ARGN_GROUP],
         "generated": [GENERATED],
         "simulations": [SIMULATED],
+        "execution": {
+            "executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, "backend": "rpc://", "chunk_tasks": True,
+            "queue": "twins-nightly", "source_pool": "warehouse", "source_pool_limit": 2,
+        },
     }
-    return [everything] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
+    # the settings of the other executors, one document each
+    multiprocess = {"source": SOURCES[0], "tables": [{"name": "adult_steps", "source_table": "adult"}], "execution": {"executor": "multiprocess", "max_concurrent": 3}}
+    return [everything, multiprocess] + [{"source": source, "tables": [{"name": "adult"}]} for source in SOURCES[1:]]
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
@@ -320,7 +326,7 @@ def test_every_configuration_field_is_settable_from_defs_yaml(tmp_path, defs_fol
     documents = _documents(suites, tmp_path / "data")
 
     # Run
-    components = _load(defs_folder, {f"twins_{i}": _defs_yaml(document) for i, document in enumerate(documents)})
+    components = _load(defs_folder, {f"twins_{i:02d}": _defs_yaml(document) for i, document in enumerate(documents)})
     configs = [component.to_config() for component in components]
 
     # Assert: each value arrives unchanged in the configuration model, to the last nested setting

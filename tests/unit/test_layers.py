@@ -21,6 +21,7 @@ BOTTOM = {
     "synthpipe.table_config",
     "synthpipe.group_config",
     "synthpipe.generated_config",
+    "synthpipe.execution_config",
     "synthpipe.contracts",
     "synthpipe.extras",
     "synthpipe.families",

@@ -28,7 +28,7 @@ def test_every_setting_of_every_model_is_documented_with_a_description():
         for name, info in model.model_fields.items():
             assert info.description and len(info.description) > 15, f"{model.__name__}.{name} has no real description"
             assert f"| `{name}` |" in text
-    assert len(sections(SynthpipeConfig)) == 28  # the top level and 27 nested models: links, conditions, rebalance, fairness, privacy, generated sets, simulations included
+    assert len(sections(SynthpipeConfig)) == 29  # the top level and 28 nested models: links, conditions, rebalance, fairness, privacy, generated sets, simulations, execution included
 
 
 def test_check_fails_on_a_stale_file_and_names_the_command(tmp_path, capsys):
