@@ -28,7 +28,7 @@ from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs, celery_backend
 from synthpipe.resources.chunk_tasks import celery_app
 from synthpipe.validation import load_config
 
-__all__ = ["CONFIG_ENV", "INSTANCE_TEMPLATE", "apply_pool_limit", "main", "refresh_job", "run_refresh"]
+__all__ = ["CONFIG_ENV", "INSTANCE_TEMPLATE", "apply_pool_limit", "defs", "main", "refresh_job", "run_refresh"]
 
 # The configuration file the fleet's definitions are built from, on every machine.
 CONFIG_ENV = "SYNTHPIPE_CONFIG"
@@ -58,6 +58,13 @@ def _load() -> SynthpipeConfig:
 def refresh_job() -> dg.JobDefinition:
     """The refresh job of `$SYNTHPIPE_CONFIG`: the reconstructable target each worker rebuilds."""
     return build_synthpipe_defs(_load()).resolve_job_def(REFRESH_JOB)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The definitions of `$SYNTHPIPE_CONFIG`, for a webserver or daemon of the fleet
+    (`dagster-webserver -m synthpipe.fleet`)."""
+    return build_synthpipe_defs(_load())
 
 
 def _resolved(value: object) -> str:

@@ -34,10 +34,10 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
-    # `make test` starts both where they are installed (`make services`)
+    # `make test` starts both where they are installed (`make services`), as the other servers' tests expect them
     missing = [name for name, port in (("PostgreSQL", 5432), ("RabbitMQ", 5672)) if not _listening(port)]
     if missing:
-        pytest.skip(f"{' and '.join(missing)} not running on 127.0.0.1: `make services` starts them where installed")
+        pytest.fail(f"{' and '.join(missing)} not running on 127.0.0.1: `make services` starts them where installed")
     folder = tmp_path_factory.mktemp("fleet")
     config = demo_fleet_config(folder / "data", adult_rows=2000)
     # a slower fit for the kill test to land in: TVAE, bounded by epochs
