@@ -46,8 +46,8 @@ def _config_path() -> Path:
     return Path(value)
 
 
-def _load() -> SynthpipeConfig:
-    path = _config_path()
+def _load(path: Path | None = None) -> SynthpipeConfig:
+    path = path or _config_path()
     raw = dict(read_yaml(path))
     # a relative data folder is the file's folder's, whichever directory a worker starts in
     if isinstance(raw.get("data_dir"), str) and not Path(raw["data_dir"]).is_absolute():
@@ -55,9 +55,12 @@ def _load() -> SynthpipeConfig:
     return load_config(raw)
 
 
-def refresh_job() -> dg.JobDefinition:
-    """The refresh job of `$SYNTHPIPE_CONFIG`: the reconstructable target each worker rebuilds."""
-    return build_synthpipe_defs(_load()).resolve_job_def(REFRESH_JOB)
+def refresh_job(config_path: str) -> dg.JobDefinition:
+    """The refresh job of the configuration file `config_path`: the reconstructable target each
+    worker rebuilds. The path travels with every step, so one worker serves any fleet whose file
+    it can read; a worker process keeps the definitions it built, so restart the workers after
+    editing the file."""
+    return build_synthpipe_defs(_load(Path(config_path))).resolve_job_def(REFRESH_JOB)
 
 
 @dg.definitions
@@ -90,9 +93,10 @@ def apply_pool_limit(instance: dg.DagsterInstance, config: SynthpipeConfig) -> i
 
 def run_refresh(instance: dg.DagsterInstance, tags: dict[str, str] | None = None) -> dg.ExecuteJobResult:
     """One refresh of `$SYNTHPIPE_CONFIG` on `instance`, its steps on the configured executor."""
-    config = _load()
-    apply_pool_limit(instance, config)
-    return dg.execute_job(dg.reconstructable(refresh_job), instance=instance, tags=tags, raise_on_error=False)
+    path = _config_path().resolve()
+    apply_pool_limit(instance, _load(path))
+    job = dg.build_reconstructable_job("synthpipe.fleet", "refresh_job", reconstructable_args=(str(path),))
+    return dg.execute_job(job, instance=instance, tags=tags, raise_on_error=False)
 
 
 def _worker(arguments: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from synthpipe.errors import SynthpipeError
+from synthpipe.execution_config import chunk_queue
 from synthpipe.fleet import CONFIG_ENV, INSTANCE_TEMPLATE
 
 __all__ = ["DEFAULT_BROKER", "DEFAULT_POSTGRES", "LocalFleet", "demo_fleet_config", "main"]
@@ -191,6 +192,19 @@ class LocalFleet:
         if self.drop_databases:
             for database in (f"{self.name}_dagster", f"{self.name}_mlflow"):
                 _recreate_database(self.postgres, database, create=False)
+            self._delete_queues()
+
+    def _delete_queues(self) -> None:
+        """Removes this fleet's queues from the broker (an ephemeral fleet leaves nothing behind)."""
+        from kombu import Connection
+
+        queue = yaml.safe_load(self.config_path.read_text())["execution"]["queue"]
+        with Connection(self.broker, connect_timeout=5) as connection:
+            for name in (queue, chunk_queue(queue)):
+                try:
+                    connection.channel().queue_delete(name)
+                except Exception:  # noqa: BLE001 - a queue no one declared is already gone
+                    pass
 
     def __enter__(self) -> LocalFleet:
         try:

@@ -40,6 +40,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
         pytest.fail(f"{' and '.join(missing)} not running on 127.0.0.1: `make services` starts them where installed")
     folder = tmp_path_factory.mktemp("fleet")
     config = demo_fleet_config(folder / "data", adult_rows=2000)
+    config["execution"] = {**config["execution"], "source_pool_limit": 1}  # one source read at a time, across the fleet
     # a slower fit for the kill test to land in: TVAE, bounded by epochs
     config["tables"].append({"name": "adult_tvae", "source_table": "adult", "synthesizer": "tvae", "synthesizer_params": {"epochs": 40},
                              "attack_rows": 0, "quality_threshold": 0.3, "gate_severity": {"dcr": "warn", "value_leaks": "warn"}})
@@ -64,6 +65,26 @@ def _worker_of_steps(instance: dg.DagsterInstance, run_id: str) -> list[tuple[st
     return found
 
 
+def _spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    """Each step's time on a worker: from the worker's first event of it to its success."""
+    starts: dict[str, float] = {}
+    spans = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.is_engine_event and "in celery worker" in (event.message or ""):
+            starts.setdefault(event.step_key, record.timestamp)
+        elif event.is_step_success:
+            spans[event.step_key] = (starts[event.step_key], record.timestamp)
+    return spans
+
+
+def _overlap(spans: list[tuple[float, float]]) -> bool:
+    ordered = sorted(spans)
+    return any(later[0] < earlier[1] for earlier, later in zip(ordered, ordered[1:]))
+
+
 def _versions(fleet: LocalFleet, table: str) -> list[dict]:
     return DeltaSnapshotStore(root=str(fleet.folder / "data" / "snapshots")).history(table)
 
@@ -77,6 +98,8 @@ def test_the_fleet_publishes_every_table_from_its_workers(fleet: LocalFleet):
         before = {t: len(_versions(fleet, t)) for t in TABLES}
         result = run_refresh(instance)
         steps = _worker_of_steps(instance, result.run_id)
+        spans = _spans(instance, result.run_id)
+        slots = instance.event_log_storage.get_concurrency_info("synthpipe-source")
         published = {t: instance.get_latest_materialization_event(dg.AssetKey([t, "published"])) for t in TABLES}
         logs = "\n".join(r.user_message or "" for r in instance.all_logs(result.run_id))
 
@@ -84,6 +107,10 @@ def test_the_fleet_publishes_every_table_from_its_workers(fleet: LocalFleet):
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]
     assert {key for key, _ in steps} >= {f"{t}__{stage}" for t in TABLES for stage in ("source", "synthesizer", "synthetic", "published")}
     assert len({worker.split("@")[0] for _, worker in steps}) == 2
+    # the pool held source reads to one at a time while the workers ran other steps side by side
+    assert slots.slot_count == 1
+    assert not _overlap([span for key, span in spans.items() if key.endswith("__source")])
+    assert _overlap(list(spans.values()))
     # one new version per table, its lineage in the PostgreSQL-backed instance
     tracker = MlflowTracker(tracking_uri=fleet.mlflow_url)
     for table in TABLES:
