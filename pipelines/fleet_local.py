@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     """`make fleet`: the demo's tables refreshed by a local fleet, then its servers stopped."""
     import dagster as dg
 
+    from synthpipe.resources.tracking import redact_uri
+
     parser = argparse.ArgumentParser(prog="python -m synthpipe.fleet_local", description=__doc__.splitlines()[0])
     parser.add_argument("--folder", default=os.environ.get("SYNTHPIPE_FLEET_HOME", ".synthpipe-fleet"))
     parser.add_argument("--workers", type=int, default=2)
@@ -250,7 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Fleet up: MLflow {fleet.mlflow_url}, Dagster on PostgreSQL ({fleet.name}_dagster), broker {redact_uri(fleet.broker)}, "
               f"{arguments.workers} step worker(s), {arguments.chunk_workers} chunk worker(s); logs in {folder / 'logs'}", flush=True)
         from synthpipe.fleet import run_refresh
-        from synthpipe.resources.tracking import redact_uri
 
         with dg.DagsterInstance.get() as instance:
             started = time.perf_counter()
