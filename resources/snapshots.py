@@ -106,22 +106,77 @@ class DeltaSnapshotStore(ConfigurableResource):
         return StagedWriter(folder, schema)
 
     def publish_staged(self, table: str, folder: str, metadata: Mapping[str, Any]) -> int:
-        """Streams the staged chunks into the table's next version (one commit), then removes them."""
+        """Commits the staged chunks as the table's next version (one commit), then removes the
+        staging folder. On a local root the chunk files themselves become the version's data
+        files: moved into the table's folder and committed as Delta add actions, nothing read
+        or written again. On an object store they are streamed into new files."""
+        files = sorted(Path(folder).glob("part-*.parquet"))
+        if not files:
+            raise SnapshotNotFoundError(f"Table {table!r}: no staged rows in {folder!r}; sample the candidate again.")
+        version = self._stream_staged(table, files, metadata) if "://" in self.root else self._commit_staged(table, files, metadata)
+        shutil.rmtree(folder, ignore_errors=True)
+        return version
+
+    def _stream_staged(self, table: str, files: list[Path], metadata: Mapping[str, Any]) -> int:
         import pyarrow.dataset as ds
 
         _return_free_memory()  # the stream below is the step's peak; start it from a lean heap
-        files = sorted(str(p) for p in Path(folder).glob("part-*.parquet"))
-        if not files:
-            raise SnapshotNotFoundError(f"Table {table!r}: no staged rows in {folder!r}; sample the candidate again.")
+
         # One batch at a time, into files of about 32 MB: memory stays near one batch whatever
         # the row count (measured: 5,000,000 rows publish in 1.7 s within 350 MB).
         def reader() -> pa.RecordBatchReader:  # a new stream for every commit attempt
-            dataset = ds.dataset(files, format="parquet")
+            dataset = ds.dataset([str(f) for f in files], format="parquet")
             return dataset.scanner(batch_size=64_000, batch_readahead=1, fragment_readahead=1, use_threads=False).to_reader()
 
-        version = self.publish(table, reader, metadata, target_file_size=32 * 2**20)
-        shutil.rmtree(folder, ignore_errors=True)
-        return version
+        return self.publish(table, reader, metadata, target_file_size=32 * 2**20)
+
+    def _commit_staged(self, table: str, files: list[Path], metadata: Mapping[str, Any]) -> int:
+        """The zero-copy publish: each staged file is renamed into the table's folder under a
+        name of its own and added to one commit that replaces the previous version's files
+        (`overwrite`, the schema included). A commit that fails leaves no file behind."""
+        import json
+        import os
+        import uuid
+
+        import pyarrow.parquet as pq
+        from deltalake import CommitProperties, DeltaTable, Schema
+        from deltalake.exceptions import CommitFailedError
+        from deltalake.transaction import AddAction, create_table_with_add_actions
+
+        target = Path(self.table_uri(table))
+        target.mkdir(parents=True, exist_ok=True)
+        schema = pq.read_schema(files[0])  # StagedWriter writes every chunk with one schema
+        batch = uuid.uuid4().hex
+        actions, moved = [], []
+        try:
+            for staged in files:
+                name = f"{staged.stem}-{batch}.parquet"
+                shutil.move(staged, target / name)  # a rename on one filesystem; a copy across two
+                moved.append(target / name)
+                stat = (target / name).stat()
+                rows = pq.read_metadata(target / name).num_rows
+                actions.append(AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, json.dumps({"numRecords": rows})))
+            custom = {COMMIT_PREFIX + key.split("/", 1)[-1]: str(value) for key, value in metadata.items()}
+            properties = CommitProperties(custom_metadata=custom)
+            delay = 0.2
+            for attempt in range(1, COMMIT_ATTEMPTS + 1):
+                try:
+                    with self._commit_lock(table):
+                        if DeltaTable.is_deltatable(str(target)):
+                            DeltaTable(str(target)).create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
+                        else:
+                            create_table_with_add_actions(str(target), Schema.from_arrow(schema), actions, mode="error", commit_properties=properties)
+                    break
+                except CommitFailedError:
+                    if attempt == COMMIT_ATTEMPTS:
+                        raise
+                    time.sleep(delay * (1 + random.random()))
+                    delay *= 2
+        except BaseException:
+            for path in moved:  # never committed: no reader will look for them
+                path.unlink(missing_ok=True)
+            raise
+        return self._committed_version(table, custom)
 
     def clean_staging(self, older_than_hours: float = 24.0) -> list[str]:
         """Removes staged chunks of runs that never published (killed, or failed a check)."""

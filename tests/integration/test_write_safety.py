@@ -155,3 +155,50 @@ def test_staged_chunks_publish_as_one_version_and_stale_ones_are_cleaned(tmp_pat
     os.utime(stale.folder / "part-00000.parquet", (old, old))
     assert store.clean_staging(older_than_hours=24) == [str(stale.folder)]
     assert not stale.folder.exists() and fresh.folder.exists()
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_staged_chunks_become_the_versions_data_files_unrewritten(tmp_path):
+    # Setup: version 0, then two chunks staged; their bytes fingerprinted
+    store = DeltaSnapshotStore(root=str(tmp_path / "snapshots"), staging=str(tmp_path / "staging"))
+    store.publish("big", pd.DataFrame({"c0": [0.5], "seed": [0]}), {"synthpipe/seed": 0})
+    writer = store.stage("big", "run-1")
+    for seed in (1, 2):
+        writer.write(pd.DataFrame({"c0": [seed / 10] * 5_000, "seed": [seed] * 5_000}))
+    staged = sorted(_digest(p) for p in writer.folder.glob("part-*.parquet"))
+
+    # Run
+    version = store.publish_staged("big", str(writer.folder), {"synthpipe/seed": 1})
+
+    # Assert: the version's files are the staged files, byte for byte (moved, not rewritten),
+    # and version 0 is still there to travel back to
+    from deltalake import DeltaTable
+
+    table = DeltaTable(store.table_uri("big"))
+    assert version == 1
+    assert sorted(_digest(Path(uri.removeprefix("file://"))) for uri in table.file_uris()) == staged
+    assert store.read("big").groupby("seed").size().to_dict() == {1: 5_000, 2: 5_000}
+    assert store.read("big", version=0)["seed"].tolist() == [0]
+    import pyarrow as pa
+
+    assert pa.table(table.get_add_actions(flatten=True)).column("num_records").to_pylist() == [5_000, 5_000]
+
+
+def test_a_staged_version_whose_columns_changed_replaces_the_schema(tmp_path):
+    # Setup: version 0 with two columns; a candidate without one of them and with a new one
+    store = DeltaSnapshotStore(root=str(tmp_path / "snapshots"), staging=str(tmp_path / "staging"))
+    store.publish("big", pd.DataFrame({"c0": [0.5], "seed": [0]}), {"synthpipe/seed": 0})
+    writer = store.stage("big", "run-1")
+    writer.write(pd.DataFrame({"seed": [1, 2], "note": ["a", "b"]}))
+
+    # Run
+    store.publish_staged("big", str(writer.folder), {"synthpipe/seed": 1})
+
+    # Assert
+    assert list(store.read("big").columns) == ["seed", "note"]
+    assert list(store.read("big", version=0).columns) == ["c0", "seed"]
