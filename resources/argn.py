@@ -88,6 +88,16 @@ def with_parameter(base: inspect.Signature, name: str, default: Any, annotation:
     return base.replace(parameters=[*parameters[:2], extra, *parameters[2:]])
 
 
+class _DefaultMinutes(float):
+    """The default training budget: a float that knows it was not asked for."""
+
+
+# Ten minutes, unless `max_epochs` is given and `max_training_time` is not: then epochs (and
+# early stopping) end training, never the clock.
+DEFAULT_TRAINING_MINUTES = _DefaultMinutes(10.0)
+DEFAULT_MAX_EPOCHS = 100.0
+
+
 class ArgnModel:
     """TabularARGN behind synthpipe's synthesizer interface: one flat table (`ArgnSynthesizer`
     adds business rules by rejection; `argn_sequence.ArgnSequenceSynthesizer` models sequences).
@@ -97,9 +107,10 @@ class ArgnModel:
         model: Engine model size: ``MOSTLY_AI/Small``, ``MOSTLY_AI/Medium`` or ``MOSTLY_AI/Large``.
         max_training_time: Training budget in minutes (the engine's unit); training stops at the
             first epoch end past it and keeps the best checkpoint by validation loss. ``None``:
-            no wall-clock limit, training ends by `max_epochs` or early stopping (what tests
-            use, so their results do not depend on the machine's load).
-        max_epochs: Upper bound on epochs (early stopping usually ends training before).
+            no wall-clock limit, training ends by `max_epochs` or early stopping. Default: 10
+            minutes, or none when `max_epochs` is given (epochs bound the work, so the result
+            does not depend on the machine's load; what tests use).
+        max_epochs: Upper bound on epochs (early stopping usually ends training before); default 100.
         batch_size: Training batch size; ``None`` lets the engine choose.
         value_protection: Keep rare categories and extreme values out of the model (the engine's
             privacy protection); on by default.
@@ -125,8 +136,8 @@ class ArgnModel:
         self,
         metadata: Any,
         model: str = "MOSTLY_AI/Medium",
-        max_training_time: float | None = 10.0,
-        max_epochs: float = 100.0,
+        max_training_time: float | None = DEFAULT_TRAINING_MINUTES,
+        max_epochs: float | None = None,
         batch_size: int | None = None,
         value_protection: bool = True,
         enable_flexible_generation: bool = True,
@@ -138,6 +149,9 @@ class ArgnModel:
     ) -> None:
         if model not in _MODEL_SIZES:
             raise ValueError(f"`model` must be one of {', '.join(_MODEL_SIZES)}; got {model!r}")
+        if max_training_time is DEFAULT_TRAINING_MINUTES and max_epochs is not None:
+            max_training_time = None  # epochs asked for: they, not the clock, bound training
+        max_epochs = DEFAULT_MAX_EPOCHS if max_epochs is None else max_epochs
         if max_training_time is not None and (not max_training_time or max_training_time <= 0):
             raise ValueError(f"`max_training_time` is in minutes and must be above 0; got {max_training_time!r}")
         if not max_epochs or max_epochs <= 0:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import ArgnModel, ArgnSynthesizer, _cast, require_engine, with_parameter
+from synthpipe.resources.argn import DEFAULT_TRAINING_MINUTES, ArgnModel, ArgnSynthesizer, _cast, require_engine, with_parameter
 from synthpipe.resources.argn_workspace import engine_seed, load_pickled, save_pickled
 from synthpipe.resources.id_formats import number_in_shape
 
@@ -192,7 +192,8 @@ class ArgnGroupSynthesizer:
     def fit(self, data: Mapping[str, pd.DataFrame]) -> None:
         """Trains every table's model, parents first."""
         started = time.perf_counter()
-        budget = self._parameters.get("max_training_time", 10.0)
+        # as one table's: ten minutes unless epochs were asked for and no time budget
+        budget = self._parameters.get("max_training_time", None if "max_epochs" in self._parameters else DEFAULT_TRAINING_MINUTES)
         total_rows = sum(len(data[table]) for table in self._order) or 1
         for table in self._order:
             frame, model = data[table], self._models[table]

@@ -155,3 +155,24 @@ def test_a_time_budget_is_reported_with_what_is_left_of_it(adult_slice):
     assert report["budget_seconds"] == 600.0 and report["seconds_left"] == pytest.approx(600.0 - report["elapsed_seconds"], abs=0.2)
     assert report["elapsed_seconds"] >= 30
     assert unbounded.training_report["budget_seconds"] is None and unbounded.training_report["seconds_left"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "minutes", "epochs"),
+    [
+        ({}, 10.0, 100.0),  # neither: the production default, ten minutes
+        ({"max_epochs": 3}, None, 3.0),  # epochs asked for: they bound training, not the clock
+        ({"max_epochs": 3, "max_training_time": 2}, 2.0, 3.0),  # both: whichever ends first
+        ({"max_training_time": None}, None, 100.0),
+    ],
+)
+def test_argn_trains_by_the_clock_only_when_asked_or_by_default(adult_slice, params, minutes, epochs):
+    pytest.importorskip("mostlyai.engine")
+    from synthpipe.resources.argn import ArgnSynthesizer
+
+    # Run
+    synthesizer = ArgnSynthesizer(detect_metadata("adult", adult_slice, {}), **params)
+
+    # Assert
+    assert synthesizer._parameters["max_training_time"] == minutes
+    assert synthesizer._parameters["max_epochs"] == epochs
