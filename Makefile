@@ -6,6 +6,9 @@ STAMP := $(VENV)/.synthpipe-installed
 export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core. A module's tests stay in one process (--dist
+# loadfile), so its module-scoped fixtures (a fleet, a served UI) start once.
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install browser services fleet demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated bench-privacy-risk bench-fleet clean
 
@@ -53,7 +56,7 @@ browser:
 	else echo "No chromium and no root apt-get: the browser tests will be skipped (install Debian's chromium package)"; fi
 
 test: $(STAMP) browser services
-	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The fleet's services on 127.0.0.1: PostgreSQL (Dagster's and MLflow's stores) and RabbitMQ (the
 # broker). Started where they are installed but stopped; where they are missing, the fleet tests

@@ -5,6 +5,7 @@ the real refresh job in a temporary data folder with a real Dagster instance.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,44 @@ import pytest
 from synthpipe.demo_data import load_adult, write_duckdb_table
 from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 from synthpipe.resources.snapshots import DeltaSnapshotStore
+
+def test_database() -> str:
+    """The database this test process uses on the PostgreSQL and MariaDB servers: `test`, or
+    `test_<worker>` for each pytest-xdist worker (`_worker_databases` creates it), so tests
+    running at once never share a table."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"test_{worker}" if worker else "test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_databases() -> None:
+    """Creates this xdist worker's databases where the servers run; where one does not, the
+    tests that need it fail with the command that starts it."""
+    name = test_database()
+    if name == "test":
+        return
+    try:
+        import psycopg2
+
+        connection = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/test", connect_timeout=3)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+    except Exception:  # noqa: BLE001 - reported by the tests that need PostgreSQL
+        pass
+    try:
+        import pymysql
+
+        connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=3)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+        connection.close()
+    except Exception:  # noqa: BLE001 - reported by the tests that need MariaDB
+        pass
+
 
 # Small enough to keep each refresh to a few seconds on two cores, large enough for SDMetrics.
 SLICE_ROWS = 1_200
