@@ -56,7 +56,7 @@ browser:
 	else echo "No chromium and no root apt-get: the browser tests will be skipped (install Debian's chromium package)"; fi
 
 test: $(STAMP) browser services
-	$(PY) -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # The fleet's services on 127.0.0.1: PostgreSQL (Dagster's and MLflow's stores) and RabbitMQ (the
 # broker). Started where they are installed but stopped; where they are missing, the fleet tests
