@@ -115,13 +115,14 @@ class LocalFleet:
         self.mlflow_url = f"http://127.0.0.1:{port}"
         config = {**self.config, "data_dir": str(self.folder / "data")}
         config["mlflow"] = {**config.get("mlflow", {}), "tracking_uri": {"env": "MLFLOW_TRACKING_URI"}}
-        # a queue of its own: fleets (and test sessions) sharing the broker never take each other's tasks
+        # a queue of its own (named as its databases): fleets and test sessions sharing the broker never take each other's tasks
         backend = {"env": "SYNTHPIPE_BROKER_URL"} if self.broker.startswith("redis") else "rpc://"
         config["execution"] = {
-            "executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, "backend": backend, "queue": f"{self.name}-{os.getpid()}",
+            "executor": "celery", "broker": {"env": "SYNTHPIPE_BROKER_URL"}, "backend": backend, "queue": self.name,
             **config.get("execution", {}),
         }
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._delete_queues(purge_only=True)
         self.env = {
             **os.environ,
             CONFIG_ENV: str(self.config_path),
@@ -194,16 +195,18 @@ class LocalFleet:
                 _recreate_database(self.postgres, database, create=False)
             self._delete_queues()
 
-    def _delete_queues(self) -> None:
-        """Removes this fleet's queues from the broker (an ephemeral fleet leaves nothing behind)."""
+    def _delete_queues(self, purge_only: bool = False) -> None:
+        """Removes this fleet's queues from the broker (an ephemeral fleet leaves nothing
+        behind); `purge_only` empties them instead (a fresh fleet takes no task of an old one)."""
         from kombu import Connection
 
         queue = yaml.safe_load(self.config_path.read_text())["execution"]["queue"]
         with Connection(self.broker, connect_timeout=5) as connection:
             for name in (queue, chunk_queue(queue)):
-                try:
-                    connection.channel().queue_delete(name)
-                except Exception:  # noqa: BLE001 - a queue no one declared is already gone
+                try:  # a channel each: the broker closes one that names a missing queue
+                    channel = connection.channel()
+                    channel.queue_purge(name) if purge_only else channel.queue_delete(name)
+                except Exception:  # noqa: BLE001 - a queue no one declared has nothing to drop
                     pass
 
     def __enter__(self) -> LocalFleet:
