@@ -205,7 +205,10 @@ class LocalFleet:
             for name in (queue, chunk_queue(queue)):
                 try:  # a channel each: the broker closes one that names a missing queue
                     channel = connection.channel()
-                    channel.queue_purge(name) if purge_only else channel.queue_delete(name)
+                    if purge_only:
+                        channel.queue_purge(name)
+                    else:
+                        channel.queue_delete(name)
                 except Exception:  # noqa: BLE001 - a queue no one declared has nothing to drop
                     pass
 
