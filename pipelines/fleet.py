@@ -28,7 +28,7 @@ from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs, celery_backend
 from synthpipe.resources.chunk_tasks import celery_app
 from synthpipe.validation import load_config
 
-__all__ = ["CONFIG_ENV", "INSTANCE_TEMPLATE", "apply_pool_limit", "defs", "main", "refresh_job", "run_refresh"]
+__all__ = ["CONFIG_ENV", "INSTANCE_TEMPLATE", "apply_pool_limit", "defs", "main", "refresh_job", "require_workers", "run_refresh"]
 
 # The configuration file the fleet's definitions are built from, on every machine.
 CONFIG_ENV = "SYNTHPIPE_CONFIG"
@@ -91,10 +91,43 @@ def apply_pool_limit(instance: dg.DagsterInstance, config: SynthpipeConfig) -> i
     return None
 
 
+def require_workers(config: SynthpipeConfig) -> None:
+    """Refuses to start a Celery run that no worker would serve: on RabbitMQ, each queue the
+    run sends to must have a consumer (the executor would otherwise wait for ever). Redis does
+    not report consumers; there the run starts and waits for the first worker."""
+    execution = config.execution
+    if execution.executor != "celery" or execution.broker is None:
+        return
+    broker = _resolved(execution.broker)
+    if not broker.startswith(("amqp://", "amqps://", "pyamqp://")):
+        return
+    from kombu import Connection
+
+    queues = [execution.queue, *([chunk_queue(execution.queue)] if execution.chunk_tasks else [])]
+    idle = []
+    with Connection(broker, connect_timeout=10) as connection:
+        for queue in queues:
+            try:
+                _, _, consumers = connection.channel().queue_declare(queue, passive=True)
+            except Exception:  # noqa: BLE001 - the broker closes the channel of a queue never declared
+                consumers = 0
+            if not consumers:
+                idle.append(queue)
+    if idle:
+        kinds = {execution.queue: "steps", chunk_queue(execution.queue): "chunks"}
+        raise SynthpipeError(
+            f"No worker consumes {', '.join(repr(q) for q in idle)} on the broker: the run would wait for ever. Start "
+            + " and ".join(f"`synthpipe-fleet worker --config <file> --queues {kinds[q]}`" for q in idle)
+            + " with the same configuration file, then run again."
+        )
+
+
 def run_refresh(instance: dg.DagsterInstance, tags: dict[str, str] | None = None) -> dg.ExecuteJobResult:
     """One refresh of `$SYNTHPIPE_CONFIG` on `instance`, its steps on the configured executor."""
     path = _config_path().resolve()
-    apply_pool_limit(instance, _load(path))
+    config = _load(path)
+    require_workers(config)
+    apply_pool_limit(instance, config)
     job = dg.build_reconstructable_job("synthpipe.fleet", "refresh_job", reconstructable_args=(str(path),))
     return dg.execute_job(job, instance=instance, tags=tags, raise_on_error=False)
 

@@ -166,3 +166,24 @@ def test_a_worker_killed_mid_step_hands_its_step_to_another(fleet: LocalFleet):
         assert len(versions) == len(earlier) + 1, table
         # what was published before is untouched
         assert [v["row_hash"] for v in versions[1:]] == [v["row_hash"] for v in earlier]
+
+
+def test_a_run_no_worker_would_serve_is_refused_with_the_command_that_starts_one(fleet: LocalFleet, tmp_path):
+    import yaml
+
+    from synthpipe.errors import SynthpipeError
+    from synthpipe.fleet import require_workers
+    from synthpipe.validation import load_config
+
+    # Setup: the fleet's configuration on a queue no worker consumes
+    raw = yaml.safe_load(fleet.config_path.read_text())
+    raw["execution"]["queue"] = f"{raw['execution']['queue']}-nobody"
+
+    # Run
+    with pytest.raises(SynthpipeError) as refused:
+        require_workers(load_config(raw))
+    require_workers(load_config(yaml.safe_load(fleet.config_path.read_text())))  # the fleet's own queues are served
+
+    # Assert
+    message = str(refused.value)
+    assert f"'{raw['execution']['queue']}'" in message and "--queues steps" in message and "--queues chunks" in message
