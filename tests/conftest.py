@@ -14,7 +14,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from synthpipe.demo_data import load_adult, write_duckdb_table
+# Under pytest-xdist each worker gets its share of the cores for torch's and BLAS's threads
+# (read when they are first imported, after this): two processes each spreading over every
+# core thrash, and a DP fit took six times as long as alone.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_variable, _share)
+
+from synthpipe.demo_data import load_adult, write_duckdb_table  # noqa: E402 - after the thread shares
 from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 
