@@ -196,12 +196,18 @@ def arrow_type(declared: Any) -> pa.DataType | None:
 
 
 def _fetch_arrow(result: Any, batch_rows: int, declared: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """The result as Arrow, one fetched batch at a time: only `batch_rows` rows are ever Python
+    objects. A column whose type is read from the values (a `query`, SQLite) may read
+    differently in two batches (all empty in one, numbers in the next; integers, then
+    decimals); the batches are unified to the wider type."""
     names = list(result.keys())
-    columns: list[list[Any]] = [[] for _ in names]
+    batches = []
     while rows := result.fetchmany(batch_rows):
-        for values, column in zip(zip(*rows, strict=True), columns, strict=True):
-            column.extend(values)
-    return pa.table([_array(values, (declared or {}).get(name)) for name, values in zip(names, columns, strict=True)], names=names)
+        columns = zip(*rows, strict=True)
+        batches.append(pa.table([_array(list(values), (declared or {}).get(name)) for name, values in zip(names, columns, strict=True)], names=names))
+    if not batches:
+        return pa.table([_array([], (declared or {}).get(name)) for name in names], names=names)
+    return pa.concat_tables(batches, promote_options="permissive")
 
 
 def _array(values: list[Any], declared: pa.DataType | None) -> pa.Array:

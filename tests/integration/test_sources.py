@@ -236,3 +236,21 @@ def test_object_store_urls_go_through_arrow_filesystems():
     message = str(raised.value)
     assert "Table 'adult': cannot reach parquet folder 's3://***@synthpipe-bucket/exports" in message
     assert "s3cr3t" not in message
+
+
+def test_batches_whose_values_read_as_different_types_are_unified(tmp_path):
+    # Setup: a SQLite table (types come from the values) read two rows at a time, so one
+    # batch holds only empty cells of `score` and one only whole numbers of `ratio`
+    database = tmp_path / "batches.sqlite"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE t (score, ratio)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (NULL, 1), (NULL, 2), (3, 2.5), (4, NULL), (5, 3)"))
+    engine.dispose()
+
+    # Run
+    arrow = SqlSource(url=f"sqlite:///{database}", batch_rows=2).read_table("t")
+
+    # Assert: one type per column, the wider one, every value kept
+    assert arrow.schema.field("score").type == pa.int64() and arrow.column("score").to_pylist() == [None, None, 3, 4, 5]
+    assert arrow.schema.field("ratio").type == pa.float64() and arrow.column("ratio").to_pylist() == [1.0, 2.0, 2.5, None, 3.0]
