@@ -13,7 +13,7 @@ from synthpipe.resources.metadata import detect_metadata
 pytestmark = pytest.mark.integration
 
 TABLE = "plane_flights"
-PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 2, "max_training_time": None, "random_state": 1}
+PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 2, "random_state": 1}
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ def flights_by_plane() -> pd.DataFrame:
 
 BACKENDS = {
     "par": {"synthesizer_params": {"epochs": 5}},
-    "argn": {"synthesizer": "argn", "synthesizer_params": {"model": "MOSTLY_AI/Small", "max_epochs": 3, "max_training_time": None, "random_state": 2}},
+    "argn": {"synthesizer": "argn", "synthesizer_params": {"model": "MOSTLY_AI/Small", "max_epochs": 3, "random_state": 2}},
 }
 
 
@@ -95,7 +95,7 @@ def test_auto_chooses_between_par_and_tabularargn_for_sequences(run_refresh, dat
 
     # Both are bounded by epochs (PAR 5, TabularARGN 3), a few seconds each; `auto`'s budget is far
     # above that so that no candidate is skipped on a loaded runner
-    candidates = {"par": BACKENDS["par"]["synthesizer_params"], "argn": {k: v for k, v in BACKENDS["argn"]["synthesizer_params"].items() if k != "max_training_time"}}
+    candidates = {"par": BACKENDS["par"]["synthesizer_params"], "argn": BACKENDS["argn"]["synthesizer_params"]}
     config = _sequence_config(data_dir, flights_by_plane, synthesizer="auto", candidate_params=candidates, auto_budget_seconds=3600)
 
     # Run

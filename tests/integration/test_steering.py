@@ -103,7 +103,7 @@ def test_a_class_the_source_lacks_is_refused_with_the_classes_it_holds(run_refre
 
 def test_tabularargn_meets_fairness_with_its_own_fairness_mode_and_reproduces(run_refresh, base_config, store, data_dir):
     # Setup: `method: auto` on TabularARGN uses the engine's fairness mode, not conditions
-    argn = {"synthesizer": "argn", "synthesizer_params": {"max_training_time": None, "max_epochs": 4, "random_state": 1}}
+    argn = {"synthesizer": "argn", "synthesizer_params": {"max_epochs": 4, "random_state": 1}}
     config = with_table(base_config, seed=11, fairness={"target": "income", "sensitive": "gender"}, gate_severity={"dcr": "warn"}, **argn)
 
     # Run
