@@ -2,7 +2,7 @@
 
 With `execution: {executor: celery, chunk_tasks: true}`, the sample step of a table sends one
 task per chunk of its chunk plan (`synthesizers.chunk_plan`: the same sizes, seeds and first rows
-as in one process) to the `synthpipe-chunks` queue. A worker loads the registered model version
+as in one process) to the fleet's chunk queue (`<execution.queue>-chunks`). A worker loads the registered model version
 from MLflow (once per process and version), samples its chunk and writes it to the run's
 staging folder on the shared data path; the step reads the chunks back in plan order and stages
 them as it would have staged its own, so the published version (one Delta commit) holds the

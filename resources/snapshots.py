@@ -135,7 +135,6 @@ class DeltaSnapshotStore(ConfigurableResource):
         name of its own and added to one commit that replaces the previous version's files
         (`overwrite`, the schema included). A commit that fails leaves no file behind."""
         import json
-        import os
         import uuid
 
         import pyarrow.parquet as pq
