@@ -7,7 +7,8 @@ export SYNTHPIPE_HOME ?= $(CURDIR)/.synthpipe
 export DAGSTER_HOME ?= $(SYNTHPIPE_HOME)/dagster
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per core. A module's tests stay in one process (--dist
-# loadfile), so its module-scoped fixtures (a fleet, a served UI) start once.
+# loadfile), so its module-scoped fixtures (a fleet, a served UI) start once; modules go out in
+# collection order, the longest first (tests/conftest.py, LONGEST_FIRST).
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install browser services fleet demo test test-fast screenshots ui dagster-ui mlflow-ui files-ui bench bench-privacy bench-quality bench-sequences bench-groups bench-expectations bench-wide bench-steering bench-generated bench-privacy-risk bench-fleet clean
@@ -56,7 +57,7 @@ browser:
 	else echo "No chromium and no root apt-get: the browser tests will be skipped (install Debian's chromium package)"; fi
 
 test: $(STAMP) browser services
-	$(PY) -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # The fleet's services on 127.0.0.1: PostgreSQL (Dagster's and MLflow's stores) and RabbitMQ (the
 # broker). Started where they are installed but stopped; where they are missing, the fleet tests

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,23 @@ def _worker_databases() -> None:
         pass
 
 
+# The longest modules, longest first, from a parallel run's `--durations` (docs/development.md).
+# `make test` hands whole modules to the xdist workers in collection order
+# (`--no-loadscope-reorder`); started first, the long ones no longer run alone at the end while
+# the other worker idles. A module missing here keeps its place after them.
+LONGEST_FIRST = (
+    "test_demo.py", "test_fleet.py", "test_bad_inputs.py", "test_ui.py", "test_argn.py", "test_privacy_dp.py",
+    "test_auto.py", "test_change_detection.py", "test_groups.py", "test_nightly_refresh.py", "test_sources.py",
+    "test_type_roundtrip.py", "test_contracts.py", "test_privacy_gates.py", "test_argn_groups.py", "test_sequences.py",
+    "test_isolation.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 # Small enough to keep each refresh to a few seconds on two cores, large enough for SDMetrics.
 SLICE_ROWS = 1_200
 
@@ -73,9 +91,26 @@ def adult_slice() -> pd.DataFrame:
     return load_adult(rows=SLICE_ROWS, seed=7)
 
 
+@pytest.fixture(scope="session")
+def _mlflow_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store with MLflow's schema, created once per test process: creating
+    one runs MLflow's migrations (about 1.4 s on two cores), which every test would otherwise
+    repeat for the same empty store."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    folder = tmp_path_factory.mktemp("mlflow-schema")
+    SqlAlchemyStore(f"sqlite:///{folder / 'mlflow.db'}", (folder / "artifacts").as_uri())
+    return folder / "mlflow.db"
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "synthpipe"
+def data_dir(tmp_path: Path, _mlflow_schema: Path) -> Path:
+    """A fresh data folder whose MLflow store (the default `mlflow/mlflow.db`) is a copy of the
+    empty migrated store: no experiment, run or model in it yet."""
+    folder = tmp_path / "synthpipe"
+    (folder / "mlflow").mkdir(parents=True)
+    shutil.copyfile(_mlflow_schema, folder / "mlflow" / "mlflow.db")
+    return folder
 
 
 @pytest.fixture

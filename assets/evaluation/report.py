@@ -45,8 +45,9 @@ def _distribution(real: pd.Series, synthetic: pd.Series, score: float) -> str:
     if pd.api.types.is_numeric_dtype(real) and real.nunique() > 15:
         low, high = np.nanpercentile(real, [0.5, 99.5])
         bins = np.linspace(low, high, 40)
-        axis.hist(real.dropna(), bins=bins, alpha=0.55, density=True, label="real")
-        axis.hist(synthetic.dropna(), bins=bins, alpha=0.55, density=True, label="synthetic")
+        # one filled outline per side rather than 40 bars each: the same picture, drawn in half the time
+        axis.hist(real.dropna(), bins=bins, alpha=0.55, density=True, label="real", histtype="stepfilled")
+        axis.hist(synthetic.dropna(), bins=bins, alpha=0.55, density=True, label="synthetic", histtype="stepfilled")
     else:
         shares = pd.DataFrame(
             {"real": real.value_counts(normalize=True), "synthetic": synthetic.value_counts(normalize=True)}
@@ -106,8 +107,8 @@ def _dcr_histograms(privacy: PrivacyResult) -> str:
     figure, axis = plt.subplots(figsize=(6, 3.2))
     top = float(np.percentile(np.concatenate([privacy.to_training, privacy.to_holdout]), 99)) or 1.0
     bins = np.linspace(0, top, 40)
-    axis.hist(privacy.to_training, bins=bins, alpha=0.55, label="to closest training row")
-    axis.hist(privacy.to_holdout, bins=bins, alpha=0.55, label="to closest holdout row")
+    axis.hist(privacy.to_training, bins=bins, alpha=0.55, label="to closest training row", histtype="stepfilled")
+    axis.hist(privacy.to_holdout, bins=bins, alpha=0.55, label="to closest holdout row", histtype="stepfilled")
     axis.set_xlabel("distance to closest record")
     axis.set_title(f"DCR: closer-to-training share {privacy.dcr_closer_to_training_share:.3f} (0.5: no memorisation)")
     axis.legend()
