@@ -110,7 +110,7 @@ def dp_part(source: pd.DataFrame, epsilons: list[float], argn_epochs: int) -> No
     print(f"\n## Differential privacy: TabularARGN on a {len(source):,}-row Adult slice {_load()}\n")
     print("| privacy | ε spent | δ | quality | utility ratio | DCR share (95% interval) | inference | refresh s |")
     print("|---|---|---|---|---|---|---|---|")
-    params = {"max_training_time": None, "max_epochs": argn_epochs, "random_state": 0}
+    params = {"max_epochs": argn_epochs, "random_state": 0}
     for epsilon in [*epsilons, None]:
         table: dict[str, Any] = {"name": "adult", "synthesizer": "argn", "synthesizer_params": params, "target": "income", "attack_rows": 2000}
         if epsilon is not None:

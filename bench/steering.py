@@ -116,7 +116,7 @@ def synthesizer_settings(tvae_epochs: int, argn_epochs: int) -> dict[str, dict[s
         "TVAE": {"synthesizer": "tvae", "synthesizer_params": {"epochs": tvae_epochs}},
     }
     if argn_engine_available():
-        params = {"max_training_time": None, "max_epochs": argn_epochs, "random_state": 0}
+        params = {"max_epochs": argn_epochs, "random_state": 0}
         candidates["TabularARGN"] = {"synthesizer": "argn", "synthesizer_params": params}
     return candidates
 
@@ -351,7 +351,7 @@ def partial(args: argparse.Namespace, candidates: Mapping[str, Mapping[str, Any]
     if "TabularARGN" not in candidates:
         print("TabularARGN is not among the synthesizers run (or not installed); the partial part needs it.")
         return
-    params = {"max_training_time": None, "max_epochs": args.partial_epochs, "random_state": PARTIAL_SEED}
+    params = {"max_epochs": args.partial_epochs, "random_state": PARTIAL_SEED}
     argn = {"synthesizer": "argn", "synthesizer_params": params}
     print(f"TabularARGN {json.dumps(params)}; holdout 20% (split seed 0), never published; sampling seed {SEED}\n")
 

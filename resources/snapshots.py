@@ -33,6 +33,11 @@ COMMIT_PREFIX = "synthpipe."
 COMMIT_ATTEMPTS = 6
 
 
+def _commit_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """`synthpipe/seed` -> `synthpipe.seed`: the keys a commit carries, read back by `history`."""
+    return {COMMIT_PREFIX + key.split("/", 1)[-1]: str(value) for key, value in metadata.items()}
+
+
 def _return_free_memory() -> None:
     """Hands freed memory back to the system: Arrow's pool and, on glibc, the C heap."""
     import ctypes
@@ -139,7 +144,6 @@ class DeltaSnapshotStore(ConfigurableResource):
 
         import pyarrow.parquet as pq
         from deltalake import CommitProperties, DeltaTable, Schema
-        from deltalake.exceptions import CommitFailedError
         from deltalake.transaction import AddAction, create_table_with_add_actions
 
         target = Path(self.table_uri(table))
@@ -155,22 +159,16 @@ class DeltaSnapshotStore(ConfigurableResource):
                 stat = (target / name).stat()
                 rows = pq.read_metadata(target / name).num_rows
                 actions.append(AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, json.dumps({"numRecords": rows})))
-            custom = {COMMIT_PREFIX + key.split("/", 1)[-1]: str(value) for key, value in metadata.items()}
+            custom = _commit_metadata(metadata)
             properties = CommitProperties(custom_metadata=custom)
-            delay = 0.2
-            for attempt in range(1, COMMIT_ATTEMPTS + 1):
-                try:
-                    with self._commit_lock(table):
-                        if DeltaTable.is_deltatable(str(target)):
-                            DeltaTable(str(target)).create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
-                        else:
-                            create_table_with_add_actions(str(target), Schema.from_arrow(schema), actions, mode="error", commit_properties=properties)
-                    break
-                except CommitFailedError:
-                    if attempt == COMMIT_ATTEMPTS:
-                        raise
-                    time.sleep(delay * (1 + random.random()))
-                    delay *= 2
+
+            def commit() -> None:
+                if DeltaTable.is_deltatable(str(target)):
+                    DeltaTable(str(target)).create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
+                else:
+                    create_table_with_add_actions(str(target), Schema.from_arrow(schema), actions, mode="error", commit_properties=properties)
+
+            self._commit_with_retries(table, commit)
         except BaseException:
             for path in moved:  # never committed: no reader will look for them
                 path.unlink(missing_ok=True)
@@ -217,35 +215,46 @@ class DeltaSnapshotStore(ConfigurableResource):
         function that opens it for the retries to work.
         """
         from deltalake import CommitProperties, WriterProperties, write_deltalake
-        from deltalake.exceptions import CommitFailedError
 
-        custom = {COMMIT_PREFIX + key.split("/", 1)[-1]: str(value) for key, value in metadata.items()}
-        delay = 0.2
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        custom = _commit_metadata(metadata)
+
+        def commit() -> None:
             if callable(data):
                 arrow = data()
             elif isinstance(data, pd.DataFrame):
                 arrow = pa.Table.from_pandas(data, preserve_index=False)
             else:
                 arrow = data
+            write_deltalake(
+                self.table_uri(table),
+                arrow,
+                mode="overwrite",
+                schema_mode="overwrite",
+                commit_properties=CommitProperties(custom_metadata=custom),
+                target_file_size=target_file_size,
+                writer_properties=WriterProperties(max_row_group_size=64_000) if target_file_size else None,
+            )
+
+        self._commit_with_retries(table, commit, retry=not isinstance(data, pa.RecordBatchReader))
+        return self._committed_version(table, custom)
+
+    def _commit_with_retries(self, table: str, commit: Callable[[], None], retry: bool = True) -> None:
+        """Runs `commit` under the table's commit lock; when another writer's commit wins the
+        race (Delta's `CommitFailedError`), runs it again on top, up to `COMMIT_ATTEMPTS` times
+        with a growing random delay. `retry=False` for a commit that cannot be repeated."""
+        from deltalake.exceptions import CommitFailedError
+
+        delay = 0.2
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 with self._commit_lock(table):
-                    write_deltalake(
-                        self.table_uri(table),
-                        arrow,
-                        mode="overwrite",
-                        schema_mode="overwrite",
-                        commit_properties=CommitProperties(custom_metadata=custom),
-                        target_file_size=target_file_size,
-                        writer_properties=WriterProperties(max_row_group_size=64_000) if target_file_size else None,
-                    )
-                break
+                    commit()
+                return
             except CommitFailedError:
-                if attempt == COMMIT_ATTEMPTS or isinstance(data, pa.RecordBatchReader):
+                if attempt == COMMIT_ATTEMPTS or not retry:
                     raise
                 time.sleep(delay * (1 + random.random()))
                 delay *= 2
-        return self._committed_version(table, custom)
 
     @contextmanager
     def _commit_lock(self, table: str) -> Iterator[None]:

@@ -19,7 +19,8 @@ import pytest
 # (read when they are first imported, after this): two processes each spreading over every
 # core thrash, and a DP fit took six times as long as alone.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)  # under taskset, its cores
+    _share = str(max(1, _cores // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
     for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(_variable, _share)
 

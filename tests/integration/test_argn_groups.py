@@ -32,7 +32,7 @@ COLUMNS = {
     "invoices": ["invoice_id", "customer_id", "invoicedate", "billingcountry", "total"],
     "invoice_lines": ["invoice_line_id", "invoice_id", "unit_price", "quantity"],
 }
-PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 3, "max_training_time": None, "random_state": 1}
+PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 3, "random_state": 1}
 
 
 @pytest.fixture(scope="module")

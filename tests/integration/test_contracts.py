@@ -156,7 +156,7 @@ def test_a_typo_in_a_suite_fails_when_definitions_load(base_config, suites_dir):
 def test_argn_obeys_a_rule_by_drawing_again(run_refresh, base_config, suites_dir, data_dir, adult_slice):
     pytest.importorskip("mostlyai.engine")
     # bounded by epochs, not by time: the time budget (minutes) is far above what 3 epochs take
-    argn = {"synthesizer": "argn", "synthesizer_params": {"max_training_time": None, "max_epochs": 3, "random_state": 1}}
+    argn = {"synthesizer": "argn", "synthesizer_params": {"max_epochs": 3, "random_state": 1}}
 
     # Run: TabularARGN takes no SDV constraints; rows that break the rule are drawn again
     result = run_refresh(_config(base_config, suites_dir, RULE.format(enforce="true"), **argn))

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 GENERATED = ["income", "capital-gain"]
 # TabularARGN generates the named columns for all rows in one seeded call; bounded by epochs
-ARGN = {"synthesizer": "argn", "synthesizer_params": {"max_training_time": None, "max_epochs": 4, "random_state": 1}}
+ARGN = {"synthesizer": "argn", "synthesizer_params": {"max_epochs": 4, "random_state": 1}}
 
 
 def _tracker(data_dir: Path) -> MlflowTracker:

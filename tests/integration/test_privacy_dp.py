@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 # Bounded by epochs, not time, so the ε spent does not depend on the machine's load; the small
 # model keeps each epoch to a few seconds on two cores.
-ARGN_PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 2, "max_training_time": None, "random_state": 1}
+ARGN_PARAMS = {"model": "MOSTLY_AI/Small", "max_epochs": 2, "random_state": 1}
 EPSILON = 4.0
 # What one more epoch can add past the budget on this slice (about 0.06 ε per epoch measured)
 EPOCH_SLACK = 0.5
