@@ -96,9 +96,10 @@ dagster-ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg dev --host 127.0.0.1 --port 3000 & \
 	wait
 
+# MLflow's job runner (huey consumers, for its GenAI jobs) is left off: synthpipe does not use it.
 mlflow-ui: $(STAMP)
 	@echo "MLflow: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (runs and registered models)"
-	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(SYNTHPIPE_HOME)/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(SYNTHPIPE_HOME)/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
 
 # The reports, quality trends and Data Docs the links on assets point to (`links.files_url`).
 files-ui: $(STAMP)

@@ -10,8 +10,10 @@ any other host is refused and recorded, so a page that needs the internet fails 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -43,6 +45,23 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
+    """SIGTERM to each server's process group, then SIGKILL to any group still there after
+    `grace` seconds: the servers need no clean shutdown, their stores are thrown away."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _wait_for(url: str, process: subprocess.Popen, log: Path, seconds: int = 180) -> None:
@@ -110,7 +129,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     instance = dg.DagsterInstance.from_config(str(home))
     result = build_synthpipe_defs(config).resolve_job_def(REFRESH_JOB).execute_in_process(instance=instance, raise_on_error=False)
 
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    # MLflow's server also starts a job runner (huey consumers, for its GenAI jobs), which
+    # synthpipe does not use and which outlived the server's SIGTERM.
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     commands = {
         "dagster": [str(BIN / "dagster-webserver"), "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(ports["dagster"])],
         "mlflow": [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
@@ -121,21 +142,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         for name, command in commands.items():
             log = root / f"{name}.log"
-            processes[name] = (subprocess.Popen(command, cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT), log)
+            # Each server in its own process group, so that stopping it stops what it started
+            processes[name] = (subprocess.Popen(command, cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                                start_new_session=True), log)
         for name, ready in (("dagster", "/server_info"), ("mlflow", "/health"), ("files", "/")):
             _wait_for(urls[name] + ready, *processes[name])
         screenshots = Path(os.environ.get("SYNTHPIPE_SCREENSHOTS") or root / "screenshots")
         screenshots.mkdir(parents=True, exist_ok=True)
         yield Stack(urls["dagster"], urls["mlflow"], urls["files"], instance, result, screenshots)
     finally:
-        for process, _ in processes.values():
-            process.terminate()
-        for process, _ in processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # seen once in a clean-clone run: a server that outlived SIGTERM
-                process.kill()
-                process.wait()
+        _stop([process for process, _ in processes.values()])
         instance.dispose()
 
 
