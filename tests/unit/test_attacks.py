@@ -186,3 +186,33 @@ def test_unusable_inputs_are_refused(adult, columns, secrets, message):
     # Run / Assert
     with pytest.raises(AttackInputError, match=re.escape(message)):
         evaluate_attacks(adult["fresh"], adult["training"], adult["holdout"], columns, secrets=secrets, max_rows=50)
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 5])
+def test_the_nearest_row_search_finds_anonymeters_neighbours_with_ties_in_row_order(adult, n_neighbors):
+    # Setup: real Adult rows, scaled as Anonymeter scales them; their categories make many ties
+    pytest.importorskip("anonymeter")
+    from anonymeter.neighbors import mixed_types_kneighbors as knn
+    from anonymeter.preprocessing.transformations import mixed_types_transform
+
+    from synthpipe.assets.evaluation import neighbours
+    from synthpipe.assets.evaluation.attacks import _anonymeter
+
+    numbers = [name for name, meta in adult["columns"].items() if meta["sdtype"] == "numerical"]
+    categories = [name for name in adult["columns"] if name not in numbers]
+    candidates, queries = mixed_types_transform(adult["training"].head(300), adult["fresh"].head(20), numbers, categories)
+    candidates, queries = (frame[numbers + categories].to_numpy() for frame in (candidates, queries))
+
+    # Run
+    _anonymeter()
+    found, distances = neighbours.nearest_rows(queries, candidates, len(numbers), n_neighbors)
+
+    # Assert: Anonymeter's search calls it; each query's neighbours are the first rows of a stable
+    # sort of its distances to every candidate, by Anonymeter's own (uncompiled) distance
+    assert knn._nearest_neighbors is neighbours.nearest_rows
+    for row, query in enumerate(queries):
+        every = np.array([knn.gower_distance.py_func(query, candidate, len(numbers)) for candidate in candidates])
+        order = np.argsort(every, kind="stable")[:n_neighbors]
+        np.testing.assert_array_equal(found[row], order)
+        np.testing.assert_allclose(distances[row], every[order])
+    assert (np.diff(distances, axis=1) >= 0).all()
