@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import anonymeter.evaluators  # noqa: F401 - first: imported alone, the neighbours module's own imports go in a circle
 from anonymeter.neighbors import mixed_types_kneighbors as _anonymeter_knn
 
 __all__ = ["gower_distance", "nearest_rows"]
