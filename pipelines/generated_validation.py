@@ -23,7 +23,7 @@ import pandas as pd
 from synthpipe.config_base import NAME_PATTERN
 from synthpipe.errors import SynthesizerError, closest
 from synthpipe.generated_config import ColumnSpec, GeneratedConfig, GeneratedRule, GeneratedTableConfig
-from synthpipe.resources.generator import (
+from synthpipe.resources.declarations import (
     EVAL_FUNCTIONS,
     TableRule,
     correlation_matrix,
@@ -32,8 +32,8 @@ from synthpipe.resources.generator import (
     formula_names,
     parameter_names,
     table_rules,
-    trial_tables,
 )
+from synthpipe.resources.generator import trial_tables
 
 __all__ = ["TRIAL_ROWS", "generated_problems"]
 

@@ -44,7 +44,7 @@ from scipy import stats
 from synthpipe.config import GeneratedConfig
 from synthpipe.contracts import plain
 from synthpipe.generated_config import ColumnSpec, GeneratedTableConfig
-from synthpipe.resources.generator import describe_categories, describe_distribution, distribution, is_discrete, matches
+from synthpipe.resources.declarations import describe_categories, describe_distribution, distribution, is_discrete, matches
 
 __all__ = ["MAX_TEST_ROWS", "MIN_EXPECTED", "CorrelationTest", "FitTest", "correlation_tests", "fit_tests"]
 

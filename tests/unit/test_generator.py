@@ -17,7 +17,8 @@ from synthpipe.assets.evaluation.distributions import correlation_tests, fit_tes
 from synthpipe.errors import SynthesizerError
 from synthpipe.generated_config import GeneratedConfig
 from synthpipe.generated_validation import generated_problems
-from synthpipe.resources.generator import Generator, distribution, trial_tables
+from synthpipe.resources.declarations import distribution
+from synthpipe.resources.generator import Generator, trial_tables
 
 pytestmark = pytest.mark.unit
 
