@@ -29,20 +29,9 @@ import pandas as pd
 
 from synthpipe.errors import SynthesizerError
 from synthpipe.resources.argn_workspace import engine_seed, load_pickled, read_model_files, read_privacy_spent, save_pickled, write_model_files
-from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
-from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
-from synthpipe.extras import argn_engine_available
+from synthpipe.resources.argn_engine import cast_like, fake_values, require_engine
 
-__all__ = [
-    "DP_SETTINGS",
-    "ENGINE_VERSION",
-    "INSTALL_HINT",
-    "ArgnModel",
-    "ArgnSynthesizer",
-    "engine_available",
-    "require_engine",
-    "with_parameter",
-]
+__all__ = ["DP_SETTINGS", "ArgnModel", "ArgnSynthesizer"]
 
 
 _MODEL_SIZES = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
@@ -62,30 +51,6 @@ _ENCODING = {
 }
 
 ProgressHandler = Callable[[dict[str, Any]], None]
-
-
-def engine_available() -> bool:
-    """True when `mostlyai-engine` is installed (looked up without importing it)."""
-    return argn_engine_available()
-
-
-def require_engine(what: str) -> Any:
-    """Imports the engine, or raises an error that says how to install it."""
-    try:
-        import mostlyai.engine as engine
-    except ImportError as error:
-        raise SynthesizerError(
-            f"{what} needs the TabularARGN engine, which is not installed ({error}); {INSTALL_HINT}."
-        ) from None
-    return engine
-
-
-def with_parameter(base: inspect.Signature, name: str, default: Any, annotation: str) -> inspect.Signature:
-    """A constructor signature (ArgnModel's) with one more parameter after `metadata`: what a model
-    built on ArgnModel's parameters declares, so `synthesizer_params` are checked against it."""
-    parameters = list(base.parameters.values())
-    extra = inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
-    return base.replace(parameters=[*parameters[:2], extra, *parameters[2:]])
 
 
 class _DefaultMinutes(float):
@@ -405,9 +370,9 @@ class ArgnModel:
         for column in self._id_columns():
             rows[column] = np.arange(len(rows), dtype=np.int64)  # `_number_ids` formats them
         for column, kind in self._pii_columns().items():
-            rows[column] = _fake(kind, len(rows), seed + sum(map(ord, column)))
+            rows[column] = fake_values(kind, len(rows), seed + sum(map(ord, column)))
         rows = rows[list(self._dtypes)]
-        return pd.DataFrame({column: _cast(rows[column], dtype) for column, dtype in self._dtypes.items()})
+        return pd.DataFrame({column: cast_like(rows[column], dtype) for column, dtype in self._dtypes.items()})
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -484,27 +449,3 @@ class ArgnSynthesizer(ArgnModel):
         that breaks one is dropped and more rows are drawn (with seeds derived from the sampling
         seed, so sampling stays reproducible) until there are enough."""
         self._rules = list(rules)
-
-
-def _fake(kind: str, rows: int, seed: int) -> list[Any]:
-    from faker import Faker
-
-    faker = Faker()
-    faker.seed_instance(seed)
-    provider = getattr(faker, kind, None)
-    if provider is None:
-        raise SynthesizerError(f"`pii` kind {kind!r} is not a Faker provider; use one such as name, email or phone_number.")
-    return [provider() for _ in range(rows)]
-
-
-def _cast(values: pd.Series, dtype: str) -> pd.Series:
-    """The engine returns nullable pandas dtypes; synthpipe's stages expect the source's."""
-    try:
-        if dtype.startswith(("int", "uint")) and values.isna().any():
-            return values.astype("float64")
-        if dtype == "object":
-            return values.astype(object).where(values.notna(), None)
-        return values.astype(dtype)
-    except (TypeError, ValueError):
-        return values
-

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import DEFAULT_TRAINING_MINUTES, ArgnModel, ArgnSynthesizer, _cast, require_engine, with_parameter
+from synthpipe.resources.argn import DEFAULT_TRAINING_MINUTES, ArgnModel, ArgnSynthesizer
+from synthpipe.resources.argn_engine import cast_like, require_engine, with_parameter
 from synthpipe.resources.argn_workspace import engine_seed, load_pickled, save_pickled
 from synthpipe.resources.id_formats import number_in_shape
 
@@ -318,7 +319,7 @@ class ArgnGroupSynthesizer:
             rows[key] = self._key_values(table, key, rows[key].to_numpy())
         for relation in self._relations.get(table, []):
             column, parent = relation["child_foreign_key"], relation["parent_table_name"]
-            rows[column] = _cast(pd.Series(self._key_values(parent, relation["parent_primary_key"], rows[column].to_numpy())), self._key_dtypes[table][column])
+            rows[column] = cast_like(pd.Series(self._key_values(parent, relation["parent_primary_key"], rows[column].to_numpy())), self._key_dtypes[table][column])
         return rows[list(self._key_dtypes[table])]
 
     def _key_values(self, table: str, column: str, numbers: np.ndarray) -> Any:

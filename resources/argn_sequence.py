@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import ArgnModel, _cast, require_engine, with_parameter
+from synthpipe.resources.argn import ArgnModel
+from synthpipe.resources.argn_engine import cast_like, require_engine, with_parameter
 from synthpipe.resources.argn_workspace import engine_seed, write_model_files
 
 __all__ = ["ArgnSequenceSynthesizer"]
@@ -148,7 +149,7 @@ class ArgnSequenceSynthesizer(ArgnModel):
         restored = self._restore_columns(rows, seed)  # numbers ID columns row by row, fills `pii`, casts
         if self._dtypes[entity] in ("object", "string"):
             numbered = numbered.astype(str)  # keys like the source's ("0", "1", ...), never a real one
-        restored[entity] = _cast(numbered, self._dtypes[entity])  # the entity keeps its own numbering
+        restored[entity] = cast_like(numbered, self._dtypes[entity])  # the entity keeps its own numbering
         grid = getattr(self, "_grid", None)
         if grid is not None:  # steps land on the real grid (hourly stays hourly); rounding keeps the order
             order = restored[self.order_by]

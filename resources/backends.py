@@ -203,19 +203,20 @@ class ArgnBackend(SingleTableBackend):
     """
 
     def available(self) -> bool:
-        from synthpipe.resources import argn
+        from synthpipe.resources.argn_engine import engine_available
 
-        return argn.engine_available()
+        return engine_available()
 
     def synthesizer_class(self) -> type[Synthesizer]:
-        from synthpipe.resources.argn import require_engine
+        from synthpipe.resources.argn_engine import require_engine
 
         if not self.available():
             require_engine(f"Synthesizer {self.name!r}")
         return super().synthesizer_class()
 
     def load(self, path: str) -> Synthesizer:
-        from synthpipe.resources.argn import ArgnSynthesizer, require_engine
+        from synthpipe.resources.argn import ArgnSynthesizer
+        from synthpipe.resources.argn_engine import require_engine
 
         require_engine(f"Loading the TabularARGN model {path}")
         return ArgnSynthesizer.load(path)
@@ -252,7 +253,7 @@ class ArgnGroupBackend(ArgnBackend):
         return synthesizer.sample_scale(scale=amount)  # type: ignore[attr-defined]
 
     def load(self, path: str) -> Synthesizer:
-        from synthpipe.resources.argn import require_engine
+        from synthpipe.resources.argn_engine import require_engine
         from synthpipe.resources.argn_group import ArgnGroupSynthesizer
 
         require_engine(f"Loading the TabularARGN group model {path}")
