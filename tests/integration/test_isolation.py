@@ -53,6 +53,7 @@ def _run_together(config: dict[str, Any], instance: dg.DagsterInstance, count: i
     return outcomes
 
 
+@pytest.mark.dagster_on_disk  # both processes run against the one instance
 def test_concurrent_refreshes_publish_their_own_versions(base_config, data_dir, instance):
     # Setup: a fast synthesizer, and small samples, so that both runs overlap from start to end
     config = with_table(base_config, synthesizer="gaussian_copula", num_rows=300)

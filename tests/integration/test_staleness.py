@@ -91,6 +91,7 @@ def _ui_status(context: WorkspaceProcessContext, key: dg.AssetKey) -> str | None
     return info["freshnessStatus"] if info else None
 
 
+@pytest.mark.dagster_on_disk  # the daemon's workspace reads the instance
 def test_a_missed_or_blocked_night_shows_the_twin_stale(run_refresh, base_config, instance, tmp_path):
     # Setup: a nightly table, fast to refresh, and an `on_change` table on the same source
     config = with_table(base_config, synthesizer="gaussian_copula", num_rows=300)
