@@ -28,7 +28,7 @@ from synthpipe.demo_data import load_adult, write_duckdb_table  # noqa: E402 - a
 from synthpipe.factory import REFRESH_JOB, build_synthpipe_defs
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 
-def test_database() -> str:
+def worker_database() -> str:
     """The database this test process uses on the PostgreSQL and MariaDB servers: `test`, or
     `test_<worker>` for each pytest-xdist worker (`_worker_databases` creates it), so tests
     running at once never share a table."""
@@ -40,7 +40,7 @@ def test_database() -> str:
 def _worker_databases() -> None:
     """Creates this xdist worker's databases where the servers run; where one does not, the
     tests that need it fail with the command that starts it."""
-    name = test_database()
+    name = worker_database()
     if name == "test":
         return
     try:

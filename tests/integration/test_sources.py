@@ -25,12 +25,12 @@ from synthpipe.factory import build_synthpipe_defs
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sql_source import SqlSource
 
-from tests.conftest import test_database
+from tests.conftest import worker_database
 
 pytestmark = pytest.mark.integration
 
-POSTGRES_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{test_database()}"
-MARIADB_URL = f"mysql+pymysql://root:@127.0.0.1:3306/{test_database()}"
+POSTGRES_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{worker_database()}"
+MARIADB_URL = f"mysql+pymysql://root:@127.0.0.1:3306/{worker_database()}"
 _START = {
     "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "mysql": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
@@ -163,9 +163,9 @@ def test_wrong_password_names_the_server_not_the_password():
     # MariaDB checks passwords (PostgreSQL here trusts every local connection)
     _engine_or_fail(MARIADB_URL)
     with pytest.raises(SourceError) as raised:
-        SqlSource(url=f"mysql+pymysql://root:N0t-the-password@127.0.0.1:3306/{test_database()}").read_table("adult")
+        SqlSource(url=f"mysql+pymysql://root:N0t-the-password@127.0.0.1:3306/{worker_database()}").read_table("adult")
     message = str(raised.value)
-    assert f"Cannot connect to the source database 'mysql+pymysql://root:***@127.0.0.1:3306/{test_database()}'" in message
+    assert f"Cannot connect to the source database 'mysql+pymysql://root:***@127.0.0.1:3306/{worker_database()}'" in message
     assert "Access denied" in message and "Check `source.url`" in message
     assert "N0t-the-password" not in message
 
@@ -196,7 +196,7 @@ def test_nightly_refresh_from_postgres_with_credentials_from_the_environment(
 ):
     # Setup: the URL (with a password PostgreSQL's trust authentication ignores) comes from the environment
     table = sql_table(POSTGRES_URL)
-    monkeypatch.setenv("SYNTHPIPE_TEST_PG_URL", f"postgresql+psycopg2://postgres:pg-s3cret@127.0.0.1:5432/{test_database()}")
+    monkeypatch.setenv("SYNTHPIPE_TEST_PG_URL", f"postgresql+psycopg2://postgres:pg-s3cret@127.0.0.1:5432/{worker_database()}")
     config = _config(
         data_dir, {"kind": "sql", "url": {"env": "SYNTHPIPE_TEST_PG_URL"}}, source_table=table, quality_threshold=0.5, fit_rows=600
     )

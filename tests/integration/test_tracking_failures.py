@@ -20,14 +20,14 @@ from mlflow import MlflowClient
 from synthpipe import metadata_keys as keys
 from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.tracking import HTTP_REQUEST_BOUNDS
-from tests.conftest import assert_unchanged, step_error, with_table, test_database
+from tests.conftest import assert_unchanged, step_error, with_table, worker_database
 
 pytestmark = pytest.mark.integration
 
 FAST = {"synthesizer": "gaussian_copula", "num_rows": 300}
 # PostgreSQL on 127.0.0.1 with trust authentication (see tests/integration/test_sources.py): it
 # accepts any password, so a URL can carry one that must never show.
-POSTGRES = f"postgresql+psycopg2://postgres:{{password}}@127.0.0.1:5432/{test_database()}"
+POSTGRES = f"postgresql+psycopg2://postgres:{{password}}@127.0.0.1:5432/{worker_database()}"
 
 
 def _client(data_dir: Path) -> MlflowClient:

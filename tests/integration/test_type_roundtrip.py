@@ -28,12 +28,12 @@ from synthpipe.resources.snapshots import DeltaSnapshotStore
 from synthpipe.resources.sources import DuckDBSource
 from synthpipe.resources.sql_source import SqlSource
 
-from tests.conftest import test_database
+from tests.conftest import worker_database
 
 pytestmark = pytest.mark.integration
 
 ROWS = 300
-POSTGRES_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{test_database()}"
+POSTGRES_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{worker_database()}"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 BERLIN = "Europe/Berlin"
 
