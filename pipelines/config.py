@@ -21,7 +21,8 @@ from synthpipe.execution_config import ExecutionConfig
 from synthpipe.generated_config import GeneratedConfig, SimulationConfig
 from synthpipe.group_config import ForeignKeyConfig, GroupConfig, GroupTableConfig, GroupTarget
 from synthpipe.shared_config import ColumnOverride
-from synthpipe.table_config import DEFAULT_SYNTHESIZER, FairnessConfig, PrivacyConfig, RebalanceConfig, SampleCondition, SequenceConfig, TableConfig
+from synthpipe.steering_config import FairnessConfig, RebalanceConfig, SampleCondition
+from synthpipe.table_config import DEFAULT_SYNTHESIZER, PrivacyConfig, SequenceConfig, TableConfig
 
 __all__ = [
     "DEFAULT_SYNTHESIZER",

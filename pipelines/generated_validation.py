@@ -3,9 +3,8 @@ names, each column's one source and its settings (a `scipy.stats` distribution t
 takes its parameters, positive category weights, a Faker provider, a twin among the learned
 tables, ...), parents, correlations and rules, and the set's own settings.
 
-When the rest is valid, a trial draw (`synthpipe.resources.generator.trial_tables`, 2,000 rows
-per table, seed 0, rules not enforced, twin columns missing) shows whether the rules can be met:
-a rule no trial row meets, or rules that together would have too many rows drawn again, are
+When the rest is valid, a trial draw (`synthpipe.generated_trial`) shows whether the rules can be
+met: a rule no trial row meets, or rules that together would have too many rows drawn again, are
 refused before any nightly run.
 """
 
@@ -18,27 +17,22 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from synthpipe.config_base import NAME_PATTERN
 from synthpipe.errors import SynthesizerError, closest
 from synthpipe.generated_config import ColumnSpec, GeneratedConfig, GeneratedRule, GeneratedTableConfig
 from synthpipe.resources.declarations import (
     EVAL_FUNCTIONS,
-    TableRule,
     correlation_matrix,
     describe_distribution,
     distribution,
     formula_names,
     parameter_names,
-    table_rules,
 )
-from synthpipe.resources.generator import trial_tables
+from synthpipe.generated_trial import trial_problems
 
-__all__ = ["TRIAL_ROWS", "generated_problems"]
+__all__ = ["generated_problems"]
 
-# Rows per table of the trial draw that shows whether the rules can be met.
-TRIAL_ROWS = 2000
 SOURCES = ("distribution", "categories", "faker", "sequence", "formula", "twin")
 RULE_KEYS = {
     "inequality": ({"low", "high"}, {"strict"}),
@@ -62,7 +56,7 @@ def generated_problems(config: GeneratedConfig, learned_tables: Collection[str])
     for position, table in enumerate(config.tables):
         problems += _table_problems(config, table, position, names, sorted(learned_tables), where)
     if not problems:
-        problems += _trial_problems(config, where)
+        problems += trial_problems(config, where)
     return problems
 
 
@@ -394,64 +388,3 @@ def _conditional_problems(table: GeneratedTableConfig, body: Mapping[str, Any], 
         problems.append(f"{rw}: `conditional.column` {column!r} is a {spec.source() or 'sourceless'} column; a conditional redraws a `categories` column.")
     problems += _categories_problems(body["categories"], f"{rw}: `conditional.categories`")
     return problems
-
-
-# --- The trial draw ------------------------------------------------------------------------
-
-
-def _trial_problems(config: GeneratedConfig, where: str) -> list[str]:
-    try:
-        trial = trial_tables(config, rows=TRIAL_ROWS, seed=0)
-    except SynthesizerError as error:
-        return [f"{error} (found by a trial draw of {TRIAL_ROWS} rows per table)"]
-    problems = []
-    for table in config.tables:
-        frame = trial[table.name]
-        usable: list[TableRule] = []
-        for rule in table_rules(config, table):
-            present = ~frame[rule.rule.columns].isna().any(axis=1).to_numpy()
-            if not present.any():
-                continue  # its columns are missing in the trial (twin columns): nothing to judge
-            if not rule.holds(frame)[present].any():
-                problems.append(
-                    f"{where}, table {table.name!r}, {rule.rule.where.rsplit(', ', 1)[-1]}: none of {int(present.sum())} trial rows meets rule "
-                    f"{rule.rule.describe()!r}; {_ranges(table, frame[present], rule)}. Change the distributions or the rule."
-                )
-            else:
-                usable.append(rule)
-        problems += _joint_problem(config, table, frame, usable, where)
-    return problems
-
-
-def _joint_problem(config: GeneratedConfig, table: GeneratedTableConfig, frame: pd.DataFrame, rules: list[TableRule], where: str) -> list[str]:
-    if not rules:
-        return []
-    columns = list(dict.fromkeys(c for rule in rules for c in rule.rule.columns))
-    present = ~frame[columns].isna().any(axis=1).to_numpy()
-    if not present.any():
-        return []
-    met = np.logical_and.reduce([rule.holds(frame)[present] for rule in rules]).mean()
-    if met >= 1.0 - config.max_rejected_share:
-        return []
-    described = ", ".join(repr(r.rule.describe()) for r in rules)
-    return [
-        f"{where}, table {table.name!r}: only {met:.1%} of {int(present.sum())} trial rows meet every rule ({described}) together, so "
-        f"{1 - met:.1%} would be drawn again; `max_rejected_share` allows {config.max_rejected_share:g}. Change the distributions so that "
-        "more rows meet the rules, loosen the rules, or raise `max_rejected_share`."
-    ]
-
-
-def _ranges(table: GeneratedTableConfig, frame: pd.DataFrame, rule: TableRule) -> str:
-    """What the trial rows' values of the rule's columns are, to show why no row meets it."""
-    if rule.rule.kind == "fixed_combinations":
-        seen = frame[rule.rule.columns].drop_duplicates().head(5).itertuples(index=False)
-        allowed = sorted(rule.allowed, key=repr)[:5]
-        return f"the trial's combinations include {', '.join(repr(tuple(s)) for s in seen)}; the allowed ones are {', '.join(map(repr, allowed))}"
-    parts = []
-    for column in rule.rule.columns:
-        values = pd.to_numeric(frame[column], errors="coerce").dropna()
-        spec = table.columns.get(column)
-        declared = f" ({describe_distribution(spec.distribution, spec.params)})" if spec is not None and spec.distribution else ""
-        if len(values):
-            parts.append(f"{column!r}{declared} ranges from {values.min():.4g} to {values.max():.4g}")
-    return "in the trial, " + " and ".join(parts) if parts else "the columns' trial values cannot be compared"

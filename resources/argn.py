@@ -29,7 +29,7 @@ import pandas as pd
 
 from synthpipe.errors import SynthesizerError
 from synthpipe.resources.argn_workspace import engine_seed, load_pickled, read_model_files, read_privacy_spent, save_pickled, write_model_files
-from synthpipe.resources.argn_engine import cast_like, fake_values, require_engine
+from synthpipe.resources.argn_engine import DEFAULT_MAX_EPOCHS, DEFAULT_TRAINING_MINUTES, cast_like, fake_values, require_engine
 
 __all__ = ["DP_SETTINGS", "ArgnModel", "ArgnSynthesizer"]
 
@@ -51,16 +51,6 @@ _ENCODING = {
 }
 
 ProgressHandler = Callable[[dict[str, Any]], None]
-
-
-class _DefaultMinutes(float):
-    """The default training budget: a float that knows it was not asked for."""
-
-
-# Ten minutes, unless `max_epochs` is given and `max_training_time` is not: then epochs (and
-# early stopping) end training, never the clock.
-DEFAULT_TRAINING_MINUTES = _DefaultMinutes(10.0)
-DEFAULT_MAX_EPOCHS = 100.0
 
 
 class ArgnModel:

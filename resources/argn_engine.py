@@ -1,5 +1,5 @@
 """The edges of TabularARGN's engine (`mostlyai-engine`, the optional `argn` extra) shared by
-the single-table, sequence and group models (`resources.argn*`): whether it is installed,
+the single-table, sequence and group models (`resources.argn*`): the training defaults, whether it is installed,
 importing it with an error that says how to install it, the models' constructor signatures,
 casting its output back to the source's dtypes, and Faker values for `pii` columns.
 """
@@ -16,7 +16,17 @@ from synthpipe.extras import ARGN_ENGINE_VERSION as ENGINE_VERSION
 from synthpipe.extras import ARGN_INSTALL_HINT as INSTALL_HINT
 from synthpipe.extras import argn_engine_available
 
-__all__ = ["ENGINE_VERSION", "INSTALL_HINT", "cast_like", "engine_available", "fake_values", "require_engine", "with_parameter"]
+__all__ = ["DEFAULT_MAX_EPOCHS", "DEFAULT_TRAINING_MINUTES", "ENGINE_VERSION", "INSTALL_HINT", "cast_like", "engine_available", "fake_values", "require_engine", "with_parameter"]
+
+
+class _DefaultMinutes(float):
+    """The default training budget: a float that knows it was not asked for."""
+
+
+# Ten minutes, unless `max_epochs` is given and `max_training_time` is not: then epochs (and
+# early stopping) end training, never the clock.
+DEFAULT_TRAINING_MINUTES = _DefaultMinutes(10.0)
+DEFAULT_MAX_EPOCHS = 100.0
 
 
 def engine_available() -> bool:

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import SynthesizerError
-from synthpipe.resources.argn import DEFAULT_TRAINING_MINUTES, ArgnModel, ArgnSynthesizer
-from synthpipe.resources.argn_engine import cast_like, require_engine, with_parameter
+from synthpipe.resources.argn import ArgnModel, ArgnSynthesizer
+from synthpipe.resources.argn_engine import DEFAULT_TRAINING_MINUTES, cast_like, require_engine, with_parameter
 from synthpipe.resources.argn_workspace import engine_seed, load_pickled, save_pickled
 from synthpipe.resources.id_formats import number_in_shape
 

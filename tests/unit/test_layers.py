@@ -18,6 +18,7 @@ BOTTOM = {
     "synthpipe.config_base",
     "synthpipe.config_input",
     "synthpipe.shared_config",
+    "synthpipe.steering_config",
     "synthpipe.table_config",
     "synthpipe.group_config",
     "synthpipe.generated_config",
