@@ -117,10 +117,11 @@ class SingleTableBackend:
 
     def fit(self, synthesizer: Synthesizer, data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> None:
         synthesizer.fit(data if isinstance(data, Mapping) else {next(iter(synthesizer.get_metadata().tables)): data})
-        if self.name == "gaussian_copula":  # its beta marginals inverted from a table: sampling twice as fast
-            from synthpipe.resources.marginals import tabulate_marginals
+        from synthpipe.resources.marginals import tabulate_marginals
 
-            tabulate_marginals(synthesizer)
+        # a Gaussian copula's beta marginals inverted from a table (sampling twice as fast); a
+        # model without fitted beta marginals is left as it is
+        tabulate_marginals(synthesizer)
 
     def seed(self, synthesizer: Synthesizer, seed: int) -> None:
         synthesizer.reset_sampling()  # type: ignore[attr-defined]
